@@ -1,0 +1,110 @@
+//! The collector's storage interface.
+//!
+//! One [`Store`] trait with two backends: `store-sqlite` (embedded, the default, so a newcomer
+//! needs no database) and `store-mongo` (MongoDB, for production). Both pass the same
+//! [`conformance`] suite. What does not depend on the database lives here as plain functions:
+//! the domain records ([`model`]), id minting ([`ids`]) and the session folding ([`sessions`]),
+//! so both backends store the same sessions for the same events.
+
+pub mod ids;
+pub mod model;
+pub mod sessions;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+use async_trait::async_trait;
+use contract::enriched::EnrichedEvent;
+use contract::ids::ProjectId;
+use contract::keys::KeyHash;
+
+pub use ids::{KeyId, UserId};
+pub use model::*;
+pub use sessions::Session;
+
+/// Milliseconds since the Unix epoch, UTC. The one time representation inside the collector.
+pub type Millis = i64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was broken (an email already registered, …).
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    /// The database failed or could not be reached.
+    #[error("storage backend error: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    pub fn backend(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Backend(Box::new(e))
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// What an ingest did.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct IngestReport {
+    /// Events stored for the first time.
+    pub stored: usize,
+    /// Events already stored earlier (a retried request): not stored or counted again.
+    pub duplicates: usize,
+}
+
+/// Everything the collector keeps. Implementations must be safe to share between tasks, and
+/// (for MongoDB) between processes: see [`Store::ingest`].
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Short name for logs and metrics: `sqlite` or `mongodb`.
+    fn backend_name(&self) -> &'static str;
+
+    /// Succeeds when the database answers.
+    async fn health(&self) -> Result<()>;
+
+    // --- owners ---------------------------------------------------------------------------
+    /// Fails with [`StoreError::Conflict`] when the email is taken.
+    async fn create_user(&self, user: &User) -> Result<()>;
+    async fn user_by_email(&self, email: &Email) -> Result<Option<User>>;
+    async fn user_by_id(&self, id: &UserId) -> Result<Option<User>>;
+
+    // --- login sessions and bearer tokens (stored by hash) ----------------------------------
+    async fn create_auth_token(&self, token: &AuthToken) -> Result<()>;
+    /// The token's record if it exists and has not expired at `now`.
+    async fn auth_token(&self, token_hash: &str, now: Millis) -> Result<Option<AuthToken>>;
+    async fn delete_auth_token(&self, token_hash: &str) -> Result<()>;
+
+    // --- projects and keys ------------------------------------------------------------------
+    async fn create_project(&self, project: &Project) -> Result<()>;
+    async fn project(&self, id: &ProjectId) -> Result<Option<Project>>;
+    /// Newest first.
+    async fn projects_of(&self, owner: &UserId) -> Result<Vec<Project>>;
+    async fn create_key(&self, key: &KeyRecord) -> Result<()>;
+    async fn key(&self, id: &KeyId) -> Result<Option<KeyRecord>>;
+    async fn key_by_hash(&self, hash: &KeyHash) -> Result<Option<KeyRecord>>;
+    /// Newest first.
+    async fn keys_of(&self, project: &ProjectId) -> Result<Vec<KeyRecord>>;
+    /// Sets `revoked_at` unless already set. Returns whether the key exists.
+    async fn revoke_key(&self, id: &KeyId, at: Millis) -> Result<bool>;
+    /// Raises `last_used_at` of each key to the given time (never lowers it).
+    async fn touch_keys(&self, used: &[(KeyId, Millis)]) -> Result<()>;
+
+    // --- daily visitor salts ----------------------------------------------------------------
+    /// The salt of `day` (days since the Unix epoch, UTC): the stored one, or `candidate`,
+    /// stored now, if there is none. Concurrent callers all get the same salt.
+    async fn salt_for_day(&self, day: i64, candidate: [u8; 32]) -> Result<[u8; 32]>;
+    /// Deletes the salts of days before `day`. Returns how many were deleted.
+    async fn delete_salts_before(&self, day: i64) -> Result<u64>;
+
+    // --- events and sessions ----------------------------------------------------------------
+    /// Stores the events not stored before (by project and event id) and folds every event of
+    /// the batch into its visitor's sessions ([`sessions::fold`]). Idempotent: a retried batch,
+    /// or a batch that partly overlaps an earlier one, stores and counts each event once, also
+    /// when two collector processes ingest the same visitor at the same time, and also when an
+    /// earlier attempt died between storing the events and updating the sessions.
+    async fn ingest(&self, events: &[EnrichedEvent]) -> Result<IngestReport>;
+    /// Events of a project that occurred in `[from, to)`, oldest first (ties by id).
+    async fn events(&self, project: &ProjectId, from: Millis, to: Millis) -> Result<Vec<EnrichedEvent>>;
+    /// Sessions of a project that started in `[from, to)`, oldest first (ties by visitor).
+    async fn sessions(&self, project: &ProjectId, from: Millis, to: Millis) -> Result<Vec<Session>>;
+}
