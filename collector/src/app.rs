@@ -1,0 +1,183 @@
+//! Building and running the server.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use store::Store;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::config::{Config, StorageConfig};
+use crate::ingest::Writer;
+use crate::keys::{KeyResolver, KEY_USAGE_FLUSH_INTERVAL};
+use crate::metrics::Metrics;
+use crate::salts::{SaltBook, SALT_PRUNE_INTERVAL};
+use crate::secrets::Secrets;
+use crate::state::{AppState, Inner};
+
+/// Opens the configured store: MongoDB when a URI is set, else the embedded one.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match &config.storage {
+        StorageConfig::Embedded { data_dir } => {
+            std::fs::create_dir_all(data_dir).with_context(|| format!("creating data dir {}", data_dir.display()))?;
+            let store = store_sqlite::SqliteStore::open_in(data_dir).with_context(|| format!("opening the embedded store in {}", data_dir.display()))?;
+            Arc::new(store)
+        }
+        StorageConfig::Mongo { uri } => {
+            let store = store_mongo::MongoStore::connect(uri.expose(), None).await.context("connecting to MongoDB")?;
+            Arc::new(store)
+        }
+    })
+}
+
+/// The tasks behind an [`AppState`]: the writer and the periodic jobs.
+pub struct Services {
+    pub writer_task: JoinHandle<()>,
+    pub keys: Arc<KeyResolver>,
+    pub background: Vec<JoinHandle<()>>,
+}
+
+/// Everything but the listener: the shared state handlers use and the tasks behind it. Tests use
+/// it to `oneshot` the [`crate::router`].
+pub async fn build_state(config: &Config) -> anyhow::Result<(AppState, Services)> {
+    let store = open_store(config).await?;
+    let secrets = Secrets::resolve(config)?;
+    let metrics = Arc::new(Metrics::new());
+    let (writer, writer_task) = Writer::spawn(store.clone(), metrics.clone());
+    let keys = Arc::new(KeyResolver::new(store.clone(), secrets.key_pepper.expose().to_owned()));
+    let salts = Arc::new(SaltBook::new(store.clone()));
+    let background = vec![
+        spawn_every(KEY_USAGE_FLUSH_INTERVAL, {
+            let keys = keys.clone();
+            move || {
+                let keys = keys.clone();
+                async move {
+                    if let Err(e) = keys.flush_usage().await {
+                        tracing::warn!(error = format!("{e:#}"), "writing key lastUsedAt failed");
+                    }
+                }
+            }
+        }),
+        spawn_every(SALT_PRUNE_INTERVAL, {
+            let salts = salts.clone();
+            move || {
+                let salts = salts.clone();
+                async move {
+                    match salts.prune(crate::now_ms()).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(deleted = n, "deleted old visitor salts"),
+                        Err(e) => tracing::warn!(error = format!("{e:#}"), "deleting old salts failed"),
+                    }
+                }
+            }
+        }),
+    ];
+    let state = AppState::new(Inner {
+        store,
+        secrets,
+        keys: keys.clone(),
+        salts,
+        writer,
+        metrics,
+        trust_proxy: config.trust_proxy,
+        allow_signup: config.allow_signup,
+        secure_cookies: config.secure_cookies,
+        static_dir: config.static_dir.clone(),
+    });
+    Ok((state, Services { writer_task, keys, background }))
+}
+
+/// A collector bound to its port, ready to run.
+pub struct Application {
+    listener: TcpListener,
+    address: SocketAddr,
+    router: axum::Router,
+    writer_task: JoinHandle<()>,
+    keys: Arc<KeyResolver>,
+    background: Vec<JoinHandle<()>>,
+}
+
+impl Application {
+    /// Opens the store, binds the listener (port 0 picks a free port) and starts the background
+    /// work (key usage flushing, salt pruning).
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let (state, services) = build_state(&config).await?;
+        let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+        let address = listener.local_addr()?;
+        tracing::info!(%address, store = state.store.backend_name(), "collector listening on http://{address}/");
+        let Services { writer_task, keys, background } = services;
+        Ok(Self { listener, address, router: crate::router(state), writer_task, keys, background })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Serves until SIGINT or SIGTERM, then shuts down gracefully.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `shutdown` completes. Then stops accepting connections, lets requests in
+    /// flight finish, writes every queued event, flushes key usage, and returns.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let Self { listener, router, writer_task, keys, background, .. } = self;
+        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("serving HTTP")?;
+        // The router (and with it every Writer handle) is gone: the writer drains and stops.
+        writer_task.await.context("the writer task failed")?;
+        for task in background {
+            task.abort();
+        }
+        if let Err(e) = keys.flush_usage().await {
+            tracing::warn!(error = format!("{e:#}"), "writing key lastUsedAt at shutdown failed");
+        }
+        tracing::info!("collector stopped");
+        Ok(())
+    }
+}
+
+fn spawn_every<F, Fut>(period: std::time::Duration, mut tick: F) -> JoinHandle<()>
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(period);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            tick().await;
+        }
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests and writes");
+}
