@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The one test command (README, CI): installs the tools it needs into a cached folder (skipped
+# when already there), then runs formatting and lint checks and every test of the workspace,
+# against real servers (the MongoDB-wire test server is started by the tests themselves).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-tools.sh
+# shellcheck source=scripts/tools-env.sh
+source scripts/tools-env.sh
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (all targets, warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test (unit, conformance on SQLite and MongoDB, HTTP, CLI, servers)"
+cargo test --workspace --locked
