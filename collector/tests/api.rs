@@ -323,3 +323,25 @@ async fn health_and_metrics_answer() {
     assert!(metrics.contains("collector_events_stored_total 1"), "{metrics}");
     assert!(metrics.contains("collector_events_accepted_total{path=\"direct\"} 1"), "{metrics}");
 }
+
+#[tokio::test]
+async fn the_tracker_is_served_with_cache_headers() {
+    let assets = tempfile::tempdir().unwrap();
+    std::fs::write(assets.path().join("pixel.js"), "/* tracker */").unwrap();
+    std::fs::write(assets.path().join("pixel.0123abcd.wasm"), b"\0asm").unwrap();
+    std::fs::write(assets.path().join("secrets.json"), "{}").unwrap();
+    let dir = assets.path().to_owned();
+    let app = TestApp::with(move |a| a.static_dir = Some(dir)).await;
+    let script = app.call(Method::GET, "/pixel.js", None, None).await;
+    assert_eq!(script.status, StatusCode::OK);
+    assert_eq!(script.headers[header::CONTENT_TYPE], "text/javascript; charset=utf-8");
+    assert!(script.headers[header::CACHE_CONTROL].to_str().unwrap().contains("max-age=3600"));
+    let etag = script.headers[header::ETAG].clone();
+    let again = app.send(Request::get("/pixel.js").header(header::IF_NONE_MATCH, etag).body(Body::empty()).unwrap()).await;
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+    let wasm = app.call(Method::GET, "/pixel.0123abcd.wasm", None, None).await;
+    assert_eq!(wasm.headers[header::CONTENT_TYPE], "application/wasm");
+    assert!(wasm.headers[header::CACHE_CONTROL].to_str().unwrap().contains("immutable"));
+    assert_eq!(app.call(Method::GET, "/secrets.json", None, None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.call(Method::GET, "/pixel.zz.wasm", None, None).await.status, StatusCode::NOT_FOUND);
+}

@@ -1,6 +1,7 @@
 //! The HTTP surface: `router(state)` is everything, so tests can `oneshot` it.
 
 mod account;
+mod assets;
 mod ingest;
 mod internal;
 mod ops;
@@ -20,6 +21,7 @@ pub fn router(state: AppState) -> Router {
         .merge(account::routes())
         .merge(projects::routes())
         .merge(ops::routes())
+        .merge(assets::routes())
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
