@@ -241,11 +241,21 @@ fn comparable(sessions: Vec<Session>) -> Vec<Session> {
     sessions.into_iter().map(|s| Session { id: String::new(), ..s }).collect()
 }
 
+/// The sessions of `events` as one serial fold per visitor gives them (ids blanked).
 fn expected_sessions(events: &[EnrichedEvent]) -> Vec<Session> {
+    let visitors: std::collections::BTreeSet<VisitorId> = events.iter().map(|e| e.visitor_id).collect();
+    let mut next = 0;
     let mut all = Vec::new();
-    for visitor in [1u64, 2] {
-        let mine: Vec<&EnrichedEvent> = events.iter().filter(|e| e.visitor_id == VisitorId(visitor)).collect();
-        all.extend(fold(vec![], &mine, &mut || String::from("x")).sessions);
+    for visitor in visitors {
+        let mine: Vec<&EnrichedEvent> = events.iter().filter(|e| e.visitor_id == visitor).collect();
+        // Ids must be unique: the fold tells sessions apart by id.
+        all.extend(
+            fold(vec![], &mine, &mut || {
+                next += 1;
+                format!("expected-{next}")
+            })
+            .sessions,
+        );
     }
     all.sort_by_key(|s| (s.start, s.visitor_id));
     comparable(all)

@@ -212,7 +212,8 @@ pub fn window(events: &[&EnrichedEvent]) -> (Millis, Millis) {
 }
 
 /// Folds one visitor's `events` into that visitor's `sessions` (at least those in [`window`]).
-/// Events already held by a session are skipped. `mint_id` names new sessions.
+/// Events already held by a session are skipped. `mint_id` names new sessions and must return a
+/// fresh id on every call: sessions are told apart by id.
 pub fn fold(sessions: Vec<Session>, events: &[&EnrichedEvent], mint_id: &mut dyn FnMut() -> String) -> Folded {
     let mut sessions = sessions;
     let mut changed: Vec<String> = Vec::new();

@@ -1,0 +1,217 @@
+//! The schema, as numbered migrations, and the per-connection settings.
+//!
+//! The schema version lives in SQLite's own header field `PRAGMA user_version`: migration `i`
+//! (0-based) brings a database from version `i` to `i + 1`. Migrations are append-only: a shipped
+//! one is never edited, a change is a new entry, so every database on disk can be brought forward.
+
+use std::time::Duration;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+/// How long a connection waits for another connection's (or process's) write lock before failing
+/// with `SQLITE_BUSY`. Ingest transactions take milliseconds, so this is only reached when
+/// something is badly stuck.
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Prepared statements kept per connection. The store has about 30 distinct statements; the
+/// default cache of 16 would evict hot ones.
+pub(crate) const STATEMENT_CACHE: usize = 64;
+
+/// Version 1: everything the [`store::Store`] trait needs.
+///
+/// Ids are 12-byte BLOBs (half the size of hex text, in every index too), times are INTEGER ms
+/// since the Unix epoch, visitor ids are the u64 bit-cast to INTEGER (SQLite has no unsigned type).
+/// Fields the dashboard filters and groups on (utm, client, geo) are real columns, not JSON.
+const V1: &str = r#"
+CREATE TABLE users (
+    id            BLOB PRIMARY KEY NOT NULL,
+    email         TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    created_at    INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE auth_tokens (
+    token_hash TEXT PRIMARY KEY NOT NULL,
+    user_id    BLOB NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    kind       TEXT NOT NULL CHECK (kind IN ('login', 'api')),
+    label      TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER
+) WITHOUT ROWID;
+-- Foreign-key checks on deleting a user, and "log out everywhere".
+CREATE INDEX auth_tokens_user ON auth_tokens (user_id);
+
+CREATE TABLE projects (
+    id         BLOB PRIMARY KEY NOT NULL,
+    owner_id   BLOB NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    name       TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX projects_owner ON projects (owner_id, created_at);
+
+CREATE TABLE api_keys (
+    id           BLOB PRIMARY KEY NOT NULL,
+    project_id   BLOB NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    label        TEXT NOT NULL,
+    key_hash     TEXT NOT NULL UNIQUE,
+    key_preview  TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    last_used_at INTEGER,
+    revoked_at   INTEGER
+) WITHOUT ROWID;
+CREATE INDEX api_keys_project ON api_keys (project_id, created_at);
+
+CREATE TABLE salts (
+    day  INTEGER PRIMARY KEY NOT NULL,
+    salt BLOB NOT NULL CHECK (length(salt) = 32)
+);
+
+-- No foreign key to projects: events are checked against their key before they get here, and a
+-- per-row foreign-key lookup would cost ingest throughput for nothing.
+-- A rowid table (not WITHOUT ROWID): rows are large (URLs) and arrive roughly in time order, so
+-- appending by rowid keeps the table B-tree writes sequential.
+CREATE TABLE events (
+    seq             INTEGER PRIMARY KEY,
+    project_id      BLOB NOT NULL,
+    event_id        TEXT NOT NULL,
+    name            TEXT NOT NULL,
+    occurred_at     INTEGER NOT NULL,
+    received_at     INTEGER NOT NULL,
+    visitor_id      INTEGER NOT NULL,
+    hostname        TEXT NOT NULL,
+    path            TEXT NOT NULL,
+    url             TEXT NOT NULL,
+    referrer        TEXT,
+    source          TEXT,
+    utm_source      TEXT,
+    utm_medium      TEXT,
+    utm_campaign    TEXT,
+    utm_term        TEXT,
+    utm_content     TEXT,
+    -- Compact JSON object of string values; NULL when there are none (most events).
+    props           TEXT,
+    duration_ms     INTEGER,
+    scroll_depth    INTEGER,
+    screen_width    INTEGER,
+    browser         TEXT NOT NULL,
+    browser_version TEXT NOT NULL,
+    os              TEXT NOT NULL,
+    os_version      TEXT NOT NULL,
+    device          TEXT NOT NULL,
+    country         TEXT,
+    region          TEXT,
+    city            TEXT,
+    timezone        TEXT,
+    colo            TEXT,
+    asn             INTEGER
+);
+-- Idempotent ingest: an event id is stored once per project.
+CREATE UNIQUE INDEX events_event_id ON events (project_id, event_id);
+-- Store::events and every dashboard query over a time range.
+CREATE INDEX events_time ON events (project_id, occurred_at);
+
+CREATE TABLE sessions (
+    seq             INTEGER PRIMARY KEY,
+    -- 12 bytes; shown as 24 hex characters.
+    id              BLOB NOT NULL UNIQUE,
+    project_id      BLOB NOT NULL,
+    visitor_id      INTEGER NOT NULL,
+    start_at        INTEGER NOT NULL,
+    end_at          INTEGER NOT NULL,
+    entry_page      TEXT NOT NULL,
+    exit_page       TEXT NOT NULL,
+    pageviews       INTEGER NOT NULL,
+    events          INTEGER NOT NULL,
+    custom_events   INTEGER NOT NULL,
+    engaged_ms      INTEGER NOT NULL,
+    hostname        TEXT NOT NULL,
+    referrer        TEXT,
+    source          TEXT,
+    utm_source      TEXT,
+    utm_medium      TEXT,
+    utm_campaign    TEXT,
+    utm_term        TEXT,
+    utm_content     TEXT,
+    browser         TEXT NOT NULL,
+    browser_version TEXT NOT NULL,
+    os              TEXT NOT NULL,
+    os_version      TEXT NOT NULL,
+    device          TEXT NOT NULL,
+    country         TEXT,
+    region          TEXT,
+    city            TEXT,
+    timezone        TEXT,
+    colo            TEXT,
+    asn             INTEGER,
+    screen_width    INTEGER,
+    -- Folding bookkeeping, never queried: the entry and exit events' order keys
+    -- (8-byte big-endian time, 1-byte rank, event id) and the sorted 64-bit digests of the
+    -- events folded in (8 bytes little-endian each).
+    entry_key       BLOB NOT NULL,
+    exit_key        BLOB NOT NULL,
+    applied         BLOB NOT NULL
+);
+-- Store::sessions and the dashboard: sessions that started in a time range.
+CREATE INDEX sessions_start ON sessions (project_id, start_at);
+-- Ingest: a visitor's sessions near the new events (sessions::window).
+CREATE INDEX sessions_visitor ON sessions (project_id, visitor_id, start_at);
+"#;
+
+/// All migrations, oldest first. The schema version of a database is how many have run.
+pub(crate) const MIGRATIONS: &[&str] = &[V1];
+
+#[derive(Debug, thiserror::Error)]
+#[error("the database has schema version {found}, newer than this build knows ({known}): upgrade the collector")]
+pub(crate) struct NewerSchema {
+    found: usize,
+    known: usize,
+}
+
+/// Settings every connection needs, the writer's and the readers'.
+pub(crate) fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    // Set first, so that even the pragmas below wait for a lock instead of failing at once.
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    // WAL: readers never block the writer nor the other way round, and a commit appends to the
+    // log instead of rewriting pages in place. Persistent in the file, so setting it again is a
+    // no-op.
+    // The answer is the mode in force; anything but "wal" (a filesystem without shared memory)
+    // is still correct, only with readers and the writer waiting on each other.
+    let _mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+    // With WAL, NORMAL syncs at checkpoints only: a power cut may lose the last commits, never
+    // corrupt the file. An analytics event is worth less than an fsync per batch.
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // 32 MiB of page cache (negative: KiB) keeps the hot index pages of a busy ingest in memory.
+    conn.pragma_update(None, "cache_size", -32_768)?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // After a busy spell the log file keeps its high-water size; truncate it back to 64 MiB when
+    // a checkpoint lets SQLite rewind it, so an idle store does not hold hundreds of MiB of log.
+    conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
+    Ok(())
+}
+
+/// Brings the schema to the newest version. Runs inside `BEGIN IMMEDIATE`, so two processes
+/// opening the same new file at once migrate it once: the second waits, then sees the new version.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), store::StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(store::StoreError::backend)?;
+    let found: i64 = tx
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(store::StoreError::backend)?;
+    let found = usize::try_from(found).unwrap_or(usize::MAX);
+    let known = MIGRATIONS.len();
+    if found > known {
+        return Err(store::StoreError::backend(NewerSchema { found, known }));
+    }
+    for migration in &MIGRATIONS[found..] {
+        tx.execute_batch(migration).map_err(store::StoreError::backend)?;
+    }
+    if found < known {
+        // user_version is part of the database header, so it commits with the migration.
+        tx.pragma_update(None, "user_version", known as i64)
+            .map_err(store::StoreError::backend)?;
+    }
+    tx.commit().map_err(store::StoreError::backend)
+}

@@ -1,0 +1,104 @@
+//! What only an on-disk backend has to show: data outlives the process that wrote it, and the
+//! schema is versioned.
+
+use std::collections::BTreeMap;
+
+use contract::enrich::VisitorId;
+use contract::ids::ProjectId;
+use store::sessions::testing::event;
+use store::{ids, Email, IngestReport, Name, Project, Store, User, UserId};
+use store_sqlite::{SqliteStore, FILE_NAME};
+
+const T0: i64 = 1_763_683_200_000;
+const MIN: i64 = 60_000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_survives_closing_and_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let ada = User {
+        id: UserId::new(T0),
+        email: Email::parse("ada@example.com").unwrap(),
+        password_hash: "$argon2id$x".into(),
+        created_at: T0,
+    };
+    let blog = Project {
+        id: ids::new_project_id(T0),
+        owner: ada.id,
+        name: Name::parse("Blog").unwrap(),
+        created_at: T0,
+    };
+    let mut rich = event(blog.id, u64::MAX, "late", "signup", T0 + 2 * MIN, "/x");
+    rich.props = BTreeMap::from([("k".to_owned(), "v \"quoted\" ü".to_owned())]);
+    rich.duration_ms = Some(u64::MAX);
+    let events = vec![event(blog.id, u64::MAX, "first", "pageview", T0, "/"), rich];
+    let (sessions_before, day_salt) = {
+        let s = SqliteStore::open_in(&data_dir).unwrap();
+        assert_eq!(s.path(), data_dir.join(FILE_NAME));
+        s.create_user(&ada).await.unwrap();
+        s.create_project(&blog).await.unwrap();
+        assert_eq!(
+            s.ingest(&events).await.unwrap(),
+            IngestReport {
+                stored: 2,
+                duplicates: 0
+            }
+        );
+        let salt = s.salt_for_day(1, [7; 32]).await.unwrap();
+        (s.sessions(&blog.id, T0, T0 + 60 * MIN).await.unwrap(), salt)
+        // Dropped here: every connection closes and WAL is checkpointed into the file.
+    };
+    assert_eq!(sessions_before.len(), 1);
+    assert_eq!(sessions_before[0].visitor_id, VisitorId(u64::MAX));
+
+    let s = SqliteStore::open_in(&data_dir).unwrap();
+    assert_eq!(s.schema_version().await.unwrap(), 1);
+    assert_eq!(s.user_by_email(&ada.email).await.unwrap(), Some(ada.clone()));
+    assert_eq!(s.projects_of(&ada.id).await.unwrap(), vec![blog.clone()]);
+    assert_eq!(s.events(&blog.id, T0, T0 + 60 * MIN).await.unwrap(), events);
+    assert_eq!(s.sessions(&blog.id, T0, T0 + 60 * MIN).await.unwrap(), sessions_before);
+    assert_eq!(s.salt_for_day(1, [9; 32]).await.unwrap(), day_salt);
+    // Still idempotent after a restart: a retry of the batch stores nothing and changes nothing.
+    assert_eq!(
+        s.ingest(&events).await.unwrap(),
+        IngestReport {
+            stored: 0,
+            duplicates: 2
+        }
+    );
+    assert_eq!(s.sessions(&blog.id, T0, T0 + 60 * MIN).await.unwrap(), sessions_before);
+}
+
+#[tokio::test]
+async fn ties_between_visitors_are_ordered_as_unsigned_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open_in(dir.path()).unwrap();
+    let p = ProjectId::from_bytes([3; 12]);
+    let high = 1u64 << 63;
+    s.ingest(&[
+        event(p, high, "h", "pageview", T0, "/"),
+        event(p, 5, "l", "pageview", T0, "/"),
+    ])
+    .await
+    .unwrap();
+    let visitors: Vec<VisitorId> = s
+        .sessions(&p, T0, T0 + 1)
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.visitor_id)
+        .collect();
+    assert_eq!(visitors, vec![VisitorId(5), VisitorId(high)]);
+}
+
+#[tokio::test]
+async fn a_file_from_a_newer_build_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("future.sqlite3");
+    drop(SqliteStore::open(&path).unwrap());
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    assert!(SqliteStore::open(&path).is_err());
+}
