@@ -22,11 +22,14 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     Ok(match &config.storage {
         StorageConfig::Embedded { data_dir } => {
             std::fs::create_dir_all(data_dir).with_context(|| format!("creating data dir {}", data_dir.display()))?;
-            let store = store_sqlite::SqliteStore::open_in(data_dir).with_context(|| format!("opening the embedded store in {}", data_dir.display()))?;
+            let store = store_sqlite::SqliteStore::open_in(data_dir)
+                .with_context(|| format!("opening the embedded store in {}", data_dir.display()))?;
             Arc::new(store)
         }
         StorageConfig::Mongo { uri } => {
-            let store = store_mongo::MongoStore::connect(uri.expose(), None).await.context("connecting to MongoDB")?;
+            let store = store_mongo::MongoStore::connect(uri.expose(), None)
+                .await
+                .context("connecting to MongoDB")?;
             Arc::new(store)
         }
     })
@@ -86,7 +89,14 @@ pub async fn build_state(config: &Config) -> anyhow::Result<(AppState, Services)
         secure_cookies: config.secure_cookies,
         static_dir: config.static_dir.clone(),
     });
-    Ok((state, Services { writer_task, keys, background }))
+    Ok((
+        state,
+        Services {
+            writer_task,
+            keys,
+            background,
+        },
+    ))
 }
 
 /// A collector bound to its port, ready to run.
@@ -104,11 +114,24 @@ impl Application {
     /// work (key usage flushing, salt pruning).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let (state, services) = build_state(&config).await?;
-        let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding {}", config.listen))?;
         let address = listener.local_addr()?;
         tracing::info!(%address, store = state.store.backend_name(), "collector listening on http://{address}/");
-        let Services { writer_task, keys, background } = services;
-        Ok(Self { listener, address, router: crate::router(state), writer_task, keys, background })
+        let Services {
+            writer_task,
+            keys,
+            background,
+        } = services;
+        Ok(Self {
+            listener,
+            address,
+            router: crate::router(state),
+            writer_task,
+            keys,
+            background,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -127,7 +150,14 @@ impl Application {
     /// Serves until `shutdown` completes. Then stops accepting connections, lets requests in
     /// flight finish, writes every queued event, flushes key usage, and returns.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let Self { listener, router, writer_task, keys, background, .. } = self;
+        let Self {
+            listener,
+            router,
+            writer_task,
+            keys,
+            background,
+            ..
+        } = self;
         axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await

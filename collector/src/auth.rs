@@ -29,10 +29,16 @@ const API_PREFIX: &str = "mtt_";
 /// Checks a new password's length.
 pub fn check_password(password: &str) -> Result<(), AppError> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(AppError::bad_request("weak_password", format!("password: at least {MIN_PASSWORD_CHARS} characters")));
+        return Err(AppError::bad_request(
+            "weak_password",
+            format!("password: at least {MIN_PASSWORD_CHARS} characters"),
+        ));
     }
     if password.len() > MAX_PASSWORD_BYTES {
-        return Err(AppError::bad_request("invalid_password", format!("password: at most {MAX_PASSWORD_BYTES} bytes")));
+        return Err(AppError::bad_request(
+            "invalid_password",
+            format!("password: at most {MAX_PASSWORD_BYTES} bytes"),
+        ));
     }
     Ok(())
 }
@@ -40,7 +46,8 @@ pub fn check_password(password: &str) -> Result<(), AppError> {
 /// Argon2id PHC string of `password` with a fresh salt.
 pub fn hash_password(password: &str) -> anyhow::Result<String> {
     // 16 bytes from the OS-seeded CSPRNG behind `rand::random`.
-    let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>()).map_err(|e| anyhow::anyhow!("encoding a salt: {e}"))?;
+    let salt =
+        SaltString::encode_b64(&rand::random::<[u8; 16]>()).map_err(|e| anyhow::anyhow!("encoding a salt: {e}"))?;
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
@@ -88,7 +95,10 @@ pub fn new_token(user: &User, kind: TokenKind, label: &str, now: Millis) -> (Str
 /// The `Set-Cookie` value of a login.
 pub fn session_cookie(token: &str, secure: bool) -> String {
     let secure = if secure { "; Secure" } else { "" };
-    format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{secure}", SESSION_TTL_MS / 1000)
+    format!(
+        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{secure}",
+        SESSION_TTL_MS / 1000
+    )
 }
 
 /// The `Set-Cookie` value that ends a login.
@@ -99,7 +109,11 @@ pub fn clear_cookie(secure: bool) -> String {
 
 /// The token a request carries: `Authorization: Bearer …`, else the login cookie.
 pub fn presented_token(parts: &Parts) -> Option<String> {
-    if let Some(auth) = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    if let Some(auth) = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         let token = auth.strip_prefix("Bearer ").or_else(|| auth.strip_prefix("bearer "))?;
         return Some(token.trim().to_owned());
     }
@@ -127,8 +141,16 @@ impl FromRequestParts<AppState> for Owner {
         let unauthorized = || AppError::Unauthorized("log in or send Authorization: Bearer <token>".into());
         let token = presented_token(parts).ok_or_else(unauthorized)?;
         let hash = token_hash(&token);
-        let record = state.store.auth_token(&hash, crate::now_ms()).await?.ok_or_else(unauthorized)?;
-        let user = state.store.user_by_id(&record.user_id).await?.ok_or_else(unauthorized)?;
+        let record = state
+            .store
+            .auth_token(&hash, crate::now_ms())
+            .await?
+            .ok_or_else(unauthorized)?;
+        let user = state
+            .store
+            .user_by_id(&record.user_id)
+            .await?
+            .ok_or_else(unauthorized)?;
         Ok(Owner { user, token_hash: hash })
     }
 }

@@ -15,7 +15,11 @@ use crate::secrets::Secrets;
 use crate::{ops, routes::rfc3339};
 
 #[derive(Parser, Debug)]
-#[command(name = "collector", version, about = "Web analytics collector: ingestion, sessions, owners, projects and keys")]
+#[command(
+    name = "collector",
+    version,
+    about = "Web analytics collector: ingestion, sessions, owners, projects and keys"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub config: ConfigArgs,
@@ -142,41 +146,78 @@ async fn admin(config: &Config, command: Command) -> anyhow::Result<()> {
     let store = &*store;
     match command {
         Command::Serve { .. } => unreachable!("handled by run"),
-        Command::User { command: UserCommand::Add { email, password_stdin } } => {
+        Command::User {
+            command: UserCommand::Add { email, password_stdin },
+        } => {
             let password = read_password(password_stdin)?;
             let user = ops::create_user(store, &email, &password).await.map_err(app_error)?;
             eprintln!("created owner {} ({})", user.email.as_str(), user.id);
         }
-        Command::Project { command: ProjectCommand::Create { name, owner } } => {
+        Command::Project {
+            command: ProjectCommand::Create { name, owner },
+        } => {
             let owner = find_owner(store, &owner).await?;
             let project = ops::create_project(store, &owner, &name).await.map_err(app_error)?;
-            eprintln!("created project {:?} for {}", project.name.as_str(), owner.email.as_str());
+            eprintln!(
+                "created project {:?} for {}",
+                project.name.as_str(),
+                owner.email.as_str()
+            );
             println!("{}", project.id);
         }
-        Command::Project { command: ProjectCommand::List { owner } } => {
+        Command::Project {
+            command: ProjectCommand::List { owner },
+        } => {
             let owner = find_owner(store, &owner).await?;
             for p in store.projects_of(&owner.id).await? {
                 println!("{}\t{}\t{}", p.id, p.name.as_str(), rfc3339(p.created_at));
             }
         }
-        Command::Key { command: KeyCommand::Create { project, label } } => {
+        Command::Key {
+            command: KeyCommand::Create { project, label },
+        } => {
             let project = find_project(store, &project).await?;
             let secrets = Secrets::resolve(config)?;
-            let (key, record) = ops::create_key(store, secrets.key_pepper.expose(), &project, &label).await.map_err(app_error)?;
-            eprintln!("created key {} ({}) for project {:?}; it is shown only now:", record.id, record.key_preview.as_str(), project.name.as_str());
+            let (key, record) = ops::create_key(store, secrets.key_pepper.expose(), &project, &label)
+                .await
+                .map_err(app_error)?;
+            eprintln!(
+                "created key {} ({}) for project {:?}; it is shown only now:",
+                record.id,
+                record.key_preview.as_str(),
+                project.name.as_str()
+            );
             println!("{}", key.expose());
         }
-        Command::Key { command: KeyCommand::List { project } } => {
+        Command::Key {
+            command: KeyCommand::List { project },
+        } => {
             let project = find_project(store, &project).await?;
             for k in store.keys_of(&project.id).await? {
                 let used = k.last_used_at.map(rfc3339).unwrap_or_else(|| "never used".into());
-                let state = k.revoked_at.map(|t| format!("revoked {}", rfc3339(t))).unwrap_or_else(|| "active".into());
-                println!("{}\t{}\t{}\t{}\t{}", k.id, k.key_preview.as_str(), k.label.as_str(), used, state);
+                let state = k
+                    .revoked_at
+                    .map(|t| format!("revoked {}", rfc3339(t)))
+                    .unwrap_or_else(|| "active".into());
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    k.id,
+                    k.key_preview.as_str(),
+                    k.label.as_str(),
+                    used,
+                    state
+                );
             }
         }
-        Command::Key { command: KeyCommand::Revoke { key_id } } => {
+        Command::Key {
+            command: KeyCommand::Revoke { key_id },
+        } => {
             let record = ops::revoke_key(store, None, &key_id).await.map_err(app_error)?;
-            eprintln!("revoked key {} ({}); edges stop accepting it within their cache TTL", record.id, record.key_preview.as_str());
+            eprintln!(
+                "revoked key {} ({}); edges stop accepting it within their cache TTL",
+                record.id,
+                record.key_preview.as_str()
+            );
         }
     }
     Ok(())
@@ -184,18 +225,27 @@ async fn admin(config: &Config, command: Command) -> anyhow::Result<()> {
 
 async fn find_owner(store: &dyn Store, email: &str) -> anyhow::Result<store::User> {
     let parsed = Email::parse(email).map_err(|why| anyhow!("--owner: {why}"))?;
-    store.user_by_email(&parsed).await?.ok_or_else(|| anyhow!("no owner account with email {email:?}: create it with `collector user add`"))
+    store
+        .user_by_email(&parsed)
+        .await?
+        .ok_or_else(|| anyhow!("no owner account with email {email:?}: create it with `collector user add`"))
 }
 
 async fn find_project(store: &dyn Store, id: &str) -> anyhow::Result<store::Project> {
     let parsed = contract::ids::ProjectId::parse(id).map_err(|e| anyhow!("--project: {e}"))?;
-    store.project(&parsed).await?.ok_or_else(|| anyhow!("no project with id {id}"))
+    store
+        .project(&parsed)
+        .await?
+        .ok_or_else(|| anyhow!("no project with id {id}"))
 }
 
 fn read_password(from_stdin: bool) -> anyhow::Result<String> {
     if from_stdin || !std::io::stdin().is_terminal() {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).context("reading the password from stdin")?;
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("reading the password from stdin")?;
         let password = line.trim_end_matches(['\n', '\r']).to_owned();
         if password.is_empty() {
             bail!("no password on stdin");

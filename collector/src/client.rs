@@ -12,7 +12,11 @@ use axum::http::HeaderMap;
 use contract::enriched::{Geo, RequestContext};
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
 }
 
 /// The client's IP as text.
@@ -25,7 +29,11 @@ pub fn client_ip(parts: &Parts, trust_proxy: bool) -> String {
             return first.trim().to_owned();
         }
     }
-    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_string()).unwrap_or_default()
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip().to_string())
+        .unwrap_or_default()
 }
 
 /// Geography from Cloudflare's headers, when the proxy is trusted.
@@ -70,7 +78,9 @@ mod tests {
             req = req.header(*k, *v);
         }
         let (mut parts, _) = req.body(()).unwrap().into_parts();
-        parts.extensions.insert(ConnectInfo::<SocketAddr>("10.0.0.9:5555".parse().unwrap()));
+        parts
+            .extensions
+            .insert(ConnectInfo::<SocketAddr>("10.0.0.9:5555".parse().unwrap()));
         parts
     }
 
@@ -81,7 +91,11 @@ mod tests {
         assert_eq!(client_ip(&p, true), "203.0.113.1");
         assert_eq!(geo(&p.headers, false).country, None);
         assert_eq!(geo(&p.headers, true).country.as_deref(), Some("DE"));
-        let cf = parts(&[("cf-connecting-ip", "198.51.100.2"), ("x-forwarded-for", "203.0.113.1"), ("cf-ipcountry", "XX")]);
+        let cf = parts(&[
+            ("cf-connecting-ip", "198.51.100.2"),
+            ("x-forwarded-for", "203.0.113.1"),
+            ("cf-ipcountry", "XX"),
+        ]);
         assert_eq!(client_ip(&cf, true), "198.51.100.2");
         assert_eq!(geo(&cf.headers, true).country, None);
     }

@@ -126,12 +126,23 @@ impl ConfigArgs {
             None => FileConfig::default(),
         };
         let listen_text = listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
-        let listen: SocketAddr = listen_text.parse().with_context(|| format!("--listen {listen_text:?} is not an address like 127.0.0.1:8080"))?;
-        let mongodb_uri = self.mongodb_uri.clone().map(Secret::new).or(file.mongodb_uri).filter(|u| !u.expose().trim().is_empty());
+        let listen: SocketAddr = listen_text
+            .parse()
+            .with_context(|| format!("--listen {listen_text:?} is not an address like 127.0.0.1:8080"))?;
+        let mongodb_uri = self
+            .mongodb_uri
+            .clone()
+            .map(Secret::new)
+            .or(file.mongodb_uri)
+            .filter(|u| !u.expose().trim().is_empty());
         let storage = match mongodb_uri {
             Some(uri) => StorageConfig::Mongo { uri },
             None => StorageConfig::Embedded {
-                data_dir: self.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+                data_dir: self
+                    .data_dir
+                    .clone()
+                    .or(file.data_dir)
+                    .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
             },
         };
         let key_pepper = self.key_pepper.clone().map(Secret::new).or(file.key_pepper);
@@ -144,7 +155,10 @@ impl ConfigArgs {
             }
         }
         Ok(Config {
-            secure_cookies: self.secure_cookies.or(file.secure_cookies).unwrap_or(!listen.ip().is_loopback()),
+            secure_cookies: self
+                .secure_cookies
+                .or(file.secure_cookies)
+                .unwrap_or(!listen.ip().is_loopback()),
             listen,
             storage,
             key_pepper,
@@ -164,7 +178,12 @@ mod tests {
     fn defaults_use_the_embedded_store_on_loopback() {
         let c = ConfigArgs::default().resolve(None).unwrap();
         assert_eq!(c.listen, DEFAULT_LISTEN.parse().unwrap());
-        assert_eq!(c.storage, StorageConfig::Embedded { data_dir: DEFAULT_DATA_DIR.into() });
+        assert_eq!(
+            c.storage,
+            StorageConfig::Embedded {
+                data_dir: DEFAULT_DATA_DIR.into()
+            }
+        );
         assert!(!c.secure_cookies && c.allow_signup && !c.trust_proxy);
     }
 
@@ -172,11 +191,24 @@ mod tests {
     fn flags_beat_the_file_which_beats_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("c.toml");
-        std::fs::write(&file, "listen = \"0.0.0.0:9000\"\ndata_dir = \"/from/file\"\nallow_signup = false\n").unwrap();
-        let args = ConfigArgs { config: Some(file), data_dir: Some("/from/flag".into()), ..Default::default() };
+        std::fs::write(
+            &file,
+            "listen = \"0.0.0.0:9000\"\ndata_dir = \"/from/file\"\nallow_signup = false\n",
+        )
+        .unwrap();
+        let args = ConfigArgs {
+            config: Some(file),
+            data_dir: Some("/from/flag".into()),
+            ..Default::default()
+        };
         let c = args.resolve(None).unwrap();
         assert_eq!(c.listen, "0.0.0.0:9000".parse().unwrap());
-        assert_eq!(c.storage, StorageConfig::Embedded { data_dir: "/from/flag".into() });
+        assert_eq!(
+            c.storage,
+            StorageConfig::Embedded {
+                data_dir: "/from/flag".into()
+            }
+        );
         assert!(!c.allow_signup);
         assert!(c.secure_cookies, "not loopback: secure cookies by default");
         let c = args.resolve(Some("127.0.0.1:0".into())).unwrap();
@@ -185,10 +217,20 @@ mod tests {
 
     #[test]
     fn refuses_short_secrets_and_bad_addresses_and_never_prints_secrets() {
-        let args = ConfigArgs { key_pepper: Some("short".into()), ..Default::default() };
-        assert!(args.resolve(None).unwrap_err().to_string().contains("at least 32 bytes"));
+        let args = ConfigArgs {
+            key_pepper: Some("short".into()),
+            ..Default::default()
+        };
+        assert!(args
+            .resolve(None)
+            .unwrap_err()
+            .to_string()
+            .contains("at least 32 bytes"));
         assert!(ConfigArgs::default().resolve(Some("nowhere".into())).is_err());
-        let args = ConfigArgs { mongodb_uri: Some("mongodb://user:hunter2@db/x".into()), ..Default::default() };
+        let args = ConfigArgs {
+            mongodb_uri: Some("mongodb://user:hunter2@db/x".into()),
+            ..Default::default()
+        };
         let c = args.resolve(None).unwrap();
         assert!(!format!("{c:?}").contains("hunter2"));
     }

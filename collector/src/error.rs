@@ -10,7 +10,11 @@ use serde_json::{json, Value};
 pub enum AppError {
     /// 400: the request is malformed; `code` is stable for programs, `message` is for people.
     #[error("{message}")]
-    BadRequest { code: &'static str, message: String, details: Option<Value> },
+    BadRequest {
+        code: &'static str,
+        message: String,
+        details: Option<Value>,
+    },
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
@@ -31,7 +35,11 @@ pub enum AppError {
 
 impl AppError {
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::BadRequest { code, message: message.into(), details: None }
+        Self::BadRequest {
+            code,
+            message: message.into(),
+            details: None,
+        }
     }
 
     fn status_and_code(&self) -> (StatusCode, &'static str) {
@@ -69,14 +77,19 @@ impl IntoResponse for AppError {
             other => other.to_string(),
         };
         let mut body = json!({ "error": message, "code": code });
-        if let AppError::BadRequest { details: Some(details), .. } = self {
+        if let AppError::BadRequest {
+            details: Some(details), ..
+        } = self
+        {
             if let (Some(body), Value::Object(details)) = (body.as_object_mut(), details) {
                 body.extend(details);
             }
         }
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::SERVICE_UNAVAILABLE {
-            response.headers_mut().insert("retry-after", axum::http::HeaderValue::from_static("5"));
+            response
+                .headers_mut()
+                .insert("retry-after", axum::http::HeaderValue::from_static("5"));
         }
         response
     }

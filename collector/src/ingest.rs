@@ -51,7 +51,10 @@ impl Writer {
             return Ok(());
         }
         let (done, wait) = oneshot::channel();
-        self.tx.send(Job { events, done }).await.map_err(|_| AppError::Unavailable)?;
+        self.tx
+            .send(Job { events, done })
+            .await
+            .map_err(|_| AppError::Unavailable)?;
         match wait.await {
             Ok(Ok(())) => Ok(()),
             _ => Err(AppError::Unavailable),
@@ -141,19 +144,34 @@ pub async fn accept_direct(state: &AppState, body: &[u8], ctx: RequestContext) -
                 Ok(enriched) => valid.push(enriched),
                 Err(Dropped::Bot) => dropped += 1,
             },
-            Err(e) => rejected.push(Rejected { index, error: e.to_string() }),
+            Err(e) => rejected.push(Rejected {
+                index,
+                error: e.to_string(),
+            }),
         }
     }
     let path = PathLabel { path: "direct" };
-    state.metrics.events_rejected.get_or_create(&path).inc_by(rejected.len() as u64);
+    state
+        .metrics
+        .events_rejected
+        .get_or_create(&path)
+        .inc_by(rejected.len() as u64);
     state.metrics.events_bots.inc_by(dropped as u64);
     if valid.is_empty() && dropped == 0 {
         return Err(no_valid_event(rejected));
     }
     let accepted = valid.len();
     state.writer.write(valid).await?;
-    state.metrics.events_accepted.get_or_create(&path).inc_by(accepted as u64);
-    Ok(Accepted { accepted, dropped, rejected })
+    state
+        .metrics
+        .events_accepted
+        .get_or_create(&path)
+        .inc_by(accepted as u64);
+    Ok(Accepted {
+        accepted,
+        dropped,
+        rejected,
+    })
 }
 
 /// 400 for a request none of whose events is valid, listing each reason.
@@ -162,5 +180,9 @@ pub fn no_valid_event(rejected: Vec<Rejected>) -> AppError {
         [only] => format!("invalid event: {}", only.error),
         _ => format!("none of the {} events is valid", rejected.len()),
     };
-    AppError::BadRequest { code: "invalid_event", message, details: Some(json!({ "rejected": rejected })) }
+    AppError::BadRequest {
+        code: "invalid_event",
+        message,
+        details: Some(json!({ "rejected": rejected })),
+    }
 }

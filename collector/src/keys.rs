@@ -46,7 +46,12 @@ pub struct KeyResolver {
 
 impl KeyResolver {
     pub fn new(store: Arc<dyn Store>, pepper: String) -> Self {
-        Self { store, pepper, cache: Mutex::default(), usage: Mutex::default() }
+        Self {
+            store,
+            pepper,
+            cache: Mutex::default(),
+            usage: Mutex::default(),
+        }
     }
 
     /// The project a raw key may ingest into: 401 for a malformed or unknown key, 403 for a
@@ -60,7 +65,10 @@ impl KeyResolver {
                 let lookup = match self.store.key_by_hash(&hash).await? {
                     None => Lookup::Unknown,
                     Some(r) if r.revoked_at.is_some() => Lookup::Revoked,
-                    Some(r) => Lookup::Active(ResolvedKey { key_id: r.id, project_id: r.project_id }),
+                    Some(r) => Lookup::Active(ResolvedKey {
+                        key_id: r.id,
+                        project_id: r.project_id,
+                    }),
                 };
                 let mut cache = self.cache.lock().expect("key cache lock");
                 if cache.len() >= KEY_CACHE_MAX_ENTRIES {
@@ -82,7 +90,10 @@ impl KeyResolver {
 
     fn cached(&self, hash: &KeyHash, now: Millis) -> Option<Lookup> {
         let cache = self.cache.lock().expect("key cache lock");
-        cache.get(hash.as_str()).filter(|(at, _)| now - at < KEY_CACHE_TTL_MS).map(|(_, l)| *l)
+        cache
+            .get(hash.as_str())
+            .filter(|(at, _)| now - at < KEY_CACHE_TTL_MS)
+            .map(|(_, l)| *l)
     }
 
     /// Forgets a key's cached lookup (after a revocation through this collector).

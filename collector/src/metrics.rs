@@ -44,12 +44,32 @@ impl Metrics {
             registry: Registry::default(),
         };
         registry.register("events_accepted", "Valid events accepted", m.events_accepted.clone());
-        registry.register("events_rejected", "Events refused as invalid", m.events_rejected.clone());
+        registry.register(
+            "events_rejected",
+            "Events refused as invalid",
+            m.events_rejected.clone(),
+        );
         registry.register("events_bots", "Events dropped as sent by bots", m.events_bots.clone());
-        registry.register("events_stored", "Events stored for the first time", m.events_stored.clone());
-        registry.register("events_duplicate", "Events received again and not stored twice", m.events_duplicate.clone());
-        registry.register("store_write_seconds", "Duration of store writes", m.store_write_seconds.clone());
-        registry.register("store_write_errors", "Failed store writes", m.store_write_errors.clone());
+        registry.register(
+            "events_stored",
+            "Events stored for the first time",
+            m.events_stored.clone(),
+        );
+        registry.register(
+            "events_duplicate",
+            "Events received again and not stored twice",
+            m.events_duplicate.clone(),
+        );
+        registry.register(
+            "store_write_seconds",
+            "Duration of store writes",
+            m.store_write_seconds.clone(),
+        );
+        registry.register(
+            "store_write_errors",
+            "Failed store writes",
+            m.store_write_errors.clone(),
+        );
         Self { registry, ..m }
     }
 

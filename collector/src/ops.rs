@@ -21,7 +21,12 @@ pub async fn create_user(store: &dyn Store, email: &str, password: &str) -> AppR
         .await
         .map_err(|e| AppError::Internal(e.into()))??;
     let now = crate::now_ms();
-    let user = User { id: UserId::new(now), email, password_hash, created_at: now };
+    let user = User {
+        id: UserId::new(now),
+        email,
+        password_hash,
+        created_at: now,
+    };
     store.create_user(&user).await.map_err(|e| match e {
         store::StoreError::Conflict(_) => AppError::Conflict("an account with this email already exists".into()),
         other => other.into(),
@@ -36,7 +41,9 @@ pub async fn authenticate(store: &dyn Store, email: &str, password: &str) -> App
         Ok(email) => store.user_by_email(&email).await?,
         Err(_) => None,
     };
-    let phc = user.as_ref().map_or_else(|| auth::dummy_hash().to_owned(), |u| u.password_hash.clone());
+    let phc = user
+        .as_ref()
+        .map_or_else(|| auth::dummy_hash().to_owned(), |u| u.password_hash.clone());
     let password = password.to_owned();
     let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &phc))
         .await
@@ -70,7 +77,12 @@ pub async fn owned_project(store: &dyn Store, owner: &User, id: &str) -> AppResu
 }
 
 /// Mints a key for a project: the raw key (shown once) and its stored record.
-pub async fn create_key(store: &dyn Store, pepper: &str, project: &Project, label: &str) -> AppResult<(ApiKey, KeyRecord)> {
+pub async fn create_key(
+    store: &dyn Store,
+    pepper: &str,
+    project: &Project,
+    label: &str,
+) -> AppResult<(ApiKey, KeyRecord)> {
     let now = crate::now_ms();
     let key = ApiKey::from_random(rand::random::<[u8; KEY_RANDOM_BYTES]>());
     let record = KeyRecord {

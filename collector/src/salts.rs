@@ -26,7 +26,10 @@ pub struct SaltBook {
 
 impl SaltBook {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store, cache: Mutex::default() }
+        Self {
+            store,
+            cache: Mutex::default(),
+        }
     }
 
     /// The salt of `day`, created on first use. Every collector sharing the store gets the same.
@@ -42,7 +45,10 @@ impl SaltBook {
     /// Deletes the salts of days before yesterday, in the store and in memory.
     pub async fn prune(&self, now: Millis) -> Result<u64, store::StoreError> {
         let keep_from = day_of(now) - 1;
-        self.cache.lock().expect("salt cache lock").retain(|day, _| *day >= keep_from);
+        self.cache
+            .lock()
+            .expect("salt cache lock")
+            .retain(|day, _| *day >= keep_from);
         self.store.delete_salts_before(keep_from).await
     }
 }

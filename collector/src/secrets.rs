@@ -30,7 +30,10 @@ struct Generated {
 impl Secrets {
     pub fn resolve(config: &Config) -> anyhow::Result<Self> {
         match (&config.key_pepper, &config.storage) {
-            (Some(pepper), _) => Ok(Self { key_pepper: pepper.clone(), edge_secret: config.edge_secret.clone() }),
+            (Some(pepper), _) => Ok(Self {
+                key_pepper: pepper.clone(),
+                edge_secret: config.edge_secret.clone(),
+            }),
             (None, StorageConfig::Embedded { data_dir }) => {
                 let generated = load_or_generate(data_dir)?;
                 Ok(Self {
@@ -56,7 +59,10 @@ fn load_or_generate(dir: &Path) -> anyhow::Result<Generated> {
         return serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()));
     }
     std::fs::create_dir_all(dir).with_context(|| format!("creating data dir {}", dir.display()))?;
-    let generated = Generated { key_pepper: random_secret(), edge_secret: random_secret() };
+    let generated = Generated {
+        key_pepper: random_secret(),
+        edge_secret: random_secret(),
+    };
     let text = serde_json::to_string_pretty(&generated).expect("serializable");
     write_private(&path, &text).with_context(|| format!("writing {}", path.display()))?;
     tracing::info!(path = %path.display(), "generated the key pepper and edge secret");
@@ -67,7 +73,11 @@ fn load_or_generate(dir: &Path) -> anyhow::Result<Generated> {
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
     f.write_all(text.as_bytes())
 }
 
@@ -84,7 +94,10 @@ mod tests {
     #[test]
     fn embedded_store_generates_secrets_once() {
         let dir = tempfile::tempdir().unwrap();
-        let args = ConfigArgs { data_dir: Some(dir.path().into()), ..Default::default() };
+        let args = ConfigArgs {
+            data_dir: Some(dir.path().into()),
+            ..Default::default()
+        };
         let config = args.resolve(None).unwrap();
         let a = Secrets::resolve(&config).unwrap();
         let b = Secrets::resolve(&config).unwrap();
@@ -95,7 +108,10 @@ mod tests {
 
     #[test]
     fn mongo_requires_a_pepper() {
-        let args = ConfigArgs { mongodb_uri: Some("mongodb://localhost".into()), ..Default::default() };
+        let args = ConfigArgs {
+            mongodb_uri: Some("mongodb://localhost".into()),
+            ..Default::default()
+        };
         assert!(Secrets::resolve(&args.resolve(None).unwrap()).is_err());
     }
 }

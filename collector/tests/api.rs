@@ -17,13 +17,30 @@ fn pageview(app: &TestApp, id: &str, url: &str) -> Value {
 #[tokio::test]
 async fn a_beacon_is_stored_enriched_and_sessionized() {
     let app = TestApp::new().await;
-    let answer = app.beacon(pageview(&app, "ev1", "https://www.example.com/pricing?utm_source=newsletter&utm_campaign=launch").to_string()).await;
-    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", String::from_utf8_lossy(&answer.body));
+    let answer = app
+        .beacon(
+            pageview(
+                &app,
+                "ev1",
+                "https://www.example.com/pricing?utm_source=newsletter&utm_campaign=launch",
+            )
+            .to_string(),
+        )
+        .await;
+    assert_eq!(
+        answer.status,
+        StatusCode::ACCEPTED,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
     assert_eq!(answer.json()["accepted"], 1);
     let events = app.stored_events().await;
     assert_eq!(events.len(), 1);
     let e = &events[0];
-    assert_eq!((e.name.as_str(), e.hostname.as_str(), e.path.as_str()), ("pageview", "example.com", "/pricing"));
+    assert_eq!(
+        (e.name.as_str(), e.hostname.as_str(), e.path.as_str()),
+        ("pageview", "example.com", "/pricing")
+    );
     assert_eq!(e.utm.source.as_deref(), Some("newsletter"));
     assert_eq!(e.utm.campaign.as_deref(), Some("launch"));
     assert_eq!(e.source.as_deref(), Some("newsletter"), "utm_source names the source");
@@ -31,7 +48,12 @@ async fn a_beacon_is_stored_enriched_and_sessionized() {
     assert_eq!(e.client.browser, "Firefox");
     assert_ne!(e.visitor_id.0, 0);
     let now = collector::now_ms();
-    let sessions = app.state.store.sessions(&app.project(), now - 60_000, now + 60_000).await.unwrap();
+    let sessions = app
+        .state
+        .store
+        .sessions(&app.project(), now - 60_000, now + 60_000)
+        .await
+        .unwrap();
     assert_eq!(sessions.len(), 1);
     assert_eq!(sessions[0].entry_page, "/pricing");
 }
@@ -63,9 +85,12 @@ async fn a_batch_stores_valid_events_and_reports_each_rejected_one() {
     assert_eq!(answer.status, StatusCode::ACCEPTED);
     let json = answer.json();
     assert_eq!(json["accepted"], 2);
-    assert_eq!(json["rejected"], json!([
+    assert_eq!(
+        json["rejected"],
+        json!([
         {"index": 1, "error": "props: key \"$gt\" starts with '$'"},
-        {"index": 2, "error": "url: not an absolute URL"}]));
+        {"index": 2, "error": "url: not an absolute URL"}])
+    );
     assert_eq!(app.stored_events().await.len(), 2);
 }
 
@@ -86,14 +111,28 @@ async fn bad_requests_get_a_clear_error() {
     ];
     for (body, status, code) in cases {
         let answer = app.beacon(body.clone()).await;
-        assert_eq!(answer.status, status, "{}", String::from_utf8_lossy(&body[..body.len().min(80)]));
+        assert_eq!(
+            answer.status,
+            status,
+            "{}",
+            String::from_utf8_lossy(&body[..body.len().min(80)])
+        );
         let json = answer.json();
         assert_eq!(json["code"], code, "{json}");
         assert!(json["error"].as_str().is_some_and(|e| !e.is_empty()));
     }
-    let unknown = app.beacon(json!({"k": format!("mtr_{}", "0".repeat(40)), "n": "x", "u": "https://x.org/"}).to_string()).await;
+    let unknown = app
+        .beacon(json!({"k": format!("mtr_{}", "0".repeat(40)), "n": "x", "u": "https://x.org/"}).to_string())
+        .await;
     assert_eq!(unknown.json()["error"], "unknown API key");
-    let form = app.send(Request::post("/api/event").header(header::CONTENT_TYPE, "multipart/form-data").body(Body::from("x")).unwrap()).await;
+    let form = app
+        .send(
+            Request::post("/api/event")
+                .header(header::CONTENT_TYPE, "multipart/form-data")
+                .body(Body::from("x"))
+                .unwrap(),
+        )
+        .await;
     assert_eq!(form.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert!(app.stored_events().await.is_empty(), "nothing was stored");
 }
@@ -101,11 +140,25 @@ async fn bad_requests_get_a_clear_error() {
 #[tokio::test]
 async fn a_revoked_key_is_refused_with_403() {
     let app = TestApp::new().await;
-    assert_eq!(app.beacon(pageview(&app, "k1", "https://example.com/").to_string()).await.status, StatusCode::ACCEPTED);
-    let revoked = app.call(Method::DELETE, &format!("/api/v1/projects/{}/keys/{}", app.project_id, app.key_id), None, Some(&app.token)).await;
+    assert_eq!(
+        app.beacon(pageview(&app, "k1", "https://example.com/").to_string())
+            .await
+            .status,
+        StatusCode::ACCEPTED
+    );
+    let revoked = app
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/projects/{}/keys/{}", app.project_id, app.key_id),
+            None,
+            Some(&app.token),
+        )
+        .await;
     assert_eq!(revoked.status, StatusCode::OK);
     assert!(revoked.json()["revoked_at"].is_string());
-    let refused = app.beacon(pageview(&app, "k2", "https://example.com/").to_string()).await;
+    let refused = app
+        .beacon(pageview(&app, "k2", "https://example.com/").to_string())
+        .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert_eq!(refused.json()["error"], "this API key has been revoked");
 }
@@ -114,17 +167,27 @@ async fn a_revoked_key_is_refused_with_403() {
 async fn cors_preflight_and_json_content_type_are_answered() {
     let app = TestApp::new().await;
     let preflight = app
-        .send(Request::builder().method(Method::OPTIONS).uri("/api/event")
-            .header(header::ORIGIN, "https://shop.example")
-            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
-            .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "content-type")
-            .body(Body::empty()).unwrap())
+        .send(
+            Request::builder()
+                .method(Method::OPTIONS)
+                .uri("/api/event")
+                .header(header::ORIGIN, "https://shop.example")
+                .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+                .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "content-type")
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await;
     assert!(preflight.status.is_success());
     assert_eq!(preflight.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
     let post = app
-        .send(Request::post("/api/event").header(header::ORIGIN, "https://shop.example").header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(pageview(&app, "c1", "https://shop.example/").to_string())).unwrap())
+        .send(
+            Request::post("/api/event")
+                .header(header::ORIGIN, "https://shop.example")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(pageview(&app, "c1", "https://shop.example/").to_string()))
+                .unwrap(),
+        )
         .await;
     assert_eq!(post.status, StatusCode::ACCEPTED);
     assert_eq!(post.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
@@ -135,15 +198,30 @@ async fn the_gif_records_a_pageview_for_pages_without_javascript() {
     let app = TestApp::new().await;
     let uri = format!("/api/event.gif?k={}&id=g1", app.key);
     let answer = app
-        .send(Request::get(uri).header(header::REFERER, "https://example.com/no-js?utm_medium=print").header(header::USER_AGENT, FIREFOX).body(Body::empty()).unwrap())
+        .send(
+            Request::get(uri)
+                .header(header::REFERER, "https://example.com/no-js?utm_medium=print")
+                .header(header::USER_AGENT, FIREFOX)
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await;
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(answer.headers[header::CONTENT_TYPE], "image/gif");
     assert_eq!(&answer.body[..6], b"GIF89a");
     let events = app.stored_events().await;
-    assert_eq!((events[0].name.as_str(), events[0].path.as_str()), ("pageview", "/no-js"));
+    assert_eq!(
+        (events[0].name.as_str(), events[0].path.as_str()),
+        ("pageview", "/no-js")
+    );
     assert_eq!(events[0].utm.medium.as_deref(), Some("print"));
-    let bad = app.send(Request::get("/api/event.gif?k=mtr_x&u=https://example.com/").body(Body::empty()).unwrap()).await;
+    let bad = app
+        .send(
+            Request::get("/api/event.gif?k=mtr_x&u=https://example.com/")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
     assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -151,13 +229,21 @@ async fn the_gif_records_a_pageview_for_pages_without_javascript() {
 async fn bots_are_dropped_not_stored() {
     let app = TestApp::new().await;
     let req = Request::post("/api/event")
-        .header(header::USER_AGENT, "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)")
+        .header(
+            header::USER_AGENT,
+            "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+        )
         .body(Body::from(pageview(&app, "bot1", "https://example.com/").to_string()))
         .unwrap();
     let answer = app.send(req).await;
     assert_eq!(answer.status, StatusCode::ACCEPTED);
-    assert_eq!((answer.json()["accepted"].clone(), answer.json()["dropped"].clone()), (json!(0), json!(1)));
-    let automated = app.beacon(json!({"k": app.key, "b": true, "n": "pageview", "u": "https://example.com/", "id": "wd"}).to_string()).await;
+    assert_eq!(
+        (answer.json()["accepted"].clone(), answer.json()["dropped"].clone()),
+        (json!(0), json!(1))
+    );
+    let automated = app
+        .beacon(json!({"k": app.key, "b": true, "n": "pageview", "u": "https://example.com/", "id": "wd"}).to_string())
+        .await;
     assert_eq!(automated.json()["dropped"], 1);
     assert!(app.stored_events().await.is_empty());
 }
@@ -167,22 +253,45 @@ async fn owners_see_only_their_own_projects() {
     let app = TestApp::new().await;
     let other = app.owner("other@example.com").await;
     let path = format!("/api/v1/projects/{}", app.project_id);
-    assert_eq!(app.call(Method::GET, &path, None, Some(&app.token)).await.status, StatusCode::OK);
+    assert_eq!(
+        app.call(Method::GET, &path, None, Some(&app.token)).await.status,
+        StatusCode::OK
+    );
     for uri in [path.clone(), format!("{path}/keys")] {
         let answer = app.call(Method::GET, &uri, None, Some(&other)).await;
         assert_eq!(answer.status, StatusCode::NOT_FOUND, "{uri}");
     }
-    let revoke = app.call(Method::DELETE, &format!("{path}/keys/{}", app.key_id), None, Some(&other)).await;
+    let revoke = app
+        .call(
+            Method::DELETE,
+            &format!("{path}/keys/{}", app.key_id),
+            None,
+            Some(&other),
+        )
+        .await;
     assert_eq!(revoke.status, StatusCode::NOT_FOUND);
     let listed = app.call(Method::GET, "/api/v1/projects", None, Some(&other)).await;
     assert_eq!(listed.json()["projects"], json!([]));
-    assert_eq!(app.call(Method::GET, "/api/v1/projects", None, None).await.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(app.call(Method::GET, "/api/v1/projects", None, Some("mtt_forged")).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.call(Method::GET, "/api/v1/projects", None, None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.call(Method::GET, "/api/v1/projects", None, Some("mtt_forged"))
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
     // Keys are listed by preview; the raw key is never shown again.
-    let keys = app.call(Method::GET, &format!("{path}/keys"), None, Some(&app.token)).await;
+    let keys = app
+        .call(Method::GET, &format!("{path}/keys"), None, Some(&app.token))
+        .await;
     let text = String::from_utf8(keys.body.clone()).unwrap();
     assert!(!text.contains(&app.key));
-    assert_eq!(keys.json()["keys"][0]["preview"].as_str().unwrap(), contract::keys::ApiKey::parse(&app.key).unwrap().preview().as_str());
+    assert_eq!(
+        keys.json()["keys"][0]["preview"].as_str().unwrap(),
+        contract::keys::ApiKey::parse(&app.key).unwrap().preview().as_str()
+    );
 }
 
 #[tokio::test]
@@ -193,19 +302,71 @@ async fn login_sets_an_http_only_cookie_and_logout_ends_it() {
     let cookie = login.headers[header::SET_COOKIE].to_str().unwrap().to_owned();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
     let pair = cookie.split(';').next().unwrap().to_owned();
-    let me = app.send(Request::get("/api/v1/me").header(header::COOKIE, &pair).body(Body::empty()).unwrap()).await;
+    let me = app
+        .send(
+            Request::get("/api/v1/me")
+                .header(header::COOKIE, &pair)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
     assert_eq!(me.json()["email"], "owner@example.com");
-    let out = app.send(Request::post("/api/v1/logout").header(header::COOKIE, &pair).body(Body::empty()).unwrap()).await;
+    let out = app
+        .send(
+            Request::post("/api/v1/logout")
+                .header(header::COOKIE, &pair)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
     assert_eq!(out.status, StatusCode::NO_CONTENT);
-    let me = app.send(Request::get("/api/v1/me").header(header::COOKIE, &pair).body(Body::empty()).unwrap()).await;
+    let me = app
+        .send(
+            Request::get("/api/v1/me")
+                .header(header::COOKIE, &pair)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
     assert_eq!(me.status, StatusCode::UNAUTHORIZED);
-    let wrong = app.call(Method::POST, "/api/v1/login", Some(json!({"email": "owner@example.com", "password": "not the password"})), None).await;
-    assert_eq!((wrong.status, wrong.json()["error"].clone()), (StatusCode::UNAUTHORIZED, json!("wrong email or password")));
-    let taken = app.call(Method::POST, "/api/v1/users", Some(json!({"email": "owner@example.com", "password": "a long enough password"})), None).await;
+    let wrong = app
+        .call(
+            Method::POST,
+            "/api/v1/login",
+            Some(json!({"email": "owner@example.com", "password": "not the password"})),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (wrong.status, wrong.json()["error"].clone()),
+        (StatusCode::UNAUTHORIZED, json!("wrong email or password"))
+    );
+    let taken = app
+        .call(
+            Method::POST,
+            "/api/v1/users",
+            Some(json!({"email": "owner@example.com", "password": "a long enough password"})),
+            None,
+        )
+        .await;
     assert_eq!(taken.status, StatusCode::CONFLICT);
-    let weak = app.call(Method::POST, "/api/v1/users", Some(json!({"email": "new@example.com", "password": "short"})), None).await;
+    let weak = app
+        .call(
+            Method::POST,
+            "/api/v1/users",
+            Some(json!({"email": "new@example.com", "password": "short"})),
+            None,
+        )
+        .await;
     assert_eq!(weak.status, StatusCode::BAD_REQUEST);
-    let missing = app.call(Method::POST, "/api/v1/users", Some(json!({"email": "new@example.com"})), None).await;
+    let missing = app
+        .call(
+            Method::POST,
+            "/api/v1/users",
+            Some(json!({"email": "new@example.com"})),
+            None,
+        )
+        .await;
     assert_eq!(missing.status, StatusCode::BAD_REQUEST);
     assert!(missing.json()["error"].as_str().unwrap().contains("password"));
 }
@@ -214,11 +375,19 @@ async fn login_sets_an_http_only_cookie_and_logout_ends_it() {
 async fn sign_up_can_be_disabled() {
     use tower::ServiceExt;
     let dir = tempfile::tempdir().unwrap();
-    let args = collector::config::ConfigArgs { data_dir: Some(dir.path().into()), allow_signup: Some(false), ..Default::default() };
-    let (state, _services) = collector::app::build_state(&args.resolve(Some("127.0.0.1:0".into())).unwrap()).await.unwrap();
+    let args = collector::config::ConfigArgs {
+        data_dir: Some(dir.path().into()),
+        allow_signup: Some(false),
+        ..Default::default()
+    };
+    let (state, _services) = collector::app::build_state(&args.resolve(Some("127.0.0.1:0".into())).unwrap())
+        .await
+        .unwrap();
     let request = Request::post("/api/v1/users")
         .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(json!({"email": "x@example.com", "password": "a long enough password"}).to_string()))
+        .body(Body::from(
+            json!({"email": "x@example.com", "password": "a long enough password"}).to_string(),
+        ))
         .unwrap();
     let answer = collector::router(state).oneshot(request).await.unwrap();
     assert_eq!(answer.status(), StatusCode::FORBIDDEN);
@@ -227,7 +396,9 @@ async fn sign_up_can_be_disabled() {
 fn signed(app: &TestApp, method: &str, path: &str, body: &[u8], ts: i64) -> Request<Body> {
     let secret = app.state.secrets.edge_secret.clone().unwrap();
     let sig = sign(secret.expose().as_bytes(), ts, method, path, body);
-    Request::builder().method(method).uri(path)
+    Request::builder()
+        .method(method)
+        .uri(path)
         .header(TIMESTAMP_HEADER, ts.to_string())
         .header(SIGNATURE_HEADER, sig)
         .body(Body::from(body.to_vec()))
@@ -238,23 +409,36 @@ fn signed(app: &TestApp, method: &str, path: &str, body: &[u8], ts: i64) -> Requ
 async fn the_edge_api_requires_a_fresh_valid_signature() {
     let app = TestApp::new().await;
     let now = collector::now_ms() / 1000;
-    let hash = contract::keys::ApiKey::parse(&app.key).unwrap().hash(app.state.secrets.key_pepper.expose());
+    let hash = contract::keys::ApiKey::parse(&app.key)
+        .unwrap()
+        .hash(app.state.secrets.key_pepper.expose());
     let path = format!("/internal/v1/keys/{}", hash.as_str());
     let ok = app.send(signed(&app, "GET", &path, b"", now)).await;
     assert_eq!(ok.status, StatusCode::OK);
-    assert_eq!(ok.json(), json!({"project_id": app.project_id, "key_id": app.key_id, "revoked": false}));
+    assert_eq!(
+        ok.json(),
+        json!({"project_id": app.project_id, "key_id": app.key_id, "revoked": false})
+    );
     let stale = app.send(signed(&app, "GET", &path, b"", now - 600)).await;
     assert_eq!(stale.status, StatusCode::UNAUTHORIZED);
     assert!(stale.json()["error"].as_str().unwrap().contains("window"));
     let unsigned = app.send(Request::get(&path).body(Body::empty()).unwrap()).await;
     assert_eq!(unsigned.status, StatusCode::UNAUTHORIZED);
     let mut forged = signed(&app, "GET", &path, b"", now);
-    forged.headers_mut().insert(SIGNATURE_HEADER, "00".repeat(32).parse().unwrap());
+    forged
+        .headers_mut()
+        .insert(SIGNATURE_HEADER, "00".repeat(32).parse().unwrap());
     assert_eq!(app.send(forged).await.status, StatusCode::UNAUTHORIZED);
     let unknown = format!("/internal/v1/keys/{}", "a".repeat(64));
-    assert_eq!(app.send(signed(&app, "GET", &unknown, b"", now)).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.send(signed(&app, "GET", &unknown, b"", now)).await.status,
+        StatusCode::NOT_FOUND
+    );
     let far = format!("/internal/v1/salts/{}", now / 86_400 - 5);
-    assert_eq!(app.send(signed(&app, "GET", &far, b"", now)).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        app.send(signed(&app, "GET", &far, b"", now)).await.status,
+        StatusCode::BAD_REQUEST
+    );
 }
 
 /// The edge computes the visitor id with the salt it fetches; the collector's direct endpoint
@@ -265,26 +449,64 @@ async fn edge_and_direct_paths_store_the_same_visitor_for_the_same_request() {
     let now = collector::now_ms();
     let salt_path = format!("/internal/v1/salts/{}", now.div_euclid(86_400_000));
     let salt = app.send(signed(&app, "GET", &salt_path, b"", now / 1000)).await.json();
-    let salt: [u8; 32] = contract::decode_hex(salt["salt"].as_str().unwrap()).unwrap().try_into().unwrap();
+    let salt: [u8; 32] = contract::decode_hex(salt["salt"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
 
     // The "edge": the same parsing and enrichment code, with the fetched salt.
     let body = pageview(&app, "edge1", "https://example.com/from-edge").to_string();
     let submission = parse_body(body.as_bytes()).unwrap();
-    let ctx = RequestContext { received_at: now, ip: "203.0.113.9".into(), user_agent: FIREFOX.into(), ..Default::default() };
+    let ctx = RequestContext {
+        received_at: now,
+        ip: "203.0.113.9".into(),
+        user_agent: FIREFOX.into(),
+        ..Default::default()
+    };
     let event = submission.events.into_iter().next().unwrap().unwrap();
-    let enriched = enrich(event, app.project(), &ctx, &contract::enrich::DailySalt::from_bytes(salt), false, rand::random).unwrap();
+    let enriched = enrich(
+        event,
+        app.project(),
+        &ctx,
+        &contract::enrich::DailySalt::from_bytes(salt),
+        false,
+        rand::random,
+    )
+    .unwrap();
     let batch = serde_json::to_vec(&json!({"events": [enriched]})).unwrap();
-    let forwarded = app.send(signed(&app, "POST", "/internal/v1/ingest", &batch, now / 1000)).await;
-    assert_eq!(forwarded.status, StatusCode::OK, "{}", String::from_utf8_lossy(&forwarded.body));
+    let forwarded = app
+        .send(signed(&app, "POST", "/internal/v1/ingest", &batch, now / 1000))
+        .await;
+    assert_eq!(
+        forwarded.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&forwarded.body)
+    );
     assert_eq!(forwarded.json()["accepted"], 1);
     // Replaying the signed batch within the window stores nothing twice.
-    assert_eq!(app.send(signed(&app, "POST", "/internal/v1/ingest", &batch, now / 1000)).await.status, StatusCode::OK);
+    assert_eq!(
+        app.send(signed(&app, "POST", "/internal/v1/ingest", &batch, now / 1000))
+            .await
+            .status,
+        StatusCode::OK
+    );
 
-    assert_eq!(app.beacon(pageview(&app, "direct1", "https://example.com/direct").to_string()).await.status, StatusCode::ACCEPTED);
+    assert_eq!(
+        app.beacon(pageview(&app, "direct1", "https://example.com/direct").to_string())
+            .await
+            .status,
+        StatusCode::ACCEPTED
+    );
     let events = app.stored_events().await;
     assert_eq!(events.len(), 2);
     assert_eq!(events[0].visitor_id, events[1].visitor_id);
-    let sessions = app.state.store.sessions(&app.project(), now - 60_000, now + 60_000).await.unwrap();
+    let sessions = app
+        .state
+        .store
+        .sessions(&app.project(), now - 60_000, now + 60_000)
+        .await
+        .unwrap();
     assert_eq!(sessions.len(), 1, "one visitor, one visit");
     assert_eq!(sessions[0].pageviews, 2);
 }
@@ -302,11 +524,18 @@ async fn the_edge_batch_reports_invalid_events() {
     operator["id"] = json!("i3");
     operator["props"] = json!({"$where": "1"});
     let batch = serde_json::to_vec(&json!({"events": [good, future, operator, {"id": "broken"}]})).unwrap();
-    let answer = app.send(signed(&app, "POST", "/internal/v1/ingest", &batch, now / 1000)).await;
+    let answer = app
+        .send(signed(&app, "POST", "/internal/v1/ingest", &batch, now / 1000))
+        .await;
     assert_eq!(answer.status, StatusCode::OK);
     let json = answer.json();
     assert_eq!(json["accepted"], 1);
-    let errors: Vec<String> = json["rejected"].as_array().unwrap().iter().map(|r| r["error"].as_str().unwrap().to_owned()).collect();
+    let errors: Vec<String> = json["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["error"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(errors.len(), 3);
     assert!(errors[0].contains("future"), "{errors:?}");
     assert!(errors[1].contains("$where"), "{errors:?}");
@@ -318,10 +547,14 @@ async fn health_and_metrics_answer() {
     let app = TestApp::new().await;
     let health = app.call(Method::GET, "/healthz", None, None).await;
     assert_eq!(health.json(), json!({"status": "ok", "store": "sqlite"}));
-    app.beacon(pageview(&app, "m1", "https://example.com/").to_string()).await;
+    app.beacon(pageview(&app, "m1", "https://example.com/").to_string())
+        .await;
     let metrics = String::from_utf8(app.call(Method::GET, "/metrics", None, None).await.body).unwrap();
     assert!(metrics.contains("collector_events_stored_total 1"), "{metrics}");
-    assert!(metrics.contains("collector_events_accepted_total{path=\"direct\"} 1"), "{metrics}");
+    assert!(
+        metrics.contains("collector_events_accepted_total{path=\"direct\"} 1"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
@@ -335,13 +568,32 @@ async fn the_tracker_is_served_with_cache_headers() {
     let script = app.call(Method::GET, "/pixel.js", None, None).await;
     assert_eq!(script.status, StatusCode::OK);
     assert_eq!(script.headers[header::CONTENT_TYPE], "text/javascript; charset=utf-8");
-    assert!(script.headers[header::CACHE_CONTROL].to_str().unwrap().contains("max-age=3600"));
+    assert!(script.headers[header::CACHE_CONTROL]
+        .to_str()
+        .unwrap()
+        .contains("max-age=3600"));
     let etag = script.headers[header::ETAG].clone();
-    let again = app.send(Request::get("/pixel.js").header(header::IF_NONE_MATCH, etag).body(Body::empty()).unwrap()).await;
+    let again = app
+        .send(
+            Request::get("/pixel.js")
+                .header(header::IF_NONE_MATCH, etag)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
     assert_eq!(again.status, StatusCode::NOT_MODIFIED);
     let wasm = app.call(Method::GET, "/pixel.0123abcd.wasm", None, None).await;
     assert_eq!(wasm.headers[header::CONTENT_TYPE], "application/wasm");
-    assert!(wasm.headers[header::CACHE_CONTROL].to_str().unwrap().contains("immutable"));
-    assert_eq!(app.call(Method::GET, "/secrets.json", None, None).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.call(Method::GET, "/pixel.zz.wasm", None, None).await.status, StatusCode::NOT_FOUND);
+    assert!(wasm.headers[header::CACHE_CONTROL]
+        .to_str()
+        .unwrap()
+        .contains("immutable"));
+    assert_eq!(
+        app.call(Method::GET, "/secrets.json", None, None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.call(Method::GET, "/pixel.zz.wasm", None, None).await.status,
+        StatusCode::NOT_FOUND
+    );
 }

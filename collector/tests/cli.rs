@@ -18,31 +18,58 @@ fn collector(dir: &std::path::Path, args: &[&str], stdin: Option<&str>) -> (bool
     }
     drop(child.stdin.take());
     let out = child.wait_with_output().unwrap();
-    (out.status.success(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
 }
 
 #[test]
 fn owner_project_and_key_lifecycle() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let (ok, _, err) = collector(d, &["user", "add", "--email", "ada@example.com", "--password-stdin"], Some("a long enough password\n"));
+    let (ok, _, err) = collector(
+        d,
+        &["user", "add", "--email", "ada@example.com", "--password-stdin"],
+        Some("a long enough password\n"),
+    );
     assert!(ok, "{err}");
-    let (ok, _, err) = collector(d, &["user", "add", "--email", "ada@example.com", "--password-stdin"], Some("a long enough password\n"));
+    let (ok, _, err) = collector(
+        d,
+        &["user", "add", "--email", "ada@example.com", "--password-stdin"],
+        Some("a long enough password\n"),
+    );
     assert!(!ok && err.contains("already exists"), "{err}");
 
-    let (ok, project, err) = collector(d, &["project", "create", "--name", "Blog", "--owner", "ada@example.com"], None);
+    let (ok, project, err) = collector(
+        d,
+        &["project", "create", "--name", "Blog", "--owner", "ada@example.com"],
+        None,
+    );
     assert!(ok, "{err}");
     let project = project.trim().to_owned();
     assert_eq!(project.len(), 24);
-    let (ok, _, err) = collector(d, &["project", "create", "--name", "Blog", "--owner", "nobody@example.com"], None);
+    let (ok, _, err) = collector(
+        d,
+        &["project", "create", "--name", "Blog", "--owner", "nobody@example.com"],
+        None,
+    );
     assert!(!ok && err.contains("no owner account"), "{err}");
 
-    let (ok, key, err) = collector(d, &["key", "create", "--project", &project, "--label", "Production"], None);
+    let (ok, key, err) = collector(
+        d,
+        &["key", "create", "--project", &project, "--label", "Production"],
+        None,
+    );
     assert!(ok, "{err}");
     let key = contract::keys::ApiKey::parse(key.trim()).expect("prints the raw key");
     let (ok, list, _) = collector(d, &["key", "list", "--project", &project], None);
     assert!(ok);
-    assert!(list.contains(key.preview().as_str()) && list.contains("active") && !list.contains(key.expose()), "{list}");
+    assert!(
+        list.contains(key.preview().as_str()) && list.contains("active") && !list.contains(key.expose()),
+        "{list}"
+    );
     let key_id = list.split('\t').next().unwrap().to_owned();
 
     let (ok, _, err) = collector(d, &["key", "revoke", "--key-id", &key_id], None);

@@ -15,9 +15,13 @@ const KEY_EDGE_SECRET: &str = "an edge secret of at least thirty-two bytes";
 
 /// Creates an owner, a project and a key directly in the store (as the CLI does).
 async fn provision(store: &dyn Store) -> (ProjectId, String) {
-    let owner = collector::ops::create_user(store, "ops@example.com", "a long enough password").await.unwrap();
+    let owner = collector::ops::create_user(store, "ops@example.com", "a long enough password")
+        .await
+        .unwrap();
     let project = collector::ops::create_project(store, &owner, "Site").await.unwrap();
-    let (key, _) = collector::ops::create_key(store, PEPPER, &project, "Production").await.unwrap();
+    let (key, _) = collector::ops::create_key(store, PEPPER, &project, "Production")
+        .await
+        .unwrap();
     (project.id, key.expose().to_owned())
 }
 
@@ -59,8 +63,15 @@ async fn graceful_shutdown_loses_nothing_accepted() {
             let mut accepted = Vec::new();
             for i in 0..10 {
                 let id = format!("s{worker}x{i}");
-                let body = json!({"k": key, "n": "pageview", "u": format!("https://example.com/{id}"), "id": id}).to_string();
-                let answer = client.post(&url).header("content-type", "text/plain").header("user-agent", FIREFOX).body(body).send().await;
+                let body =
+                    json!({"k": key, "n": "pageview", "u": format!("https://example.com/{id}"), "id": id}).to_string();
+                let answer = client
+                    .post(&url)
+                    .header("content-type", "text/plain")
+                    .header("user-agent", FIREFOX)
+                    .body(body)
+                    .send()
+                    .await;
                 match answer {
                     Ok(r) if r.status() == 202 => {
                         let json: serde_json::Value = r.json().await.unwrap();
@@ -83,7 +94,11 @@ async fn graceful_shutdown_loses_nothing_accepted() {
     for r in requests {
         accepted_ids.extend(r.await.unwrap());
     }
-    assert!(!accepted_ids.is_empty() && accepted_ids.len() < 300, "the stop came mid-way: {}", accepted_ids.len());
+    assert!(
+        !accepted_ids.is_empty() && accepted_ids.len() < 300,
+        "the stop came mid-way: {}",
+        accepted_ids.len()
+    );
     server.await.unwrap().unwrap();
 
     // Restart on the same data dir.
@@ -106,7 +121,9 @@ async fn graceful_shutdown_loses_nothing_accepted() {
 async fn two_collectors_on_one_mongodb_agree_on_sessions() {
     let server = store_mongo::testing::TestServer::shared();
     // The test server's URI is `mongodb://host:port/?options`: put a fresh database in its path.
-    let uri = server.uri().replacen("/?", &format!("/{}?", store_mongo::testing::fresh_db_name()), 1);
+    let uri = server
+        .uri()
+        .replacen("/?", &format!("/{}?", store_mongo::testing::fresh_db_name()), 1);
     let dir = tempfile::tempdir().unwrap();
     let mut a = args(dir.path());
     a.mongodb_uri = Some(uri);
@@ -143,7 +160,13 @@ async fn two_collectors_on_one_mongodb_agree_on_sessions() {
         let url = format!("http://127.0.0.1:{}/api/event", ports[batch as usize % 2]);
         let client = client.clone();
         tasks.push(tokio::spawn(async move {
-            let r = client.post(url).header("user-agent", FIREFOX).body(body).send().await.unwrap();
+            let r = client
+                .post(url)
+                .header("user-agent", FIREFOX)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
             assert_eq!(r.status(), 202);
         }));
     }
@@ -160,5 +183,12 @@ async fn two_collectors_on_one_mongodb_agree_on_sessions() {
     let now = collector::now_ms();
     let sessions = store.sessions(&project, now - 7_200_000, now + 60_000).await.unwrap();
     assert_eq!(sessions.len(), 1, "{sessions:#?}");
-    assert_eq!((sessions[0].pageviews, sessions[0].entry_page.as_str(), sessions[0].exit_page.as_str()), (60, "/p0", "/p59"));
+    assert_eq!(
+        (
+            sessions[0].pageviews,
+            sessions[0].entry_page.as_str(),
+            sessions[0].exit_page.as_str()
+        ),
+        (60, "/p0", "/p59")
+    );
 }

@@ -52,11 +52,21 @@ const T0: Millis = 1_763_683_200_000; // 2025-11-21T00:00:00Z
 const MIN: Millis = 60_000;
 
 fn user(email: &str) -> User {
-    User { id: UserId::new(T0), email: Email::parse(email).unwrap(), password_hash: "$argon2id$test".into(), created_at: T0 }
+    User {
+        id: UserId::new(T0),
+        email: Email::parse(email).unwrap(),
+        password_hash: "$argon2id$test".into(),
+        created_at: T0,
+    }
 }
 
 fn project(owner: &User, name: &str, at: Millis) -> Project {
-    Project { id: ids::new_project_id(at), owner: owner.id, name: Name::parse(name).unwrap(), created_at: at }
+    Project {
+        id: ids::new_project_id(at),
+        owner: owner.id,
+        name: Name::parse(name).unwrap(),
+        created_at: at,
+    }
 }
 
 fn key_record(project: &Project, label: &str, at: Millis) -> (ApiKey, KeyRecord) {
@@ -78,10 +88,23 @@ pub async fn users(b: &dyn Backend) {
     let s = b.store();
     let ada = user("ada@example.com");
     s.create_user(&ada).await.unwrap();
-    assert_eq!(s.user_by_email(&Email::parse("ADA@example.com").unwrap()).await.unwrap(), Some(ada.clone()));
+    assert_eq!(
+        s.user_by_email(&Email::parse("ADA@example.com").unwrap())
+            .await
+            .unwrap(),
+        Some(ada.clone())
+    );
     assert_eq!(s.user_by_id(&ada.id).await.unwrap(), Some(ada.clone()));
-    assert_eq!(s.user_by_email(&Email::parse("bob@example.com").unwrap()).await.unwrap(), None);
-    let again = User { id: UserId::new(T0), ..ada };
+    assert_eq!(
+        s.user_by_email(&Email::parse("bob@example.com").unwrap())
+            .await
+            .unwrap(),
+        None
+    );
+    let again = User {
+        id: UserId::new(T0),
+        ..ada
+    };
     assert!(matches!(s.create_user(&again).await, Err(StoreError::Conflict(_))));
     s.health().await.unwrap();
 }
@@ -90,13 +113,37 @@ pub async fn auth_tokens(b: &dyn Backend) {
     let s = b.store();
     let ada = user("ada@example.com");
     s.create_user(&ada).await.unwrap();
-    let login = AuthToken { token_hash: "a".repeat(64), user_id: ada.id, kind: TokenKind::Login, label: "browser".into(), created_at: T0, expires_at: Some(T0 + 60 * MIN) };
-    let api = AuthToken { token_hash: "b".repeat(64), user_id: ada.id, kind: TokenKind::Api, label: "ci".into(), created_at: T0, expires_at: None };
+    let login = AuthToken {
+        token_hash: "a".repeat(64),
+        user_id: ada.id,
+        kind: TokenKind::Login,
+        label: "browser".into(),
+        created_at: T0,
+        expires_at: Some(T0 + 60 * MIN),
+    };
+    let api = AuthToken {
+        token_hash: "b".repeat(64),
+        user_id: ada.id,
+        kind: TokenKind::Api,
+        label: "ci".into(),
+        created_at: T0,
+        expires_at: None,
+    };
     s.create_auth_token(&login).await.unwrap();
     s.create_auth_token(&api).await.unwrap();
-    assert_eq!(s.auth_token(&login.token_hash, T0 + MIN).await.unwrap(), Some(login.clone()));
-    assert_eq!(s.auth_token(&login.token_hash, T0 + 61 * MIN).await.unwrap(), None, "expired");
-    assert_eq!(s.auth_token(&api.token_hash, T0 + 1_000_000 * MIN).await.unwrap(), Some(api.clone()));
+    assert_eq!(
+        s.auth_token(&login.token_hash, T0 + MIN).await.unwrap(),
+        Some(login.clone())
+    );
+    assert_eq!(
+        s.auth_token(&login.token_hash, T0 + 61 * MIN).await.unwrap(),
+        None,
+        "expired"
+    );
+    assert_eq!(
+        s.auth_token(&api.token_hash, T0 + 1_000_000 * MIN).await.unwrap(),
+        Some(api.clone())
+    );
     s.delete_auth_token(&api.token_hash).await.unwrap();
     assert_eq!(s.auth_token(&api.token_hash, T0).await.unwrap(), None);
     assert_eq!(s.auth_token(&"c".repeat(64), T0).await.unwrap(), None);
@@ -132,20 +179,36 @@ pub async fn keys(b: &dyn Backend) {
     assert_eq!(s.key_by_hash(&key1.hash("pepper")).await.unwrap(), Some(prod.clone()));
     assert_eq!(s.key(&prod.id).await.unwrap(), Some(prod.clone()));
     assert_eq!(s.keys_of(&blog.id).await.unwrap(), vec![staging.clone(), prod.clone()]);
-    assert_eq!(s.key_by_hash(&ApiKey::from_random([9; 20]).hash("pepper")).await.unwrap(), None);
+    assert_eq!(
+        s.key_by_hash(&ApiKey::from_random([9; 20]).hash("pepper"))
+            .await
+            .unwrap(),
+        None
+    );
     assert_eq!(prod.key_preview, key1.preview());
-    assert_eq!(KeyPreview::from_stored(prod.key_preview.as_str().to_owned()), prod.key_preview);
+    assert_eq!(
+        KeyPreview::from_stored(prod.key_preview.as_str().to_owned()),
+        prod.key_preview
+    );
 
     // lastUsedAt only moves forward.
     s.touch_keys(&[(prod.id, T0 + 5 * MIN)]).await.unwrap();
-    s.touch_keys(&[(prod.id, T0 + 2 * MIN), (staging.id, T0 + 3 * MIN)]).await.unwrap();
+    s.touch_keys(&[(prod.id, T0 + 2 * MIN), (staging.id, T0 + 3 * MIN)])
+        .await
+        .unwrap();
     assert_eq!(s.key(&prod.id).await.unwrap().unwrap().last_used_at, Some(T0 + 5 * MIN));
-    assert_eq!(s.key(&staging.id).await.unwrap().unwrap().last_used_at, Some(T0 + 3 * MIN));
+    assert_eq!(
+        s.key(&staging.id).await.unwrap().unwrap().last_used_at,
+        Some(T0 + 3 * MIN)
+    );
 
     // Revoking is idempotent and keeps the first time.
     assert!(s.revoke_key(&prod.id, T0 + 10 * MIN).await.unwrap());
     assert!(s.revoke_key(&prod.id, T0 + 20 * MIN).await.unwrap());
-    assert_eq!(s.key_by_hash(&key1.hash("pepper")).await.unwrap().unwrap().revoked_at, Some(T0 + 10 * MIN));
+    assert_eq!(
+        s.key_by_hash(&key1.hash("pepper")).await.unwrap().unwrap().revoked_at,
+        Some(T0 + 10 * MIN)
+    );
     assert!(!s.revoke_key(&KeyId::new(T0), T0).await.unwrap());
 }
 
@@ -153,13 +216,21 @@ pub async fn salts(b: &dyn Backend) {
     let s = b.store();
     let day = T0 / 86_400_000;
     assert_eq!(s.salt_for_day(day, [1; 32]).await.unwrap(), [1; 32]);
-    assert_eq!(s.salt_for_day(day, [2; 32]).await.unwrap(), [1; 32], "the first salt of a day stays");
+    assert_eq!(
+        s.salt_for_day(day, [2; 32]).await.unwrap(),
+        [1; 32],
+        "the first salt of a day stays"
+    );
     let twin = b.twin().await;
     assert_eq!(twin.salt_for_day(day, [3; 32]).await.unwrap(), [1; 32]);
     assert_eq!(s.salt_for_day(day - 1, [4; 32]).await.unwrap(), [4; 32]);
     assert_eq!(s.salt_for_day(day - 2, [5; 32]).await.unwrap(), [5; 32]);
     assert_eq!(s.delete_salts_before(day - 1).await.unwrap(), 1);
-    assert_eq!(s.salt_for_day(day - 2, [6; 32]).await.unwrap(), [6; 32], "a deleted salt is gone");
+    assert_eq!(
+        s.salt_for_day(day - 2, [6; 32]).await.unwrap(),
+        [6; 32],
+        "a deleted salt is gone"
+    );
     assert_eq!(s.salt_for_day(day - 1, [7; 32]).await.unwrap(), [4; 32]);
 }
 
@@ -174,13 +245,35 @@ fn rich_event() -> EnrichedEvent {
     e.url = "https://example.com/pricing?utm_source=news&utm_medium=email".into();
     e.referrer = Some("https://news.ycombinator.com/item?id=1".into());
     e.source = Some("Hacker News".into());
-    e.utm = Utm { source: Some("news".into()), medium: Some("email".into()), campaign: Some("launch".into()), term: Some("t".into()), content: Some("c".into()) };
-    e.props = BTreeMap::from([("plan".to_owned(), "pro".to_owned()), ("seats".to_owned(), "3".to_owned())]);
+    e.utm = Utm {
+        source: Some("news".into()),
+        medium: Some("email".into()),
+        campaign: Some("launch".into()),
+        term: Some("t".into()),
+        content: Some("c".into()),
+    };
+    e.props = BTreeMap::from([
+        ("plan".to_owned(), "pro".to_owned()),
+        ("seats".to_owned(), "3".to_owned()),
+    ]);
     e.duration_ms = Some(12_345);
     e.scroll_depth = Some(80);
     e.screen_width = Some(390);
-    e.client = ClientInfo { browser: "Safari".into(), browser_version: "17".into(), os: "iOS".into(), os_version: "17".into(), device: Device::Mobile };
-    e.geo = Geo { country: Some("DE".into()), region: Some("BE".into()), city: Some("Berlin".into()), timezone: Some("Europe/Berlin".into()), colo: Some("FRA".into()), asn: Some(3320) };
+    e.client = ClientInfo {
+        browser: "Safari".into(),
+        browser_version: "17".into(),
+        os: "iOS".into(),
+        os_version: "17".into(),
+        device: Device::Mobile,
+    };
+    e.geo = Geo {
+        country: Some("DE".into()),
+        region: Some("BE".into()),
+        city: Some("Berlin".into()),
+        timezone: Some("Europe/Berlin".into()),
+        colo: Some("FRA".into()),
+        asn: Some(3320),
+    };
     e
 }
 
@@ -189,34 +282,82 @@ pub async fn ingest_round_trips_every_field(b: &dyn Backend) {
     let rich = rich_event();
     let plain = event(pid(1), 42, "plain-1", "pageview", T0, "/");
     let report = s.ingest(&[rich.clone(), plain.clone()]).await.unwrap();
-    assert_eq!(report, IngestReport { stored: 2, duplicates: 0 });
+    assert_eq!(
+        report,
+        IngestReport {
+            stored: 2,
+            duplicates: 0
+        }
+    );
     let stored = s.events(&pid(1), T0, T0 + 60 * MIN).await.unwrap();
-    assert_eq!(stored, vec![plain.clone(), rich.clone()], "oldest first, every field intact");
-    assert_eq!(s.events(&pid(1), T0 + 1, T0 + 5 * MIN).await.unwrap(), vec![], "[from, to) bounds");
+    assert_eq!(
+        stored,
+        vec![plain.clone(), rich.clone()],
+        "oldest first, every field intact"
+    );
+    assert_eq!(
+        s.events(&pid(1), T0 + 1, T0 + 5 * MIN).await.unwrap(),
+        vec![],
+        "[from, to) bounds"
+    );
     let sessions = s.sessions(&pid(1), T0, T0 + 60 * MIN).await.unwrap();
     assert_eq!(sessions.len(), 1);
     let session = &sessions[0];
-    assert_eq!((session.start, session.end, session.pageviews, session.events), (T0, T0 + 5 * MIN, 1, 2));
-    assert_eq!((session.entry_page.as_str(), session.exit_page.as_str()), ("/", "/pricing"));
+    assert_eq!(
+        (session.start, session.end, session.pageviews, session.events),
+        (T0, T0 + 5 * MIN, 1, 2)
+    );
+    assert_eq!(
+        (session.entry_page.as_str(), session.exit_page.as_str()),
+        ("/", "/pricing")
+    );
     assert_eq!(session.engaged_ms, 12_345);
 }
 
 pub async fn retried_batches_are_stored_once(b: &dyn Backend) {
     let s = b.store();
-    let batch: Vec<EnrichedEvent> = (0..10).map(|i| event(pid(1), 7, &format!("r{i}"), "pageview", T0 + i * MIN, "/p")).collect();
-    assert_eq!(s.ingest(&batch).await.unwrap(), IngestReport { stored: 10, duplicates: 0 });
+    let batch: Vec<EnrichedEvent> = (0..10)
+        .map(|i| event(pid(1), 7, &format!("r{i}"), "pageview", T0 + i * MIN, "/p"))
+        .collect();
+    assert_eq!(
+        s.ingest(&batch).await.unwrap(),
+        IngestReport {
+            stored: 10,
+            duplicates: 0
+        }
+    );
     let sessions = s.sessions(&pid(1), T0, T0 + 60 * MIN).await.unwrap();
-    assert_eq!(s.ingest(&batch).await.unwrap(), IngestReport { stored: 0, duplicates: 10 });
+    assert_eq!(
+        s.ingest(&batch).await.unwrap(),
+        IngestReport {
+            stored: 0,
+            duplicates: 10
+        }
+    );
     // A batch overlapping the first: 5 old events, 5 new ones.
-    let overlap: Vec<EnrichedEvent> = (5..15).map(|i| event(pid(1), 7, &format!("r{i}"), "pageview", T0 + i * MIN, "/p")).collect();
-    assert_eq!(s.ingest(&overlap).await.unwrap(), IngestReport { stored: 5, duplicates: 5 });
+    let overlap: Vec<EnrichedEvent> = (5..15)
+        .map(|i| event(pid(1), 7, &format!("r{i}"), "pageview", T0 + i * MIN, "/p"))
+        .collect();
+    assert_eq!(
+        s.ingest(&overlap).await.unwrap(),
+        IngestReport {
+            stored: 5,
+            duplicates: 5
+        }
+    );
     assert_eq!(s.events(&pid(1), T0, T0 + 60 * MIN).await.unwrap().len(), 15);
     let after = s.sessions(&pid(1), T0, T0 + 60 * MIN).await.unwrap();
     assert_eq!(after.len(), 1);
     assert_eq!((after[0].pageviews, after[0].events), (15, 15));
     assert_eq!(after[0].id, sessions[0].id);
     // The same event id in another project is another event.
-    assert_eq!(s.ingest(&[event(pid(2), 7, "r0", "pageview", T0, "/p")]).await.unwrap().stored, 1);
+    assert_eq!(
+        s.ingest(&[event(pid(2), 7, "r0", "pageview", T0, "/p")])
+            .await
+            .unwrap()
+            .stored,
+        1
+    );
 }
 
 /// Two visitors, several visits each, some bridged by late events.
@@ -230,7 +371,14 @@ fn visits() -> Vec<EnrichedEvent> {
                 2 => "page_exit",
                 _ => "signup",
             };
-            events.push(event(pid(1), visitor, &format!("v{visitor}e{i}"), name, T0 + minute * MIN, &format!("/p{}", i % 3)));
+            events.push(event(
+                pid(1),
+                visitor,
+                &format!("v{visitor}e{i}"),
+                name,
+                T0 + minute * MIN,
+                &format!("/p{}", i % 3),
+            ));
         }
     }
     events
@@ -238,7 +386,10 @@ fn visits() -> Vec<EnrichedEvent> {
 
 fn comparable(sessions: Vec<Session>) -> Vec<Session> {
     // Ids depend on arrival order; everything else must not.
-    sessions.into_iter().map(|s| Session { id: String::new(), ..s }).collect()
+    sessions
+        .into_iter()
+        .map(|s| Session { id: String::new(), ..s })
+        .collect()
 }
 
 /// The sessions of `events` as one serial fold per visitor gives them (ids blanked).
@@ -273,13 +424,20 @@ pub async fn sessions_match_folding_whatever_the_batching(b: &dyn Backend) {
     let got = s.sessions(&pid(1), T0 - 60 * MIN, T0 + 600 * MIN).await.unwrap();
     assert_eq!(comparable(got), expected);
     let some = s.sessions(&pid(1), T0 + 100 * MIN, T0 + 600 * MIN).await.unwrap();
-    assert!(some.iter().all(|s| s.start >= T0 + 100 * MIN), "sessions are selected by start");
+    assert!(
+        some.iter().all(|s| s.start >= T0 + 100 * MIN),
+        "sessions are selected by start"
+    );
 }
 
 pub async fn projects_do_not_see_each_other(b: &dyn Backend) {
     let s = b.store();
-    s.ingest(&[event(pid(1), 1, "a", "pageview", T0, "/one")]).await.unwrap();
-    s.ingest(&[event(pid(2), 1, "b", "pageview", T0 + MIN, "/two")]).await.unwrap();
+    s.ingest(&[event(pid(1), 1, "a", "pageview", T0, "/one")])
+        .await
+        .unwrap();
+    s.ingest(&[event(pid(2), 1, "b", "pageview", T0 + MIN, "/two")])
+        .await
+        .unwrap();
     let one = s.sessions(&pid(1), T0, T0 + 60 * MIN).await.unwrap();
     assert_eq!(one.len(), 1, "same visitor id in two projects: two visitors");
     assert_eq!(one[0].entry_page, "/one");
@@ -292,7 +450,14 @@ pub async fn concurrent_writers_on_one_visitor_agree(b: &dyn Backend) {
         .map(|i| {
             // One long visit with the events shuffled between the writers, plus late bridges.
             let minute = (i * 7) % 120;
-            event(pid(1), 9, &format!("c{i}"), if i % 5 == 0 { "page_exit" } else { "pageview" }, T0 + minute * MIN / 2, &format!("/c{}", i % 4))
+            event(
+                pid(1),
+                9,
+                &format!("c{i}"),
+                if i % 5 == 0 { "page_exit" } else { "pageview" },
+                T0 + minute * MIN / 2,
+                &format!("/c{}", i % 4),
+            )
         })
         .collect();
     let expected = expected_sessions(&events);

@@ -135,7 +135,15 @@ mod tests {
     #[test]
     fn emails_are_normalised_and_checked() {
         assert_eq!(Email::parse(" Ada@Example.COM ").unwrap().as_str(), "ada@example.com");
-        for bad in ["", "ada", "@example.com", "ada@example", "ada@.com", "a da@example.com", "a@b@c.com"] {
+        for bad in [
+            "",
+            "ada",
+            "@example.com",
+            "ada@example",
+            "ada@.com",
+            "a da@example.com",
+            "a@b@c.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }

@@ -72,7 +72,11 @@ pub fn order_key(e: &EnrichedEvent) -> EventKey {
         PAGEVIEW | PATH_CHANGE => 1,
         _ => 2,
     };
-    EventKey { at: e.occurred_at, rank, id: e.id.as_str().to_owned() }
+    EventKey {
+        at: e.occurred_at,
+        rank,
+        id: e.id.as_str().to_owned(),
+    }
 }
 
 impl Session {
@@ -227,7 +231,9 @@ pub fn fold(sessions: Vec<Session>, events: &[&EnrichedEvent], mint_id: &mut dyn
             continue;
         }
         folded += 1;
-        let reached: Vec<usize> = (0..sessions.len()).filter(|&i| sessions[i].reaches(e.occurred_at)).collect();
+        let reached: Vec<usize> = (0..sessions.len())
+            .filter(|&i| sessions[i].reaches(e.occurred_at))
+            .collect();
         let id = match reached.as_slice() {
             [] => {
                 let s = Session::from_event(mint_id(), e);
@@ -237,7 +243,10 @@ pub fn fold(sessions: Vec<Session>, events: &[&EnrichedEvent], mint_id: &mut dyn
             }
             [first, rest @ ..] => {
                 // The event bridges every session it reaches: merge them into the earliest.
-                let keep = *reached.iter().min_by_key(|&&i| (sessions[i].start, sessions[i].id.clone())).unwrap_or(first);
+                let keep = *reached
+                    .iter()
+                    .min_by_key(|&&i| (sessions[i].start, sessions[i].id.clone()))
+                    .unwrap_or(first);
                 let mut merged: Vec<Session> = Vec::new();
                 for &i in rest.iter().chain(std::iter::once(first)).rev() {
                     if i != keep {
@@ -248,10 +257,16 @@ pub fn fold(sessions: Vec<Session>, events: &[&EnrichedEvent], mint_id: &mut dyn
                 for other in merged {
                     removed.push(other.id.clone());
                     sessions.retain(|s| s.id != other.id);
-                    let target = sessions.iter_mut().find(|s| s.id == kept_id).expect("kept session is present");
+                    let target = sessions
+                        .iter_mut()
+                        .find(|s| s.id == kept_id)
+                        .expect("kept session is present");
                     target.absorb(other);
                 }
-                let target = sessions.iter_mut().find(|s| s.id == kept_id).expect("kept session is present");
+                let target = sessions
+                    .iter_mut()
+                    .find(|s| s.id == kept_id)
+                    .expect("kept session is present");
                 target.add(e);
                 kept_id
             }
@@ -262,7 +277,12 @@ pub fn fold(sessions: Vec<Session>, events: &[&EnrichedEvent], mint_id: &mut dyn
     }
     changed.retain(|id| !removed.contains(id));
     sessions.sort_by(|a, b| (a.start, &a.id).cmp(&(b.start, &b.id)));
-    Folded { sessions, changed, removed, folded }
+    Folded {
+        sessions,
+        changed,
+        removed,
+        folded,
+    }
 }
 
 /// Helpers for tests of this crate and of the backends.
@@ -329,7 +349,17 @@ mod tests {
     fn summary(sessions: &[Session]) -> Vec<(Millis, Millis, String, String, u32, u32, bool)> {
         sessions
             .iter()
-            .map(|s| (s.start, s.end, s.entry_page.clone(), s.exit_page.clone(), s.pageviews, s.events, s.is_bounce()))
+            .map(|s| {
+                (
+                    s.start,
+                    s.end,
+                    s.entry_page.clone(),
+                    s.exit_page.clone(),
+                    s.pageviews,
+                    s.events,
+                    s.is_bounce(),
+                )
+            })
             .collect()
     }
 
@@ -388,7 +418,10 @@ mod tests {
         assert_eq!(f.sessions[0].id, "s1");
         assert_eq!(f.removed, vec!["s2".to_string()]);
         assert_eq!(f.changed, vec!["s1".to_string()]);
-        assert_eq!((f.sessions[0].entry_page.as_str(), f.sessions[0].exit_page.as_str()), ("/a", "/b"));
+        assert_eq!(
+            (f.sessions[0].entry_page.as_str(), f.sessions[0].exit_page.as_str()),
+            ("/a", "/b")
+        );
         assert_eq!(f.sessions[0].pageviews, 3);
     }
 
@@ -412,7 +445,10 @@ mod tests {
         let f = fold(vec![], &[&later], &mut counter());
         let f = fold(f.sessions, &[&first], &mut counter());
         let s = &f.sessions[0];
-        assert_eq!((s.entry_page.as_str(), s.source.as_deref(), s.client.browser.as_str()), ("/landing", Some("Google"), "Firefox"));
+        assert_eq!(
+            (s.entry_page.as_str(), s.source.as_deref(), s.client.browser.as_str()),
+            ("/landing", Some("Google"), "Firefox")
+        );
     }
 
     #[test]

@@ -36,7 +36,9 @@ pub fn user_view(user: &User) -> serde_json::Value {
 
 async fn sign_up(State(state): State<AppState>, JsonBody(c): JsonBody<Credentials>) -> AppResult<Response> {
     if !state.allow_signup {
-        return Err(AppError::Forbidden("sign-up is disabled on this collector; ask its operator for an account".into()));
+        return Err(AppError::Forbidden(
+            "sign-up is disabled on this collector; ask its operator for an account".into(),
+        ));
     }
     let user = ops::create_user(&*state.store, &c.email, &c.password).await?;
     Ok((StatusCode::CREATED, Json(user_view(&user))).into_response())
@@ -52,7 +54,11 @@ async fn login(State(state): State<AppState>, JsonBody(c): JsonBody<Credentials>
 
 async fn logout(State(state): State<AppState>, owner: Owner) -> AppResult<Response> {
     state.store.delete_auth_token(&owner.token_hash).await?;
-    Ok(([(header::SET_COOKIE, auth::clear_cookie(state.secure_cookies))], StatusCode::NO_CONTENT).into_response())
+    Ok((
+        [(header::SET_COOKIE, auth::clear_cookie(state.secure_cookies))],
+        StatusCode::NO_CONTENT,
+    )
+        .into_response())
 }
 
 async fn me(owner: Owner) -> Json<serde_json::Value> {
@@ -64,8 +70,13 @@ struct NewToken {
     label: String,
 }
 
-async fn create_token(State(state): State<AppState>, owner: Owner, JsonBody(body): JsonBody<NewToken>) -> AppResult<Response> {
-    let label = store::Name::parse(&body.label).map_err(|why| AppError::bad_request("invalid_field", format!("label: {why}")))?;
+async fn create_token(
+    State(state): State<AppState>,
+    owner: Owner,
+    JsonBody(body): JsonBody<NewToken>,
+) -> AppResult<Response> {
+    let label = store::Name::parse(&body.label)
+        .map_err(|why| AppError::bad_request("invalid_field", format!("label: {why}")))?;
     let (token, record) = auth::new_token(&owner.user, TokenKind::Api, label.as_str(), crate::now_ms());
     state.store.create_auth_token(&record).await?;
     let body = json!({ "token": token, "label": label.as_str(), "created_at": rfc3339(record.created_at),

@@ -19,12 +19,19 @@ pub const SCRIPT_CACHE_CONTROL: &str = "public, max-age=3600, stale-while-revali
 pub const HASHED_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/pixel.js", get(script)).route("/{file}", get(hashed_asset))
+    Router::new()
+        .route("/pixel.js", get(script))
+        .route("/{file}", get(hashed_asset))
 }
 
 async fn read(state: &AppState, name: &str) -> Result<Vec<u8>, AppError> {
-    let dir = state.static_dir.as_ref().ok_or(AppError::NotFound("pixel.js (no --static-dir configured)"))?;
-    tokio::fs::read(dir.join(name)).await.map_err(|_| AppError::NotFound("asset"))
+    let dir = state
+        .static_dir
+        .as_ref()
+        .ok_or(AppError::NotFound("pixel.js (no --static-dir configured)"))?;
+    tokio::fs::read(dir.join(name))
+        .await
+        .map_err(|_| AppError::NotFound("asset"))
 }
 
 fn etag(bytes: &[u8]) -> String {
@@ -48,11 +55,20 @@ fn answer(bytes: Vec<u8>, content_type: &'static str, cache: &'static str, reque
 
 async fn script(State(state): State<AppState>, request: HeaderMap) -> Result<Response, AppError> {
     let bytes = read(&state, "pixel.js").await?;
-    Ok(answer(bytes, "text/javascript; charset=utf-8", SCRIPT_CACHE_CONTROL, &request))
+    Ok(answer(
+        bytes,
+        "text/javascript; charset=utf-8",
+        SCRIPT_CACHE_CONTROL,
+        &request,
+    ))
 }
 
 /// Only `pixel.<hex>.wasm` names: nothing else in the folder is reachable.
-async fn hashed_asset(State(state): State<AppState>, Path(file): Path<String>, request: HeaderMap) -> Result<Response, AppError> {
+async fn hashed_asset(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    request: HeaderMap,
+) -> Result<Response, AppError> {
     let hashed = file
         .strip_prefix("pixel.")
         .and_then(|rest| rest.strip_suffix(".wasm"))

@@ -17,16 +17,20 @@ use crate::state::AppState;
 
 /// A transparent 1x1 GIF.
 pub const PIXEL_GIF: &[u8] = &[
-    0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0x21,
-    0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44,
-    0x01, 0x00, 0x3b,
+    0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff,
+    0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02,
+    0x02, 0x44, 0x01, 0x00, 0x3b,
 ];
 
 pub fn routes() -> Router<AppState> {
     // Any site may send events: the key, not the origin, says which project they belong to.
     let cors = CorsLayer::new()
         .allow_origin(Any)
-        .allow_methods([axum::http::Method::GET, axum::http::Method::POST, axum::http::Method::OPTIONS])
+        .allow_methods([
+            axum::http::Method::GET,
+            axum::http::Method::POST,
+            axum::http::Method::OPTIONS,
+        ])
         .allow_headers([header::CONTENT_TYPE])
         .max_age(std::time::Duration::from_secs(86_400));
     Router::new()
@@ -39,12 +43,23 @@ pub fn routes() -> Router<AppState> {
 
 /// `text/plain` (sendBeacon), `application/json`, or no type at all.
 fn check_content_type(headers: &HeaderMap) -> AppResult<()> {
-    let Some(value) = headers.get(header::CONTENT_TYPE) else { return Ok(()) };
-    let mime = value.to_str().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let mime = value
+        .to_str()
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     if matches!(mime.as_str(), "text/plain" | "application/json" | "") {
         Ok(())
     } else {
-        Err(AppError::UnsupportedMediaType(format!("content type {mime:?}: send application/json or text/plain")))
+        Err(AppError::UnsupportedMediaType(format!(
+            "content type {mime:?}: send application/json or text/plain"
+        )))
     }
 }
 
@@ -60,8 +75,7 @@ async fn post_event(State(state): State<AppState>, request: Request) -> AppResul
 /// Reads at most [`MAX_BODY_BYTES`]; more is a 413 with a JSON error.
 pub async fn read_limited(body: Body) -> AppResult<axum::body::Bytes> {
     axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|e| {
-        let too_large = std::error::Error::source(&e)
-            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+        let too_large = std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
             || e.to_string().contains("length limit");
         if too_large {
             AppError::PayloadTooLarge(format!("the body is larger than {MAX_BODY_BYTES} bytes"))
@@ -80,13 +94,18 @@ async fn gif_event(State(state): State<AppState>, request: Request) -> AppResult
     let mut event = Map::new();
     for (name, value) in form_urlencoded::parse(query.as_bytes()) {
         let value = match name.as_ref() {
-            "w" => value.parse::<u64>().map(Value::from).unwrap_or(Value::String(value.into_owned())),
+            "w" => value
+                .parse::<u64>()
+                .map(Value::from)
+                .unwrap_or(Value::String(value.into_owned())),
             "k" | "n" | "u" | "r" | "id" => Value::String(value.into_owned()),
             _ => continue,
         };
         event.insert(name.into_owned(), value);
     }
-    event.entry("n").or_insert_with(|| Value::String(contract::wire::PAGEVIEW.into()));
+    event
+        .entry("n")
+        .or_insert_with(|| Value::String(contract::wire::PAGEVIEW.into()));
     if !event.contains_key("u") {
         if let Some(page) = parts.headers.get(header::REFERER).and_then(|v| v.to_str().ok()) {
             event.insert("u".into(), Value::String(page.to_owned()));

@@ -57,35 +57,52 @@ struct Batch {
 async fn ingest(State(state): State<AppState>, request: Request) -> AppResult<Json<Value>> {
     let (parts, body) = request.into_parts();
     let bytes = authenticate(&state, &parts, body).await?;
-    let batch: Batch = serde_json::from_slice(&bytes)
-        .map_err(|e| AppError::bad_request("invalid_json", format!("the body is not a batch {{\"events\": [...]}}: {e}")))?;
+    let batch: Batch = serde_json::from_slice(&bytes).map_err(|e| {
+        AppError::bad_request(
+            "invalid_json",
+            format!("the body is not a batch {{\"events\": [...]}}: {e}"),
+        )
+    })?;
     if batch.events.len() > MAX_FORWARD_BATCH_EVENTS {
         return Err(AppError::bad_request(
             "too_many_events",
-            format!("the batch has {} events; at most {MAX_FORWARD_BATCH_EVENTS} are allowed", batch.events.len()),
+            format!(
+                "the batch has {} events; at most {MAX_FORWARD_BATCH_EVENTS} are allowed",
+                batch.events.len()
+            ),
         ));
     }
     let now = crate::now_ms();
     let mut valid = Vec::with_capacity(batch.events.len());
     let mut rejected = Vec::new();
     for (index, value) in batch.events.into_iter().enumerate() {
-        let parsed = serde_json::from_value::<EnrichedEvent>(value).map_err(|e| e.to_string()).and_then(|event| {
-            event.check(now).map_err(|e| e.to_string())?;
-            Ok(event)
-        });
+        let parsed = serde_json::from_value::<EnrichedEvent>(value)
+            .map_err(|e| e.to_string())
+            .and_then(|event| {
+                event.check(now).map_err(|e| e.to_string())?;
+                Ok(event)
+            });
         match parsed {
             Ok(event) => valid.push(event),
             Err(error) => rejected.push(Rejected { index, error }),
         }
     }
     let path = PathLabel { path: "edge" };
-    state.metrics.events_rejected.get_or_create(&path).inc_by(rejected.len() as u64);
+    state
+        .metrics
+        .events_rejected
+        .get_or_create(&path)
+        .inc_by(rejected.len() as u64);
     if valid.is_empty() && !rejected.is_empty() {
         return Err(no_valid_event(rejected));
     }
     let accepted = valid.len();
     state.writer.write(valid).await?;
-    state.metrics.events_accepted.get_or_create(&path).inc_by(accepted as u64);
+    state
+        .metrics
+        .events_accepted
+        .get_or_create(&path)
+        .inc_by(accepted as u64);
     Ok(Json(json!({ "accepted": accepted, "rejected": rejected })))
 }
 
@@ -107,10 +124,15 @@ async fn key(State(state): State<AppState>, Path(key_hash): Path<String>, reques
 async fn salt(State(state): State<AppState>, Path(day): Path<String>, request: Request) -> AppResult<Json<Value>> {
     let (parts, body) = request.into_parts();
     authenticate(&state, &parts, body).await?;
-    let day: i64 = day.parse().map_err(|_| AppError::bad_request("invalid_day", "day: days since 1970-01-01 (UTC)"))?;
+    let day: i64 = day
+        .parse()
+        .map_err(|_| AppError::bad_request("invalid_day", "day: days since 1970-01-01 (UTC)"))?;
     let today = day_of(crate::now_ms());
     if (day - today).abs() > 1 {
-        return Err(AppError::bad_request("invalid_day", "day: only yesterday, today and tomorrow have salts"));
+        return Err(AppError::bad_request(
+            "invalid_day",
+            "day: only yesterday, today and tomorrow have salts",
+        ));
     }
     let salt = state.salts.for_day(day).await?;
     Ok(Json(json!({ "day": day, "salt": contract::encode_hex(salt.bytes()) })))

@@ -22,13 +22,21 @@ async fn healthz(State(state): State<AppState>) -> Response {
         Ok(()) => Json(json!({ "status": "ok", "store": state.store.backend_name() })).into_response(),
         Err(e) => {
             tracing::warn!(error = format!("{e:#}"), "health check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "store": state.store.backend_name() }))).into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "unavailable", "store": state.store.backend_name() })),
+            )
+                .into_response()
         }
     }
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render()).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        state.metrics.render(),
+    )
+        .into_response()
 }
 
 async fn index(State(state): State<AppState>) -> Html<String> {

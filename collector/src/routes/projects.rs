@@ -46,10 +46,16 @@ struct NewProject {
 
 async fn list_projects(State(state): State<AppState>, owner: Owner) -> AppResult<Json<Value>> {
     let projects = state.store.projects_of(&owner.user.id).await?;
-    Ok(Json(json!({ "projects": projects.iter().map(project_view).collect::<Vec<_>>() })))
+    Ok(Json(
+        json!({ "projects": projects.iter().map(project_view).collect::<Vec<_>>() }),
+    ))
 }
 
-async fn create_project(State(state): State<AppState>, owner: Owner, JsonBody(body): JsonBody<NewProject>) -> AppResult<Response> {
+async fn create_project(
+    State(state): State<AppState>,
+    owner: Owner,
+    JsonBody(body): JsonBody<NewProject>,
+) -> AppResult<Response> {
     let project = ops::create_project(&*state.store, &owner.user, &body.name).await?;
     Ok((StatusCode::CREATED, Json(project_view(&project))).into_response())
 }
@@ -70,16 +76,26 @@ async fn list_keys(State(state): State<AppState>, owner: Owner, Path(id): Path<S
     Ok(Json(json!({ "keys": keys.iter().map(key_view).collect::<Vec<_>>() })))
 }
 
-async fn create_key(State(state): State<AppState>, owner: Owner, Path(id): Path<String>, JsonBody(body): JsonBody<NewKey>) -> AppResult<Response> {
+async fn create_key(
+    State(state): State<AppState>,
+    owner: Owner,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<NewKey>,
+) -> AppResult<Response> {
     let project = ops::owned_project(&*state.store, &owner.user, &id).await?;
-    let (key, record) = ops::create_key(&*state.store, state.secrets.key_pepper.expose(), &project, &body.label).await?;
+    let (key, record) =
+        ops::create_key(&*state.store, state.secrets.key_pepper.expose(), &project, &body.label).await?;
     let mut view = key_view(&record);
     view["key"] = json!(key.expose());
     view["note"] = json!("the key is shown once: put it in the site's <script data-key=...> now");
     Ok((StatusCode::CREATED, Json(view)).into_response())
 }
 
-async fn revoke_key(State(state): State<AppState>, owner: Owner, Path((id, key_id)): Path<(String, String)>) -> AppResult<Json<Value>> {
+async fn revoke_key(
+    State(state): State<AppState>,
+    owner: Owner,
+    Path((id, key_id)): Path<(String, String)>,
+) -> AppResult<Json<Value>> {
     let project = ops::owned_project(&*state.store, &owner.user, &id).await?;
     let record = ops::revoke_key(&*state.store, Some(&project), &key_id).await?;
     state.keys.forget(&record.key_hash);

@@ -29,7 +29,8 @@ pub struct Answer {
 
 impl Answer {
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&self.body)))
     }
 }
 
@@ -40,16 +41,42 @@ impl TestApp {
 
     pub async fn with(tweak: impl FnOnce(&mut ConfigArgs)) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut args = ConfigArgs { data_dir: Some(dir.path().into()), trust_proxy: Some(true), ..Default::default() };
+        let mut args = ConfigArgs {
+            data_dir: Some(dir.path().into()),
+            trust_proxy: Some(true),
+            ..Default::default()
+        };
         tweak(&mut args);
         let config = args.resolve(Some("127.0.0.1:0".into())).unwrap();
         let (state, services) = build_state(&config).await.unwrap();
-        let mut app = TestApp { state, services, dir, token: String::new(), project_id: String::new(), key: String::new(), key_id: String::new() };
+        let mut app = TestApp {
+            state,
+            services,
+            dir,
+            token: String::new(),
+            project_id: String::new(),
+            key: String::new(),
+            key_id: String::new(),
+        };
         app.token = app.owner("owner@example.com").await;
-        let project = app.call(Method::POST, "/api/v1/projects", Some(json!({"name": "Blog"})), Some(&app.token.clone())).await;
+        let project = app
+            .call(
+                Method::POST,
+                "/api/v1/projects",
+                Some(json!({"name": "Blog"})),
+                Some(&app.token.clone()),
+            )
+            .await;
         assert_eq!(project.status, StatusCode::CREATED);
         app.project_id = project.json()["id"].as_str().unwrap().to_owned();
-        let key = app.call(Method::POST, &format!("/api/v1/projects/{}/keys", app.project_id), Some(json!({"label": "Production"})), Some(&app.token.clone())).await;
+        let key = app
+            .call(
+                Method::POST,
+                &format!("/api/v1/projects/{}/keys", app.project_id),
+                Some(json!({"label": "Production"})),
+                Some(&app.token.clone()),
+            )
+            .await;
         assert_eq!(key.status, StatusCode::CREATED);
         app.key = key.json()["key"].as_str().unwrap().to_owned();
         app.key_id = key.json()["id"].as_str().unwrap().to_owned();
@@ -59,12 +86,36 @@ impl TestApp {
     /// Signs up an owner and returns a bearer token of theirs.
     pub async fn owner(&self, email: &str) -> String {
         let creds = json!({"email": email, "password": "a long enough password"});
-        assert_eq!(self.call(Method::POST, "/api/v1/users", Some(creds.clone()), None).await.status, StatusCode::CREATED);
+        assert_eq!(
+            self.call(Method::POST, "/api/v1/users", Some(creds.clone()), None)
+                .await
+                .status,
+            StatusCode::CREATED
+        );
         let login = self.call(Method::POST, "/api/v1/login", Some(creds), None).await;
         assert_eq!(login.status, StatusCode::OK);
-        let cookie = login.headers[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
-        let token = self.send(Request::post("/api/v1/tokens").header(header::COOKIE, cookie).header(header::CONTENT_TYPE, "application/json").body(Body::from(json!({"label": "tests"}).to_string())).unwrap()).await;
-        assert_eq!(token.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&token.body));
+        let cookie = login.headers[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let token = self
+            .send(
+                Request::post("/api/v1/tokens")
+                    .header(header::COOKIE, cookie)
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from(json!({"label": "tests"}).to_string()))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(
+            token.status,
+            StatusCode::CREATED,
+            "{}",
+            String::from_utf8_lossy(&token.body)
+        );
         token.json()["token"].as_str().unwrap().to_owned()
     }
 
@@ -111,7 +162,11 @@ impl TestApp {
 
     pub async fn stored_events(&self) -> Vec<contract::enriched::EnrichedEvent> {
         let now = collector::now_ms();
-        self.state.store.events(&self.project(), now - 86_400_000 * 3, now + 86_400_000).await.unwrap()
+        self.state
+            .store
+            .events(&self.project(), now - 86_400_000 * 3, now + 86_400_000)
+            .await
+            .unwrap()
     }
 }
 

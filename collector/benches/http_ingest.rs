@@ -1,0 +1,190 @@
+//! Latency of `POST /api/event` under load on loopback, on each store.
+//!
+//! `cargo bench -p collector --bench http_ingest [-- sqlite|mongodb] [--seconds N]`
+//!
+//! For each store: an open-loop load of one single-event request every millisecond (1,000 req/s,
+//! the issue's target rate) for the given seconds, sent whether or not earlier ones were answered
+//! (a closed loop would hide queueing), from 2,000 simulated visitors; then a closed-loop burst with
+//! 64 concurrent clients for the throughput ceiling. Prints p50/p90/p99/max latency and rates.
+//! The load generator shares the 2 cores with the server, so figures are conservative.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use collector::config::ConfigArgs;
+use collector::Application;
+use serde_json::json;
+
+const PEPPER: &str = "bench key pepper, at least thirty-two bytes long";
+const VISITORS: usize = 2_000;
+const UA: &str =
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+
+struct Started {
+    url: String,
+    key: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    _dir: tempfile::TempDir,
+}
+
+async fn start(mongodb_uri: Option<String>) -> Started {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ConfigArgs {
+        data_dir: Some(dir.path().into()),
+        mongodb_uri,
+        key_pepper: Some(PEPPER.into()),
+        trust_proxy: Some(true),
+        ..Default::default()
+    };
+    let config = args.resolve(Some("127.0.0.1:0".into())).unwrap();
+    let store = collector::app::open_store(&config).await.unwrap();
+    let owner = collector::ops::create_user(&*store, "bench@example.com", "a bench password")
+        .await
+        .unwrap();
+    let project = collector::ops::create_project(&*store, &owner, "Bench").await.unwrap();
+    let (key, _) = collector::ops::create_key(&*store, PEPPER, &project, "bench")
+        .await
+        .unwrap();
+    let app = Application::build(config).await.unwrap();
+    let url = format!("http://127.0.0.1:{}/api/event", app.port());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    Started {
+        url,
+        key: key.expose().to_owned(),
+        stop,
+        task,
+        _dir: dir,
+    }
+}
+
+fn body(key: &str, n: usize) -> String {
+    let path = ["/", "/pricing", "/blog/rust-wasm", "/docs", "/signup"][n % 5];
+    json!({"k": key, "n": "pageview", "u": format!("https://example.com{path}"), "id": format!("b{n}"), "r": "https://www.google.com/", "w": 1440}).to_string()
+}
+
+async fn send(client: &reqwest::Client, s: &Started, n: usize) -> Option<Duration> {
+    let t = Instant::now();
+    let answer = client
+        .post(&s.url)
+        .header("content-type", "text/plain")
+        .header("user-agent", UA)
+        .header(
+            "x-forwarded-for",
+            format!("198.51.{}.{}", (n % VISITORS) / 250, (n % VISITORS) % 250),
+        )
+        .body(body(&s.key, n))
+        .send()
+        .await
+        .ok()?;
+    (answer.status() == 202).then(|| t.elapsed())
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn report(label: &str, mut latencies: Vec<Duration>, failed: usize, wall: Duration) {
+    latencies.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "  {label:<28} {:>6} ok {:>4} failed  {:>8.0} req/s  p50 {:>6.2} ms  p90 {:>6.2} ms  p99 {:>6.2} ms  max {:>7.2} ms",
+        latencies.len(),
+        failed,
+        latencies.len() as f64 / wall.as_secs_f64(),
+        ms(percentile(&latencies, 0.50)),
+        ms(percentile(&latencies, 0.90)),
+        ms(percentile(&latencies, 0.99)),
+        ms(*latencies.last().unwrap()),
+    );
+}
+
+async fn run(store: &str, mongodb_uri: Option<String>, seconds: u64) {
+    println!("store: {store}");
+    let s = Arc::new(start(mongodb_uri).await);
+    let client = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
+    // Warm-up: connections, key cache, salt.
+    for n in 0..200 {
+        send(&client, &s, 1_000_000 + n).await;
+    }
+
+    // Open loop at 1,000 req/s.
+    let total = (seconds * 1000) as usize;
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(total);
+    let mut tick = tokio::time::interval(Duration::from_millis(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    for n in 0..total {
+        tick.tick().await;
+        let (client, s) = (client.clone(), s.clone());
+        tasks.push(tokio::spawn(async move { send(&client, &s, n).await }));
+    }
+    let mut latencies = Vec::with_capacity(total);
+    let mut failed = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Some(d) => latencies.push(d),
+            None => failed += 1,
+        }
+    }
+    report("open loop, 1,000 req/s", latencies, failed, started.elapsed());
+
+    // Closed loop: 64 clients as fast as they can, 20,000 requests.
+    let started = Instant::now();
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(2_000_000));
+    let mut workers = Vec::new();
+    for _ in 0..64 {
+        let (client, s, next) = (client.clone(), s.clone(), next.clone());
+        workers.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            let mut failed = 0;
+            loop {
+                let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if n >= 2_020_000 {
+                    break (mine, failed);
+                }
+                match send(&client, &s, n).await {
+                    Some(d) => mine.push(d),
+                    None => failed += 1,
+                }
+            }
+        }));
+    }
+    let (mut latencies, mut failed) = (Vec::new(), 0);
+    for w in workers {
+        let (l, f) = w.await.unwrap();
+        latencies.extend(l);
+        failed += f;
+    }
+    report("closed loop, 64 clients", latencies, failed, started.elapsed());
+
+    let s = Arc::into_inner(s).expect("all requests done");
+    s.stop.send(()).unwrap();
+    s.task.await.unwrap().unwrap();
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let seconds = args
+        .iter()
+        .position(|a| a == "--seconds")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    let only = |name: &str| !args.iter().any(|a| a == "sqlite" || a == "mongodb") || args.iter().any(|a| a == name);
+    println!("POST /api/event latency on loopback ({seconds} s at 1,000 req/s, then 20,000 requests from 64 clients)");
+    if only("sqlite") {
+        run("embedded (SQLite)", None, seconds).await;
+    }
+    if only("mongodb") {
+        let server = store_mongo::testing::TestServer::shared();
+        let uri = server
+            .uri()
+            .replacen("/?", &format!("/{}?", store_mongo::testing::fresh_db_name()), 1);
+        run("MongoDB-wire (SecantusDB)", Some(uri), seconds).await;
+    }
+}
