@@ -110,7 +110,11 @@ pub fn enrich(
     }
     let url = event.url.url();
     let utm = Utm::from_url(url);
-    let source = source::source(event.referrer.as_ref().map(|r| r.url()), event.url.hostname(), utm.source.as_deref());
+    let source = source::source(
+        event.referrer.as_ref().map(|r| r.url()),
+        event.url.hostname(),
+        utm.source.as_deref(),
+    );
     let (duration_ms, scroll_depth) = match event.name {
         EventName::PageExit => (event.engagement.duration_ms, event.engagement.scroll_depth),
         _ => (None, None),
@@ -230,7 +234,15 @@ mod tests {
     #[test]
     fn enrich_dates_by_the_server_clock_and_keeps_page_fields() {
         let event = parse_event(&json!({"n": "page_exit", "u": "https://www.shop.io/cart#top", "t": 1_000, "d": 30_000, "s": 60, "id": "abc"}), Some(3_000)).unwrap();
-        let e = enrich(event, project(), &ctx(), &DailySalt::from_bytes([7; 32]), false, || unreachable!()).unwrap();
+        let e = enrich(
+            event,
+            project(),
+            &ctx(),
+            &DailySalt::from_bytes([7; 32]),
+            false,
+            || unreachable!(),
+        )
+        .unwrap();
         assert_eq!(e.occurred_at, ctx().received_at - 2_000);
         assert_eq!((e.hostname.as_str(), e.path.as_str()), ("shop.io", "/cart"));
         assert_eq!((e.duration_ms, e.scroll_depth), (Some(30_000), Some(60)));
@@ -245,9 +257,18 @@ mod tests {
     fn enrich_drops_automated_visits_and_fills_missing_ids() {
         let event = parse_event(&json!({"n": "pageview", "u": "https://shop.io/"}), None).unwrap();
         let salt = DailySalt::from_bytes([7; 32]);
-        assert_eq!(enrich(event.clone(), project(), &ctx(), &salt, true, || [0; 16]), Err(Dropped::Bot));
-        let scored = RequestContext { bot_score: Some(5), ..ctx() };
-        assert_eq!(enrich(event.clone(), project(), &scored, &salt, false, || [0; 16]), Err(Dropped::Bot));
+        assert_eq!(
+            enrich(event.clone(), project(), &ctx(), &salt, true, || [0; 16]),
+            Err(Dropped::Bot)
+        );
+        let scored = RequestContext {
+            bot_score: Some(5),
+            ..ctx()
+        };
+        assert_eq!(
+            enrich(event.clone(), project(), &scored, &salt, false, || [0; 16]),
+            Err(Dropped::Bot)
+        );
         let e = enrich(event, project(), &ctx(), &salt, false, || [0xcd; 16]).unwrap();
         assert_eq!(e.id.as_str(), "cd".repeat(16));
     }
@@ -255,7 +276,10 @@ mod tests {
     #[test]
     fn check_refuses_what_the_wire_would_refuse() {
         let event = parse_event(&json!({"n": "pageview", "u": "https://shop.io/"}), None).unwrap();
-        let mut e = enrich(event, project(), &ctx(), &DailySalt::from_bytes([7; 32]), false, || [1; 16]).unwrap();
+        let mut e = enrich(event, project(), &ctx(), &DailySalt::from_bytes([7; 32]), false, || {
+            [1; 16]
+        })
+        .unwrap();
         let now = ctx().received_at;
         e.props.insert("$where".into(), "1".into());
         assert!(matches!(e.check(now), Err(InvalidEnrichedEvent::Props(_))));

@@ -25,8 +25,8 @@ pub struct InvalidApiKey;
 impl ApiKey {
     pub fn parse(s: &str) -> Result<Self, InvalidApiKey> {
         let hex = s.strip_prefix(KEY_PREFIX).ok_or(InvalidApiKey)?;
-        let ok = hex.len() == KEY_RANDOM_BYTES * 2
-            && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        let ok =
+            hex.len() == KEY_RANDOM_BYTES * 2 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         if ok {
             Ok(Self(s.to_owned()))
         } else {
@@ -56,11 +56,7 @@ impl ApiKey {
     /// `mtr_a1b2...ef01`: enough to recognise a key in a list, far too little to use it.
     pub fn preview(&self) -> KeyPreview {
         let hex = &self.0[KEY_PREFIX.len()..];
-        KeyPreview(format!(
-            "{KEY_PREFIX}{}...{}",
-            &hex[..4],
-            &hex[hex.len() - 4..]
-        ))
+        KeyPreview(format!("{KEY_PREFIX}{}...{}", &hex[..4], &hex[hex.len() - 4..]))
     }
 }
 
@@ -161,8 +157,14 @@ mod tests {
 
     #[test]
     fn rejects_malformed_keys() {
-        for bad in ["", "mtr_", "mtr_xyz", "key_0000000000000000000000000000000000000000",
-            "mtr_000000000000000000000000000000000000000", "mtr_ABCDEF0000000000000000000000000000000000"] {
+        for bad in [
+            "",
+            "mtr_",
+            "mtr_xyz",
+            "key_0000000000000000000000000000000000000000",
+            "mtr_000000000000000000000000000000000000000",
+            "mtr_ABCDEF0000000000000000000000000000000000",
+        ] {
             assert!(ApiKey::parse(bad).is_err(), "{bad}");
         }
     }

@@ -10,6 +10,7 @@
 //! * [`keys`]: ingestion API keys, their peppered SHA-256 hash and preview.
 //! * [`signing`]: HMAC-SHA256 signatures of internal (edge -> collector) requests.
 //! * [`ids`]: identifiers that appear on the wire.
+//! * [`internal`]: the JSON shapes of the collector's internal API (edge -> collector).
 //!
 //! The crate does no I/O and takes randomness and the clock as arguments, so the same code runs
 //! natively in the collector and as wasm32 in the Worker.
@@ -18,6 +19,7 @@ pub mod enrich;
 pub mod enriched;
 mod hex;
 pub mod ids;
+pub mod internal;
 pub mod keys;
 pub mod limits;
 pub mod signing;

@@ -78,19 +78,59 @@ mod tests {
     #[test]
     fn accepts_its_own_signature() {
         let sig = sign(SECRET, 1_000, "POST", "/internal/v1/ingest", b"{}");
-        assert_eq!(verify(SECRET, 1_010, Some("1000"), Some(&sig), "POST", "/internal/v1/ingest", b"{}"), Ok(()));
+        assert_eq!(
+            verify(
+                SECRET,
+                1_010,
+                Some("1000"),
+                Some(&sig),
+                "POST",
+                "/internal/v1/ingest",
+                b"{}"
+            ),
+            Ok(())
+        );
     }
 
     #[test]
     fn rejects_tampering_replay_and_absence() {
         let sig = sign(SECRET, 1_000, "POST", "/internal/v1/ingest", b"{}");
-        let v = |now, ts: Option<&str>, sig: Option<&str>, path, body: &[u8]| verify(SECRET, now, ts, sig, "POST", path, body);
-        assert_eq!(v(1_000, Some("1000"), Some(&sig), "/internal/v1/ingest", b"{ }"), Err(SignatureError::Mismatch));
-        assert_eq!(v(1_000, Some("1000"), Some(&sig), "/internal/v1/keys/x", b"{}"), Err(SignatureError::Mismatch));
-        assert_eq!(v(1_000, Some("1001"), Some(&sig), "/internal/v1/ingest", b"{}"), Err(SignatureError::Mismatch));
-        assert_eq!(v(1_400, Some("1000"), Some(&sig), "/internal/v1/ingest", b"{}"), Err(SignatureError::Expired(400)));
-        assert_eq!(v(1_000, None, Some(&sig), "/internal/v1/ingest", b"{}"), Err(SignatureError::Missing(TIMESTAMP_HEADER)));
-        assert_eq!(v(1_000, Some("soon"), Some(&sig), "/internal/v1/ingest", b"{}"), Err(SignatureError::BadTimestamp));
-        assert!(verify(b"another secret, also long enough!", 1_000, Some("1000"), Some(&sig), "POST", "/internal/v1/ingest", b"{}").is_err());
+        let v = |now, ts: Option<&str>, sig: Option<&str>, path, body: &[u8]| {
+            verify(SECRET, now, ts, sig, "POST", path, body)
+        };
+        assert_eq!(
+            v(1_000, Some("1000"), Some(&sig), "/internal/v1/ingest", b"{ }"),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            v(1_000, Some("1000"), Some(&sig), "/internal/v1/keys/x", b"{}"),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            v(1_000, Some("1001"), Some(&sig), "/internal/v1/ingest", b"{}"),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            v(1_400, Some("1000"), Some(&sig), "/internal/v1/ingest", b"{}"),
+            Err(SignatureError::Expired(400))
+        );
+        assert_eq!(
+            v(1_000, None, Some(&sig), "/internal/v1/ingest", b"{}"),
+            Err(SignatureError::Missing(TIMESTAMP_HEADER))
+        );
+        assert_eq!(
+            v(1_000, Some("soon"), Some(&sig), "/internal/v1/ingest", b"{}"),
+            Err(SignatureError::BadTimestamp)
+        );
+        assert!(verify(
+            b"another secret, also long enough!",
+            1_000,
+            Some("1000"),
+            Some(&sig),
+            "POST",
+            "/internal/v1/ingest",
+            b"{}"
+        )
+        .is_err());
     }
 }

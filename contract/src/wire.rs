@@ -52,6 +52,40 @@ pub const PATH_CHANGE: &str = "path_change";
 /// The visitor left a page (tab hidden or closed, or before a `path_change`).
 pub const PAGE_EXIT: &str = "page_exit";
 
+/// The short wire names of every field, shared with the tracker (which writes them by hand, byte by
+/// byte) so the two sides cannot drift apart. The long aliases are only for people writing
+/// requests by hand; the tracker never sends them.
+pub mod fields {
+    /// Envelope: the ingestion key.
+    pub const KEY: &str = "k";
+    /// Envelope: client clock when the request was sent.
+    pub const SENT_AT: &str = "st";
+    /// Envelope: `navigator.webdriver` was set.
+    pub const WEBDRIVER: &str = "b";
+    /// Envelope: the events of a batch.
+    pub const EVENTS: &str = "e";
+    /// Event name.
+    pub const NAME: &str = "n";
+    /// Page URL.
+    pub const URL: &str = "u";
+    /// Referrer.
+    pub const REFERRER: &str = "r";
+    /// Custom properties.
+    pub const PROPS: &str = "p";
+    /// Client event id.
+    pub const ID: &str = "id";
+    /// Client clock when the event happened.
+    pub const TIME: &str = "t";
+    /// `page_exit`: engaged time, ms. The tracker reports the time since the previous
+    /// `page_exit` of the same page view (a tab hidden, shown again, then left sends two), so
+    /// sessions can add them up.
+    pub const DURATION: &str = "d";
+    /// `page_exit`: deepest scroll, percent.
+    pub const SCROLL: &str = "s";
+    /// Screen width, CSS pixels.
+    pub const SCREEN_WIDTH: &str = "w";
+}
+
 /// An event's name, parsed: the three built-in names or a custom one.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub enum EventName {
@@ -173,10 +207,16 @@ impl Props {
                 Value::String(s) => s.clone(),
                 Value::Number(n) => n.to_string(),
                 Value::Bool(b) => b.to_string(),
-                _ => return Err(EventError::Props(format!("value of {key:?} is not a string, number or boolean"))),
+                _ => {
+                    return Err(EventError::Props(format!(
+                        "value of {key:?} is not a string, number or boolean"
+                    )))
+                }
             };
             if value.len() > MAX_PROP_VALUE_BYTES {
-                return Err(EventError::Props(format!("value of {key:?} is longer than {MAX_PROP_VALUE_BYTES} bytes")));
+                return Err(EventError::Props(format!(
+                    "value of {key:?} is longer than {MAX_PROP_VALUE_BYTES} bytes"
+                )));
             }
             props.insert(key.clone(), value);
         }
@@ -310,22 +350,25 @@ pub fn parse_body(body: &[u8]) -> Result<Submission, BodyError> {
     let Value::Object(mut envelope) = value else {
         return Err(BodyError::NotAnObject);
     };
-    let key = match take(&mut envelope, "k", "key") {
+    let key = match take(&mut envelope, fields::KEY, "key") {
         Some(Value::String(k)) => k,
-        Some(_) => return Err(BodyError::Type("k", "a string")),
+        Some(_) => return Err(BodyError::Type(fields::KEY, "a string")),
         None => return Err(BodyError::MissingKey),
     };
-    let sent_at = match take(&mut envelope, "st", "sent_at") {
+    let sent_at = match take(&mut envelope, fields::SENT_AT, "sent_at") {
         None | Some(Value::Null) => None,
-        Some(v) => Some(v.as_i64().ok_or(BodyError::Type("st", "an integer (ms since the epoch)"))?),
+        Some(v) => Some(
+            v.as_i64()
+                .ok_or(BodyError::Type(fields::SENT_AT, "an integer (ms since the epoch)"))?,
+        ),
     };
-    let webdriver = match take(&mut envelope, "b", "webdriver") {
+    let webdriver = match take(&mut envelope, fields::WEBDRIVER, "webdriver") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => b,
         Some(Value::Number(n)) => n.as_u64() == Some(1),
-        Some(_) => return Err(BodyError::Type("b", "a boolean")),
+        Some(_) => return Err(BodyError::Type(fields::WEBDRIVER, "a boolean")),
     };
-    let events: Vec<Value> = match take(&mut envelope, "e", "events") {
+    let events: Vec<Value> = match take(&mut envelope, fields::EVENTS, "events") {
         Some(Value::Array(events)) => {
             if events.is_empty() {
                 return Err(BodyError::NoEvents);
@@ -335,7 +378,7 @@ pub fn parse_body(body: &[u8]) -> Result<Submission, BodyError> {
             }
             events
         }
-        Some(_) => return Err(BodyError::Type("e", "an array of events")),
+        Some(_) => return Err(BodyError::Type(fields::EVENTS, "an array of events")),
         None => vec![Value::Object(envelope)],
     };
     let events = events.iter().map(|e| parse_event(e, sent_at)).collect();
@@ -364,7 +407,11 @@ fn get_u64(map: &Map<String, Value>, short: &'static str, long: &str) -> Result<
         None => Ok(None),
         Some(v) => v
             .as_u64()
-            .or_else(|| v.as_f64().filter(|f| *f >= 0.0 && f.is_finite()).map(|f| f.round() as u64))
+            .or_else(|| {
+                v.as_f64()
+                    .filter(|f| *f >= 0.0 && f.is_finite())
+                    .map(|f| f.round() as u64)
+            })
             .map(Some)
             .ok_or(EventError::Type(short, "a non-negative number")),
     }
@@ -375,22 +422,29 @@ pub fn parse_event(value: &Value, sent_at: Option<i64>) -> Result<Event, EventEr
     let Value::Object(map) = value else {
         return Err(EventError::NotAnObject);
     };
-    let name = EventName::parse(get_str(map, "n", "name")?.ok_or(EventError::Missing("n"))?)?;
-    let url = PageUrl::parse(get_str(map, "u", "url")?.ok_or(EventError::Missing("u"))?).map_err(EventError::Url)?;
-    let referrer = match get_str(map, "r", "referrer")? {
+    let name = EventName::parse(get_str(map, fields::NAME, "name")?.ok_or(EventError::Missing(fields::NAME))?)?;
+    let url = PageUrl::parse(get_str(map, fields::URL, "url")?.ok_or(EventError::Missing(fields::URL))?)
+        .map_err(EventError::Url)?;
+    let referrer = match get_str(map, fields::REFERRER, "referrer")? {
         None => None,
         Some(r) if r.trim().is_empty() => None,
         Some(r) => Some(Referrer::parse(r.trim()).map_err(EventError::Referrer)?),
     };
-    let props = match get(map, "p", "props") {
+    let props = match get(map, fields::PROPS, "props") {
         None => Props::default(),
         Some(Value::Object(p)) => Props::parse(p)?,
-        Some(_) => return Err(EventError::Type("p", "an object")),
+        Some(_) => return Err(EventError::Type(fields::PROPS, "an object")),
     };
-    let id = get_str(map, "id", "id")?.map(EventId::parse).transpose().map_err(EventError::Id)?;
-    let time = match get(map, "t", "time") {
+    let id = get_str(map, fields::ID, "id")?
+        .map(EventId::parse)
+        .transpose()
+        .map_err(EventError::Id)?;
+    let time = match get(map, fields::TIME, "time") {
         None => None,
-        Some(v) => Some(v.as_i64().ok_or(EventError::Type("t", "an integer (ms since the epoch)"))?),
+        Some(v) => Some(
+            v.as_i64()
+                .ok_or(EventError::Type(fields::TIME, "an integer (ms since the epoch)"))?,
+        ),
     };
     let age_ms = match (time, sent_at) {
         (Some(t), Some(sent)) => {
@@ -406,8 +460,8 @@ pub fn parse_event(value: &Value, sent_at: Option<i64>) -> Result<Event, EventEr
         }
         _ => 0,
     };
-    let duration_ms = get_u64(map, "d", "duration")?;
-    let scroll = get_u64(map, "s", "scroll")?;
+    let duration_ms = get_u64(map, fields::DURATION, "duration")?;
+    let scroll = get_u64(map, fields::SCROLL, "scroll")?;
     if name != EventName::PageExit {
         if duration_ms.is_some() {
             return Err(EventError::OnlyOnPageExit("duration"));
@@ -422,7 +476,7 @@ pub fn parse_event(value: &Value, sent_at: Option<i64>) -> Result<Event, EventEr
     if scroll.is_some_and(|s| s > 100) {
         return Err(EventError::Scroll);
     }
-    let screen_width = match get_u64(map, "w", "screen_width")? {
+    let screen_width = match get_u64(map, fields::SCREEN_WIDTH, "screen_width")? {
         None => None,
         Some(w) if (1..=MAX_SCREEN_WIDTH as u64).contains(&w) => Some(w as u32),
         Some(_) => return Err(EventError::ScreenWidth),
@@ -434,7 +488,10 @@ pub fn parse_event(value: &Value, sent_at: Option<i64>) -> Result<Event, EventEr
         referrer,
         props,
         age_ms,
-        engagement: Engagement { duration_ms, scroll_depth: scroll.map(|s| s as u8) },
+        engagement: Engagement {
+            duration_ms,
+            scroll_depth: scroll.map(|s| s as u8),
+        },
         screen_width,
     })
 }
@@ -470,13 +527,29 @@ mod tests {
             {"n": "signup", "u": "ftp://x.org/"},
             {"n": "signup", "u": "https://x.org/", "p": {"$set": "x"}},
             {"n": "signup", "u": "https://x.org/", "p": {"plan": "pro", "seats": 3, "trial": true}},
-        ]})).unwrap();
+        ]}))
+        .unwrap();
         let e0 = s.events[0].as_ref().unwrap();
         assert_eq!(e0.age_ms, 1_000);
-        assert_eq!(e0.engagement, Engagement { duration_ms: Some(4200), scroll_depth: Some(75) });
+        assert_eq!(
+            e0.engagement,
+            Engagement {
+                duration_ms: Some(4200),
+                scroll_depth: Some(75)
+            }
+        );
         assert_eq!(s.events[1], Err(EventError::Url("not an http or https URL")));
-        assert_eq!(s.events[2].as_ref().unwrap_err().to_string(), "props: key \"$set\" starts with '$'");
-        let props: Vec<_> = s.events[3].as_ref().unwrap().props.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        assert_eq!(
+            s.events[2].as_ref().unwrap_err().to_string(),
+            "props: key \"$set\" starts with '$'"
+        );
+        let props: Vec<_> = s.events[3]
+            .as_ref()
+            .unwrap()
+            .props
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
         assert_eq!(props, ["plan=pro", "seats=3", "trial=true"]);
     }
 
@@ -489,8 +562,14 @@ mod tests {
         assert_eq!(parse(json!({"n": "pageview"})).unwrap_err(), BodyError::MissingKey);
         assert_eq!(parse(json!({"k": KEY, "e": []})).unwrap_err(), BodyError::NoEvents);
         let many: Vec<Value> = (0..101).map(|_| json!({"n": "x", "u": "https://x.org/"})).collect();
-        assert_eq!(parse(json!({"k": KEY, "e": many})).unwrap_err(), BodyError::TooManyEvents(101));
-        assert_eq!(parse_body(&vec![b' '; MAX_BODY_BYTES + 1]).unwrap_err(), BodyError::TooLarge);
+        assert_eq!(
+            parse(json!({"k": KEY, "e": many})).unwrap_err(),
+            BodyError::TooManyEvents(101)
+        );
+        assert_eq!(
+            parse_body(&vec![b' '; MAX_BODY_BYTES + 1]).unwrap_err(),
+            BodyError::TooLarge
+        );
     }
 
     #[test]
@@ -498,19 +577,54 @@ mod tests {
         let one = |e: Value| parse_event(&e, Some(100_000_000)).unwrap_err().to_string();
         assert_eq!(one(json!({"u": "https://x.org/"})), "missing field \"n\"");
         assert_eq!(one(json!({"n": "", "u": "https://x.org/"})), "name: must not be empty");
-        assert_eq!(one(json!({"n": "x".repeat(121), "u": "https://x.org/"})), "name: longer than 120 characters");
-        assert_eq!(one(json!({"n": "x", "u": format!("https://x.org/{}", "a".repeat(2048))})), "url: longer than 2048 bytes");
+        assert_eq!(
+            one(json!({"n": "x".repeat(121), "u": "https://x.org/"})),
+            "name: longer than 120 characters"
+        );
+        assert_eq!(
+            one(json!({"n": "x", "u": format!("https://x.org/{}", "a".repeat(2048))})),
+            "url: longer than 2048 bytes"
+        );
         assert_eq!(one(json!({"n": "x", "u": "/relative"})), "url: not an absolute URL");
-        assert_eq!(one(json!({"n": "x", "u": "https://x.org/", "p": {"a.b": "1"}})), "props: key \"a.b\" contains '.'");
-        assert_eq!(one(json!({"n": "x", "u": "https://x.org/", "p": {"a": {"b": 1}}})), "props: value of \"a\" is not a string, number or boolean");
+        assert_eq!(
+            one(json!({"n": "x", "u": "https://x.org/", "p": {"a.b": "1"}})),
+            "props: key \"a.b\" contains '.'"
+        );
+        assert_eq!(
+            one(json!({"n": "x", "u": "https://x.org/", "p": {"a": {"b": 1}}})),
+            "props: value of \"a\" is not a string, number or boolean"
+        );
         let too_many: Map<String, Value> = (0..31).map(|i| (format!("k{i}"), json!("v"))).collect();
-        assert_eq!(one(json!({"n": "x", "u": "https://x.org/", "p": too_many})), "props: more than 30 properties");
-        assert_eq!(one(json!({"n": "x", "u": "https://x.org/", "d": 5})), "duration is only allowed on page_exit events");
-        assert_eq!(one(json!({"n": "page_exit", "u": "https://x.org/", "s": 101})), "scroll: must be 0 to 100");
-        assert_eq!(one(json!({"n": "x", "u": "https://x.org/", "t": 1})), "time: more than a day before the request was sent");
-        assert_eq!(one(json!({"n": "x", "u": "https://x.org/", "t": 200_000_000})), "time: later than the request's sent_at");
-        assert_eq!(one(json!({"n": "x", "u": "https://x.org/", "id": "no spaces"})).split(':').next(), Some("id"));
-        assert_eq!(one(json!({"n": "x", "u": "https://x.org/", "w": 0})), "screen_width: must be 1 to 16384");
+        assert_eq!(
+            one(json!({"n": "x", "u": "https://x.org/", "p": too_many})),
+            "props: more than 30 properties"
+        );
+        assert_eq!(
+            one(json!({"n": "x", "u": "https://x.org/", "d": 5})),
+            "duration is only allowed on page_exit events"
+        );
+        assert_eq!(
+            one(json!({"n": "page_exit", "u": "https://x.org/", "s": 101})),
+            "scroll: must be 0 to 100"
+        );
+        assert_eq!(
+            one(json!({"n": "x", "u": "https://x.org/", "t": 1})),
+            "time: more than a day before the request was sent"
+        );
+        assert_eq!(
+            one(json!({"n": "x", "u": "https://x.org/", "t": 200_000_000})),
+            "time: later than the request's sent_at"
+        );
+        assert_eq!(
+            one(json!({"n": "x", "u": "https://x.org/", "id": "no spaces"}))
+                .split(':')
+                .next(),
+            Some("id")
+        );
+        assert_eq!(
+            one(json!({"n": "x", "u": "https://x.org/", "w": 0})),
+            "screen_width: must be 1 to 16384"
+        );
     }
 
     #[test]

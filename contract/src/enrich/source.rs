@@ -107,18 +107,22 @@ impl Rule {
             Domain(domain) => is_domain_or_subdomain(host, domain),
             Brand(brand) => {
                 let labels: Vec<&str> = host.split('.').collect();
-                labels.iter().rposition(|l| *l == brand).is_some_and(|i| match &labels[i + 1..] {
-                    [_tld] => true,
-                    [second, _tld] => COUNTRY_SECOND_LEVELS.contains(second),
-                    _ => false,
-                })
+                labels
+                    .iter()
+                    .rposition(|l| *l == brand)
+                    .is_some_and(|i| match &labels[i + 1..] {
+                        [_tld] => true,
+                        [second, _tld] => COUNTRY_SECOND_LEVELS.contains(second),
+                        _ => false,
+                    })
             }
         }
     }
 }
 
 fn is_domain_or_subdomain(host: &str, domain: &str) -> bool {
-    host.strip_suffix(domain).is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
+    host.strip_suffix(domain)
+        .is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
 }
 
 #[cfg(test)]
@@ -132,8 +136,14 @@ mod tests {
     #[test]
     fn utm_source_wins() {
         let google = Url::parse("https://www.google.com/").unwrap();
-        assert_eq!(source(Some(&google), "shop.io", Some("  newsletter ")).as_deref(), Some("newsletter"));
-        assert_eq!(source(None, "shop.io", Some("Newsletter")).as_deref(), Some("Newsletter"));
+        assert_eq!(
+            source(Some(&google), "shop.io", Some("  newsletter ")).as_deref(),
+            Some("newsletter")
+        );
+        assert_eq!(
+            source(None, "shop.io", Some("Newsletter")).as_deref(),
+            Some("Newsletter")
+        );
         assert_eq!(source(Some(&google), "shop.io", Some("  ")).as_deref(), Some("Google"));
     }
 
@@ -203,15 +213,27 @@ mod tests {
     #[test]
     fn android_apps() {
         assert_eq!(from("android-app://com.google.android.gm/").as_deref(), Some("Gmail"));
-        assert_eq!(from("android-app://com.google.android.googlequicksearchbox/https/www.google.com").as_deref(), Some("Google"));
-        assert_eq!(from("android-app://org.Example.App/").as_deref(), Some("org.example.app"));
+        assert_eq!(
+            from("android-app://com.google.android.googlequicksearchbox/https/www.google.com").as_deref(),
+            Some("Google")
+        );
+        assert_eq!(
+            from("android-app://org.Example.App/").as_deref(),
+            Some("org.example.app")
+        );
     }
 
     #[test]
     fn unknown_hosts_are_reported_as_such_and_lookalikes_are_not_matched() {
-        assert_eq!(from("https://www.Blog.Example.com/post").as_deref(), Some("blog.example.com"));
+        assert_eq!(
+            from("https://www.Blog.Example.com/post").as_deref(),
+            Some("blog.example.com")
+        );
         assert_eq!(from("https://blog.shop.io/").as_deref(), Some("blog.shop.io"));
-        assert_eq!(from("https://google.example.com/").as_deref(), Some("google.example.com"));
+        assert_eq!(
+            from("https://google.example.com/").as_deref(),
+            Some("google.example.com")
+        );
         assert_eq!(from("https://notgoogle.com/").as_deref(), Some("notgoogle.com"));
         assert_eq!(from("https://mybing.com/").as_deref(), Some("mybing.com"));
         assert_eq!(from("https://ycombinator.com/").as_deref(), Some("ycombinator.com"));

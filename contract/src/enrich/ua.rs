@@ -190,7 +190,12 @@ fn os(ua: &str) -> (&'static str, String) {
         return (IPADOS, version_after(ua, "CPU OS ").unwrap_or_default());
     }
     if ua.contains("iPhone") || ua.contains("iPod") {
-        return (IOS, version_after(ua, "iPhone OS ").or_else(|| version_after(ua, "CPU OS ")).unwrap_or_default());
+        return (
+            IOS,
+            version_after(ua, "iPhone OS ")
+                .or_else(|| version_after(ua, "CPU OS "))
+                .unwrap_or_default(),
+        );
     }
     if ua.contains("CrOS ") {
         return (CHROMEOS, String::new());
@@ -224,7 +229,9 @@ fn macos_version(ua: &str) -> String {
     let Some(start) = ua.find("Mac OS X ").map(|i| i + "Mac OS X ".len()) else {
         return String::new();
     };
-    let mut parts = ua[start..].split(['_', '.']).map(|p| p.split(|c: char| !c.is_ascii_digit()).next().unwrap_or(""));
+    let mut parts = ua[start..]
+        .split(['_', '.'])
+        .map(|p| p.split(|c: char| !c.is_ascii_digit()).next().unwrap_or(""));
     match (parts.next(), parts.next()) {
         (Some("10"), Some(minor)) if !minor.is_empty() => format!("10.{minor}"),
         (Some(major), _) if !major.is_empty() => major.to_owned(),
@@ -233,7 +240,9 @@ fn macos_version(ua: &str) -> String {
 }
 
 fn device(ua: &str, os: &str, screen_width: Option<u32>) -> Device {
-    let by_width = screen_width.map(Device::from_screen_width).filter(|d| *d != Device::Other);
+    let by_width = screen_width
+        .map(Device::from_screen_width)
+        .filter(|d| *d != Device::Other);
     match os {
         IOS => Device::Mobile,
         IPADOS => Device::Tablet,
@@ -286,15 +295,35 @@ mod tests {
         check("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36", Some(1920), (CHROME, "131", WINDOWS, "10", Desktop));
         check("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0", None, (EDGE, "131", WINDOWS, "10", Desktop));
         check("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 OPR/116.0.0.0", None, (OPERA, "116", WINDOWS, "10", Desktop));
-        check("Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0", None, (FIREFOX, "133", WINDOWS, "10", Desktop));
+        check(
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0",
+            None,
+            (FIREFOX, "133", WINDOWS, "10", Desktop),
+        );
         check("Mozilla/5.0 (Windows NT 6.1; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/109.0.0.0 Safari/537.36", None, (CHROME, "109", WINDOWS, "7", Desktop));
         check("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15", Some(1512), (SAFARI, "18", MACOS, "10.15", Desktop));
-        check("Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:133.0) Gecko/20100101 Firefox/133.0", None, (FIREFOX, "133", MACOS, "10.15", Desktop));
+        check(
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:133.0) Gecko/20100101 Firefox/133.0",
+            None,
+            (FIREFOX, "133", MACOS, "10.15", Desktop),
+        );
         check("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Vivaldi/7.0.3495.18", None, (VIVALDI, "7", MACOS, "10.15", Desktop));
-        check("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36", None, (CHROME, "131", LINUX, "", Desktop));
-        check("Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0", None, (FIREFOX, "133", LINUX, "", Desktop));
+        check(
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+            None,
+            (CHROME, "131", LINUX, "", Desktop),
+        );
+        check(
+            "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
+            None,
+            (FIREFOX, "133", LINUX, "", Desktop),
+        );
         check("Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36", None, (CHROME, "131", CHROMEOS, "", Desktop));
-        check("Mozilla/5.0 (Windows NT 10.0; Trident/7.0; rv:11.0) like Gecko", None, (INTERNET_EXPLORER, "11", WINDOWS, "10", Desktop));
+        check(
+            "Mozilla/5.0 (Windows NT 10.0; Trident/7.0; rv:11.0) like Gecko",
+            None,
+            (INTERNET_EXPLORER, "11", WINDOWS, "10", Desktop),
+        );
     }
 
     #[test]
@@ -314,7 +343,11 @@ mod tests {
     fn android_browsers() {
         check("Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36", Some(412), (CHROME, "131", ANDROID, "10", Mobile));
         check("Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/26.0 Chrome/122.0.0.0 Mobile Safari/537.36", None, (SAMSUNG_INTERNET, "26", ANDROID, "14", Mobile));
-        check("Mozilla/5.0 (Android 14; Mobile; rv:133.0) Gecko/133.0 Firefox/133.0", None, (FIREFOX, "133", ANDROID, "14", Mobile));
+        check(
+            "Mozilla/5.0 (Android 14; Mobile; rv:133.0) Gecko/133.0 Firefox/133.0",
+            None,
+            (FIREFOX, "133", ANDROID, "14", Mobile),
+        );
         check("Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36 EdgA/131.0.0.0", None, (EDGE, "131", ANDROID, "10", Mobile));
         check("Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36 OPR/86.0.0.0", None, (OPERA, "86", ANDROID, "10", Mobile));
         check("Mozilla/5.0 (Linux; Android 13; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36", Some(800), (CHROME, "131", ANDROID, "13", Tablet));
@@ -346,9 +379,21 @@ mod tests {
         check("", None, (UNKNOWN, "", UNKNOWN, "", Other));
         check("", Some(1280), (UNKNOWN, "", UNKNOWN, "", Desktop));
         check("SomeApp/1.0", Some(400), (UNKNOWN, "", UNKNOWN, "", Mobile));
-        check("Mozilla/5.0 (Mobile; rv:48.0) Gecko/48.0 Firefox/48.0 KAIOS/2.5", None, (FIREFOX, "48", UNKNOWN, "", Mobile));
+        check(
+            "Mozilla/5.0 (Mobile; rv:48.0) Gecko/48.0 Firefox/48.0 KAIOS/2.5",
+            None,
+            (FIREFOX, "48", UNKNOWN, "", Mobile),
+        );
         // Truncated tokens do not panic or invent versions.
-        check("Mozilla/5.0 (Windows NT 10.0) Chrome/", None, (UNKNOWN, "", WINDOWS, "10", Desktop));
-        check("Mozilla/5.0 (Macintosh; Intel Mac OS X ", None, (UNKNOWN, "", MACOS, "", Desktop));
+        check(
+            "Mozilla/5.0 (Windows NT 10.0) Chrome/",
+            None,
+            (UNKNOWN, "", WINDOWS, "10", Desktop),
+        );
+        check(
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X ",
+            None,
+            (UNKNOWN, "", MACOS, "", Desktop),
+        );
     }
 }

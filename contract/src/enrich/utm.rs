@@ -8,7 +8,6 @@ use crate::enriched::truncate;
 /// limit: campaign names are short, and a long value is an attack or a tracking blob).
 pub const MAX_UTM_VALUE_BYTES: usize = 300;
 
-
 #[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
 pub struct Utm {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -41,14 +40,28 @@ impl Utm {
             }
         }
         let [source, medium, campaign, term, content, fallback @ ..] = first.map(Option::flatten);
-        Self { source: source.or_else(|| fallback.into_iter().flatten().next()), medium, campaign, term, content }
+        Self {
+            source: source.or_else(|| fallback.into_iter().flatten().next()),
+            medium,
+            campaign,
+            term,
+            content,
+        }
     }
 }
 
 /// The parameters read, in the order of [`Utm`]'s fields, then the stand-ins for a missing
 /// `utm_source`, in order of preference: Plausible reads `ref` (Product Hunt, newsletters and
 /// many sites link with `?ref=name`); `source` is the other common spelling.
-const PARAMS: [&str; 7] = ["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "ref", "source"];
+const PARAMS: [&str; 7] = [
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "ref",
+    "source",
+];
 
 /// Trimmed and cut to [`MAX_UTM_VALUE_BYTES`]; `None` when nothing is left.
 fn clean(value: &str) -> Option<String> {
@@ -78,12 +91,16 @@ mod tests {
 
     #[test]
     fn first_occurrence_counts_trimmed_and_empty_is_absent() {
-        let u = utm("https://shop.io/?utm_source=%20first%20&utm_source=second&utm_medium=&utm_campaign=%20%20&UTM_TERM=x");
+        let u =
+            utm("https://shop.io/?utm_source=%20first%20&utm_source=second&utm_medium=&utm_campaign=%20%20&UTM_TERM=x");
         assert_eq!(u.source.as_deref(), Some("first"));
         assert_eq!((u.medium, u.campaign, u.term), (None, None, None));
         // The first occurrence counts, even when it is empty.
         assert_eq!(utm("https://shop.io/?utm_medium=&utm_medium=email").medium, None);
-        assert_eq!(utm("https://shop.io/?utm_source=&ref=a&ref=b").source.as_deref(), Some("a"));
+        assert_eq!(
+            utm("https://shop.io/?utm_source=&ref=a&ref=b").source.as_deref(),
+            Some("a")
+        );
     }
 
     #[test]
@@ -99,10 +116,26 @@ mod tests {
 
     #[test]
     fn ref_and_source_stand_in_for_a_missing_utm_source() {
-        assert_eq!(utm("https://shop.io/?ref=producthunt").source.as_deref(), Some("producthunt"));
-        assert_eq!(utm("https://shop.io/?source=newsletter").source.as_deref(), Some("newsletter"));
-        assert_eq!(utm("https://shop.io/?source=newsletter&ref=producthunt").source.as_deref(), Some("producthunt"));
-        assert_eq!(utm("https://shop.io/?ref=producthunt&utm_source=google").source.as_deref(), Some("google"));
+        assert_eq!(
+            utm("https://shop.io/?ref=producthunt").source.as_deref(),
+            Some("producthunt")
+        );
+        assert_eq!(
+            utm("https://shop.io/?source=newsletter").source.as_deref(),
+            Some("newsletter")
+        );
+        assert_eq!(
+            utm("https://shop.io/?source=newsletter&ref=producthunt")
+                .source
+                .as_deref(),
+            Some("producthunt")
+        );
+        assert_eq!(
+            utm("https://shop.io/?ref=producthunt&utm_source=google")
+                .source
+                .as_deref(),
+            Some("google")
+        );
         assert_eq!(utm("https://shop.io/?utm_source=&ref=hn").source.as_deref(), Some("hn"));
         assert_eq!(utm("https://shop.io/?ref=hn").medium, None);
     }
