@@ -1,17 +1,29 @@
 #!/usr/bin/env bash
-# The one run command (README): builds and starts the collector on its embedded store in ./.data,
-# creating a demo owner, project and ingestion key on the first run, and prints how to use them.
+# The one run command (README): builds and starts the collector on its embedded store in ./.data
+# (creating a demo owner, project and ingestion key on the first run) and a demo single-page site
+# that embeds the tracker, and prints how to use them.
 # Stop it with Ctrl-C (it shuts down gracefully: nothing accepted is lost).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# shellcheck source=scripts/tools-env.sh
+source scripts/tools-env.sh
 PORT="${PORT:-8080}"
+EDGE_PORT="${EDGE_PORT:-8787}"
 export COLLECTOR_DATA_DIR="${COLLECTOR_DATA_DIR:-$PWD/.data}"
 unset MONGODB_URI
 
 echo "==> building the collector"
 cargo build --locked -p collector --release
 bin=target/release/collector
+
+echo "==> building the tracker and the demo site"
+scripts/build-tracker.sh
+cargo build --locked --release -p tracker --example demo
+DEMO_PORT="${DEMO_PORT:-8081}"
+
+echo "==> building the edge Worker"
+scripts/build-edge.sh
 
 demo="$COLLECTOR_DATA_DIR/demo.env"
 if [ ! -f "$demo" ]; then
@@ -29,7 +41,9 @@ source "$demo"
 
 cat <<INFO
 
+  Demo site:   http://localhost:$DEMO_PORT/landing.html   (open it, click around: events arrive below)
   Collector:   http://127.0.0.1:$PORT/
+  Edge:        http://127.0.0.1:$EDGE_PORT/api/event   (the Worker in workerd; same contract as the collector)
   Owner login: $DEMO_EMAIL / $DEMO_PASSWORD   (POST /api/v1/login)
   Project:     $DEMO_PROJECT
   Key:         $DEMO_KEY
@@ -39,4 +53,21 @@ cat <<INFO
       -d '{"k":"$DEMO_KEY","n":"pageview","u":"https://example.com/hello"}' http://127.0.0.1:$PORT/api/event
 
 INFO
-exec "$bin" serve --listen "127.0.0.1:$PORT"
+"$bin" serve --listen "127.0.0.1:$PORT" --static-dir tracker/dist &
+collector=$!
+target/release/examples/demo --api "http://127.0.0.1:$PORT" --key "$DEMO_KEY" --port "$DEMO_PORT" &
+demo=$!
+
+# The edge, in workerd, pointed at the collector with the collector's own secrets.
+for _ in $(seq 50); do [ -f "$COLLECTOR_DATA_DIR/secrets.json" ] && break; sleep 0.2; done
+secret() { "$NODE22_BIN" -p "require('$COLLECTOR_DATA_DIR/secrets.json').$1"; }
+rm -rf .wrangler/state
+( XDG_CONFIG_HOME="$COLLECTOR_DATA_DIR/wrangler-config" WRANGLER_SEND_METRICS=false \
+  exec setsid "$WRANGLER_BIN" dev --local --ip 127.0.0.1 --port "$EDGE_PORT" --persist-to "$COLLECTOR_DATA_DIR/wrangler" \
+    --show-interactive-dev-session=false --var "COLLECTOR_URL:http://127.0.0.1:$PORT" \
+    --var "KEY_PEPPER:$(secret key_pepper)" --var "EDGE_SECRET:$(secret edge_secret)" ) &
+edge=$!
+
+# Ctrl-C stops the edge and the demo and lets the collector shut down gracefully.
+trap 'kill -TERM -- "-$edge" 2>/dev/null; kill "$demo" 2>/dev/null; kill -INT "$collector" 2>/dev/null; wait "$collector"' INT TERM EXIT
+wait "$collector"

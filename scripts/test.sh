@@ -11,11 +11,20 @@ source scripts/tools-env.sh
 
 step() { printf '\n==> %s\n' "$*"; }
 
+step "build the tracker (pixel.js + wasm)"
+scripts/build-tracker.sh
+
+step "tracker size (budget: 10 KB gzipped)"
+scripts/bench-tracker-size.sh
+
+step "build the edge Worker (budget: 300 KB gzipped)"
+scripts/build-edge.sh
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "cargo test (unit, conformance on SQLite and MongoDB, HTTP, CLI, servers)"
+step "cargo test (unit, conformance on SQLite and MongoDB, HTTP, CLI, Chromium + tracker, workerd + edge)"
 cargo test --workspace --locked
