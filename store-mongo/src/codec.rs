@@ -1,0 +1,623 @@
+//! Records to BSON documents and back, by hand rather than through serde: the stored shape (camelCase
+//! names, ObjectIds, BSON Dates, absent optional fields) is the MongoDB data model the dashboard's
+//! aggregations are written against, so it is spelled out here field by field, and decoding
+//! checks every field instead of trusting the database.
+
+use std::collections::BTreeMap;
+
+use contract::enrich::{ClientInfo, Device, Utm, VisitorId};
+use contract::enriched::{EnrichedEvent, Geo};
+use contract::ids::{EventId, ProjectId};
+use contract::keys::{KeyHash, KeyPreview};
+use mongodb::bson::oid::ObjectId;
+use mongodb::bson::spec::BinarySubtype;
+use mongodb::bson::{doc, Binary, Bson, DateTime, Document};
+use store::sessions::{EventKey, Session};
+use store::{AuthToken, Email, KeyId, KeyRecord, Millis, Name, Project, TokenKind, User, UserId};
+
+/// A stored document that does not have the shape this crate writes.
+#[derive(Debug, thiserror::Error)]
+#[error("malformed {collection} document: {problem}")]
+pub struct DecodeError {
+    collection: &'static str,
+    problem: String,
+}
+
+pub type Decoded<T> = Result<T, DecodeError>;
+
+// --- small helpers ---------------------------------------------------------------------------
+
+pub fn oid(bytes: [u8; 12]) -> ObjectId {
+    ObjectId::from_bytes(bytes)
+}
+
+pub fn date(ms: Millis) -> DateTime {
+    DateTime::from_millis(ms)
+}
+
+/// Visitor ids are 64-bit hashes; MongoDB has no unsigned integers, so they are stored as the
+/// i64 with the same bits (a lossless round trip; only the sort order differs, see `sessions`).
+pub fn visitor_i64(v: VisitorId) -> i64 {
+    v.0 as i64
+}
+
+/// The `_id` of a `visitor_sessions` document: `"<project hex>:<visitor hex>"`, e.g.
+/// `"65f0a1b2c3d4e5f601234567:00000000000000ff"` (41 characters, readable in a shell).
+///
+/// A scalar, not the embedded document `{p: projectId, v: visitorId}` first planned: SecantusDB
+/// (0.5.3-beta.196) answers equality on an embedded-document `_id` by scanning the collection
+/// (measured: 6 ms per lookup at 1k documents, 24 ms at 4k, linear) and updates do not use
+/// secondary indexes at all, while a scalar `_id` stays at ~0.5 ms. Every compare-and-set
+/// addresses its document by `_id`, so this is the difference between a usable and an unusable
+/// ingest rate. Real MongoDB indexes both forms equally well; `projectId` and `visitorId` are
+/// top-level fields anyway for queries.
+pub fn visitor_key(project: &ProjectId, visitor: VisitorId) -> String {
+    format!("{project}:{:016x}", visitor.0)
+}
+
+/// The `_id` of an event: see the crate documentation for why it is compound.
+pub fn event_key(project: &ProjectId, id: &EventId) -> Document {
+    doc! { "p": oid(project.bytes()), "e": id.as_str() }
+}
+
+fn put_opt_str(d: &mut Document, key: &str, value: &Option<String>) {
+    if let Some(v) = value {
+        d.insert(key, v.as_str());
+    }
+}
+
+/// Reads fields of one document, naming the collection in errors.
+struct Reader<'a> {
+    collection: &'static str,
+    doc: &'a Document,
+}
+
+impl<'a> Reader<'a> {
+    fn new(collection: &'static str, doc: &'a Document) -> Self {
+        Self { collection, doc }
+    }
+
+    fn err(&self, problem: impl Into<String>) -> DecodeError {
+        DecodeError {
+            collection: self.collection,
+            problem: problem.into(),
+        }
+    }
+
+    fn get(&self, key: &str) -> Decoded<&'a Bson> {
+        self.doc
+            .get(key)
+            .ok_or_else(|| self.err(format!("missing field {key}")))
+    }
+
+    /// `None` for an absent field or an explicit null.
+    fn opt(&self, key: &str) -> Option<&'a Bson> {
+        match self.doc.get(key) {
+            None | Some(Bson::Null) => None,
+            Some(b) => Some(b),
+        }
+    }
+
+    fn str(&self, key: &str) -> Decoded<String> {
+        match self.get(key)? {
+            Bson::String(s) => Ok(s.clone()),
+            other => Err(self.err(format!("{key} is {:?}, not a string", other.element_type()))),
+        }
+    }
+
+    fn opt_str(&self, key: &str) -> Decoded<Option<String>> {
+        self.opt(key).map(|_| self.str(key)).transpose()
+    }
+
+    /// Integers may come back as Int32 if another writer (a shell, a migration) stored small
+    /// values compactly; accept both widths.
+    fn i64(&self, key: &str) -> Decoded<i64> {
+        match self.get(key)? {
+            Bson::Int64(n) => Ok(*n),
+            Bson::Int32(n) => Ok(i64::from(*n)),
+            other => Err(self.err(format!("{key} is {:?}, not an integer", other.element_type()))),
+        }
+    }
+
+    fn int<T: TryFrom<i64>>(&self, key: &str) -> Decoded<T> {
+        let n = self.i64(key)?;
+        T::try_from(n).map_err(|_| self.err(format!("{key} = {n} is out of range")))
+    }
+
+    fn opt_int<T: TryFrom<i64>>(&self, key: &str) -> Decoded<Option<T>> {
+        self.opt(key).map(|_| self.int(key)).transpose()
+    }
+
+    fn date(&self, key: &str) -> Decoded<Millis> {
+        match self.get(key)? {
+            Bson::DateTime(d) => Ok(d.timestamp_millis()),
+            other => Err(self.err(format!("{key} is {:?}, not a date", other.element_type()))),
+        }
+    }
+
+    fn opt_date(&self, key: &str) -> Decoded<Option<Millis>> {
+        self.opt(key).map(|_| self.date(key)).transpose()
+    }
+
+    fn oid(&self, key: &str) -> Decoded<[u8; 12]> {
+        match self.get(key)? {
+            Bson::ObjectId(o) => Ok(o.bytes()),
+            other => Err(self.err(format!("{key} is {:?}, not an ObjectId", other.element_type()))),
+        }
+    }
+
+    fn doc(&self, key: &str) -> Decoded<&'a Document> {
+        match self.get(key)? {
+            Bson::Document(d) => Ok(d),
+            other => Err(self.err(format!("{key} is {:?}, not a document", other.element_type()))),
+        }
+    }
+
+    /// An optional sub-document; absent reads as empty.
+    fn sub(&self, key: &str) -> Decoded<Reader<'a>> {
+        static EMPTY: std::sync::OnceLock<Document> = std::sync::OnceLock::new();
+        let doc = match self.opt(key) {
+            None => EMPTY.get_or_init(Document::new),
+            Some(_) => self.doc(key)?,
+        };
+        Ok(Reader {
+            collection: self.collection,
+            doc,
+        })
+    }
+
+    fn array(&self, key: &str) -> Decoded<&'a Vec<Bson>> {
+        match self.get(key)? {
+            Bson::Array(a) => Ok(a),
+            other => Err(self.err(format!("{key} is {:?}, not an array", other.element_type()))),
+        }
+    }
+
+    fn parse<T, E>(&self, key: &str, f: impl FnOnce(&str) -> Result<T, E>) -> Decoded<T> {
+        let s = self.str(key)?;
+        f(&s).map_err(|_| self.err(format!("{key} = {s:?} is not valid")))
+    }
+}
+
+// --- users and tokens ------------------------------------------------------------------------
+
+pub fn user_doc(u: &User) -> Document {
+    doc! {
+        "_id": oid(u.id.bytes()),
+        "email": u.email.as_str(),
+        "passwordHash": &u.password_hash,
+        "createdAt": date(u.created_at),
+    }
+}
+
+pub fn user_from(d: &Document) -> Decoded<User> {
+    let r = Reader::new("users", d);
+    Ok(User {
+        id: UserId::from_bytes(r.oid("_id")?),
+        email: r.parse("email", Email::parse)?,
+        password_hash: r.str("passwordHash")?,
+        created_at: r.date("createdAt")?,
+    })
+}
+
+pub fn token_doc(t: &AuthToken) -> Document {
+    let mut d = doc! {
+        "_id": &t.token_hash,
+        "userId": oid(t.user_id.bytes()),
+        "kind": t.kind.as_str(),
+        "label": &t.label,
+        "createdAt": date(t.created_at),
+    };
+    if let Some(at) = t.expires_at {
+        d.insert("expiresAt", date(at));
+    }
+    d
+}
+
+pub fn token_from(d: &Document) -> Decoded<AuthToken> {
+    let r = Reader::new("auth_tokens", d);
+    Ok(AuthToken {
+        token_hash: r.str("_id")?,
+        user_id: UserId::from_bytes(r.oid("userId")?),
+        kind: r.parse("kind", |s| TokenKind::parse(s).ok_or(()))?,
+        label: r.str("label")?,
+        created_at: r.date("createdAt")?,
+        expires_at: r.opt_date("expiresAt")?,
+    })
+}
+
+// --- projects and keys -----------------------------------------------------------------------
+
+pub fn project_doc(p: &Project) -> Document {
+    doc! {
+        "_id": oid(p.id.bytes()),
+        "ownerUserId": oid(p.owner.bytes()),
+        "name": p.name.as_str(),
+        "createdAt": date(p.created_at),
+    }
+}
+
+pub fn project_from(d: &Document) -> Decoded<Project> {
+    let r = Reader::new("projects", d);
+    Ok(Project {
+        id: ProjectId::from_bytes(r.oid("_id")?),
+        owner: UserId::from_bytes(r.oid("ownerUserId")?),
+        name: r.parse("name", Name::parse)?,
+        created_at: r.date("createdAt")?,
+    })
+}
+
+pub fn key_doc(k: &KeyRecord) -> Document {
+    let mut d = doc! {
+        "_id": oid(k.id.bytes()),
+        "projectId": oid(k.project_id.bytes()),
+        "label": k.label.as_str(),
+        "keyHash": k.key_hash.as_str(),
+        "keyPreview": k.key_preview.as_str(),
+        "createdAt": date(k.created_at),
+    };
+    if let Some(at) = k.last_used_at {
+        d.insert("lastUsedAt", date(at));
+    }
+    if let Some(at) = k.revoked_at {
+        d.insert("revokedAt", date(at));
+    }
+    d
+}
+
+pub fn key_from(d: &Document) -> Decoded<KeyRecord> {
+    let r = Reader::new("api_keys", d);
+    Ok(KeyRecord {
+        id: KeyId::from_bytes(r.oid("_id")?),
+        project_id: ProjectId::from_bytes(r.oid("projectId")?),
+        label: r.parse("label", Name::parse)?,
+        key_hash: r.parse("keyHash", KeyHash::parse)?,
+        key_preview: KeyPreview::from_stored(r.str("keyPreview")?),
+        created_at: r.date("createdAt")?,
+        last_used_at: r.opt_date("lastUsedAt")?,
+        revoked_at: r.opt_date("revokedAt")?,
+    })
+}
+
+// --- salts -----------------------------------------------------------------------------------
+
+pub fn salt_binary(salt: [u8; 32]) -> Binary {
+    Binary {
+        subtype: BinarySubtype::Generic,
+        bytes: salt.to_vec(),
+    }
+}
+
+pub fn salt_from(d: &Document) -> Decoded<[u8; 32]> {
+    let r = Reader::new("salts", d);
+    match r.get("salt")? {
+        Bson::Binary(b) => b.bytes.as_slice().try_into().map_err(|_| r.err("salt is not 32 bytes")),
+        other => Err(r.err(format!("salt is {:?}, not binary", other.element_type()))),
+    }
+}
+
+// --- events ----------------------------------------------------------------------------------
+
+fn utm_doc(u: &Utm) -> Document {
+    let mut d = Document::new();
+    put_opt_str(&mut d, "source", &u.source);
+    put_opt_str(&mut d, "medium", &u.medium);
+    put_opt_str(&mut d, "campaign", &u.campaign);
+    put_opt_str(&mut d, "term", &u.term);
+    put_opt_str(&mut d, "content", &u.content);
+    d
+}
+
+fn utm_from(r: &Reader) -> Decoded<Utm> {
+    Ok(Utm {
+        source: r.opt_str("source")?,
+        medium: r.opt_str("medium")?,
+        campaign: r.opt_str("campaign")?,
+        term: r.opt_str("term")?,
+        content: r.opt_str("content")?,
+    })
+}
+
+fn device_from(r: &Reader, key: &str) -> Decoded<Device> {
+    r.parse(key, |s| match s {
+        "desktop" => Ok(Device::Desktop),
+        "mobile" => Ok(Device::Mobile),
+        "tablet" => Ok(Device::Tablet),
+        "other" => Ok(Device::Other),
+        _ => Err(()),
+    })
+}
+
+fn put_client(d: &mut Document, c: &ClientInfo) {
+    d.insert("browser", c.browser.as_str());
+    d.insert("browserVersion", c.browser_version.as_str());
+    d.insert("os", c.os.as_str());
+    d.insert("osVersion", c.os_version.as_str());
+    d.insert("device", c.device.as_str());
+}
+
+fn client_from(r: &Reader) -> Decoded<ClientInfo> {
+    Ok(ClientInfo {
+        browser: r.str("browser")?,
+        browser_version: r.str("browserVersion")?,
+        os: r.str("os")?,
+        os_version: r.str("osVersion")?,
+        device: device_from(r, "device")?,
+    })
+}
+
+fn put_geo(d: &mut Document, g: &Geo) {
+    put_opt_str(d, "country", &g.country);
+    put_opt_str(d, "region", &g.region);
+    put_opt_str(d, "city", &g.city);
+    put_opt_str(d, "timezone", &g.timezone);
+    put_opt_str(d, "colo", &g.colo);
+    if let Some(asn) = g.asn {
+        d.insert("asn", i64::from(asn));
+    }
+}
+
+fn geo_from(r: &Reader) -> Decoded<Geo> {
+    Ok(Geo {
+        country: r.opt_str("country")?,
+        region: r.opt_str("region")?,
+        city: r.opt_str("city")?,
+        timezone: r.opt_str("timezone")?,
+        colo: r.opt_str("colo")?,
+        asn: r.opt_int("asn")?,
+    })
+}
+
+/// u64 counters and durations as BSON Int64; values beyond i64 (never seen in practice) saturate
+/// rather than wrap into negatives that would corrupt sums in aggregations.
+fn u64_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+pub fn event_doc(e: &EnrichedEvent) -> Document {
+    let mut d = doc! {
+        "_id": event_key(&e.project_id, &e.id),
+        "projectId": oid(e.project_id.bytes()),
+        "name": &e.name,
+        "occurredAt": date(e.occurred_at),
+        "receivedAt": date(e.received_at),
+        "hostname": &e.hostname,
+        "path": &e.path,
+        "url": &e.url,
+    };
+    put_opt_str(&mut d, "referrer", &e.referrer);
+    put_opt_str(&mut d, "source", &e.source);
+    let utm = utm_doc(&e.utm);
+    if !utm.is_empty() {
+        d.insert("utm", utm);
+    }
+    if !e.props.is_empty() {
+        // Keys are safe as field names: the contract refuses `$`-prefixed and dotted keys.
+        let props: Document = e
+            .props
+            .iter()
+            .map(|(k, v)| (k.clone(), Bson::String(v.clone())))
+            .collect();
+        d.insert("props", props);
+    }
+    if let Some(ms) = e.duration_ms {
+        d.insert("durationMs", u64_i64(ms));
+    }
+    if let Some(s) = e.scroll_depth {
+        d.insert("scrollDepth", i32::from(s));
+    }
+    if let Some(w) = e.screen_width {
+        d.insert("screenWidth", i64::from(w));
+    }
+    d.insert("visitorId", visitor_i64(e.visitor_id));
+    let mut client = Document::new();
+    put_client(&mut client, &e.client);
+    d.insert("client", client);
+    let mut geo = Document::new();
+    put_geo(&mut geo, &e.geo);
+    if !geo.is_empty() {
+        d.insert("geo", geo);
+    }
+    d
+}
+
+pub fn event_from(d: &Document) -> Decoded<EnrichedEvent> {
+    let r = Reader::new("events", d);
+    let key = Reader::new("events", r.doc("_id")?);
+    let props = r
+        .sub("props")?
+        .doc
+        .iter()
+        .map(|(k, v)| match v {
+            Bson::String(s) => Ok((k.clone(), s.clone())),
+            _ => Err(r.err(format!("props.{k} is not a string"))),
+        })
+        .collect::<Decoded<BTreeMap<_, _>>>()?;
+    Ok(EnrichedEvent {
+        id: key.parse("e", EventId::parse)?,
+        project_id: ProjectId::from_bytes(r.oid("projectId")?),
+        name: r.str("name")?,
+        occurred_at: r.date("occurredAt")?,
+        received_at: r.date("receivedAt")?,
+        hostname: r.str("hostname")?,
+        path: r.str("path")?,
+        url: r.str("url")?,
+        referrer: r.opt_str("referrer")?,
+        source: r.opt_str("source")?,
+        utm: utm_from(&r.sub("utm")?)?,
+        props,
+        duration_ms: r.opt_int("durationMs")?,
+        scroll_depth: r.opt_int("scrollDepth")?,
+        screen_width: r.opt_int("screenWidth")?,
+        visitor_id: VisitorId(r.i64("visitorId")? as u64),
+        client: client_from(&r.sub("client")?)?,
+        geo: geo_from(&r.sub("geo")?)?,
+    })
+}
+
+// --- sessions --------------------------------------------------------------------------------
+
+fn event_key_doc(k: &EventKey) -> Document {
+    doc! { "at": date(k.at), "rank": i32::from(k.rank), "id": &k.id }
+}
+
+fn event_key_from(r: &Reader, key: &str) -> Decoded<EventKey> {
+    let k = Reader::new(r.collection, r.doc(key)?);
+    Ok(EventKey {
+        at: k.date("at")?,
+        rank: k.int("rank")?,
+        id: k.str("id")?,
+    })
+}
+
+/// One session as a sub-document of a `visitor_sessions` document: the scalar fields the dashboard
+/// filters and groups on, flat, plus what [`store::sessions::fold`] needs to go on folding
+/// (the entry/exit order keys and the `applied` digests). Project and visitor are the parent's.
+pub fn session_doc(s: &Session) -> Document {
+    let mut d = doc! {
+        "id": &s.id,
+        "start": date(s.start),
+        "end": date(s.end),
+        "entryPage": &s.entry_page,
+        "exitPage": &s.exit_page,
+        "pageviews": i64::from(s.pageviews),
+        "events": i64::from(s.events),
+        "customEvents": i64::from(s.custom_events),
+        "engagedMs": u64_i64(s.engaged_ms),
+        "hostname": &s.hostname,
+    };
+    put_opt_str(&mut d, "referrer", &s.referrer);
+    put_opt_str(&mut d, "source", &s.source);
+    put_opt_str(&mut d, "utmSource", &s.utm.source);
+    put_opt_str(&mut d, "utmMedium", &s.utm.medium);
+    put_opt_str(&mut d, "utmCampaign", &s.utm.campaign);
+    put_opt_str(&mut d, "utmTerm", &s.utm.term);
+    put_opt_str(&mut d, "utmContent", &s.utm.content);
+    put_client(&mut d, &s.client);
+    put_geo(&mut d, &s.geo);
+    if let Some(w) = s.screen_width {
+        d.insert("screenWidth", i64::from(w));
+    }
+    d.insert("entryKey", event_key_doc(&s.entry_key));
+    d.insert("exitKey", event_key_doc(&s.exit_key));
+    // Same bits as the u64 digests, in the same (u64-sorted) order: decoding restores the order
+    // `fold` binary-searches in.
+    let applied: Vec<Bson> = s.applied.iter().map(|&x| Bson::Int64(x as i64)).collect();
+    d.insert("applied", applied);
+    d
+}
+
+pub fn session_from(d: &Document, project_id: ProjectId, visitor_id: VisitorId) -> Decoded<Session> {
+    let r = Reader::new("visitor_sessions", d);
+    let applied = r
+        .array("applied")?
+        .iter()
+        .map(|b| match b {
+            Bson::Int64(n) => Ok(*n as u64),
+            _ => Err(r.err("applied holds a non-Int64")),
+        })
+        .collect::<Decoded<Vec<u64>>>()?;
+    if !applied.is_sorted() {
+        // `fold` binary-searches this list: unsorted, it would fold events twice.
+        return Err(r.err("applied is not sorted"));
+    }
+    Ok(Session {
+        id: r.str("id")?,
+        project_id,
+        visitor_id,
+        start: r.date("start")?,
+        end: r.date("end")?,
+        entry_page: r.str("entryPage")?,
+        entry_key: event_key_from(&r, "entryKey")?,
+        exit_page: r.str("exitPage")?,
+        exit_key: event_key_from(&r, "exitKey")?,
+        pageviews: r.int("pageviews")?,
+        events: r.int("events")?,
+        custom_events: r.int("customEvents")?,
+        engaged_ms: r.int("engagedMs")?,
+        hostname: r.str("hostname")?,
+        referrer: r.opt_str("referrer")?,
+        source: r.opt_str("source")?,
+        utm: Utm {
+            source: r.opt_str("utmSource")?,
+            medium: r.opt_str("utmMedium")?,
+            campaign: r.opt_str("utmCampaign")?,
+            term: r.opt_str("utmTerm")?,
+            content: r.opt_str("utmContent")?,
+        },
+        client: client_from(&r)?,
+        geo: geo_from(&r)?,
+        screen_width: r.opt_int("screenWidth")?,
+        applied,
+    })
+}
+
+/// A `visitor_sessions` document as read: its revision and its sessions.
+pub struct VisitorDoc {
+    pub project_id: ProjectId,
+    pub visitor_id: VisitorId,
+    pub rev: i64,
+    pub sessions: Vec<Session>,
+}
+
+pub fn visitor_from(d: &Document) -> Decoded<VisitorDoc> {
+    let r = Reader::new("visitor_sessions", d);
+    let project_id = ProjectId::from_bytes(r.oid("projectId")?);
+    let visitor_id = VisitorId(r.i64("visitorId")? as u64);
+    let sessions = r
+        .array("sessions")?
+        .iter()
+        .map(|b| match b {
+            Bson::Document(s) => session_from(s, project_id, visitor_id),
+            _ => Err(r.err("sessions holds a non-document")),
+        })
+        .collect::<Decoded<Vec<_>>>()?;
+    Ok(VisitorDoc {
+        project_id,
+        visitor_id,
+        rev: r.i64("rev")?,
+        sessions,
+    })
+}
+
+pub fn sessions_bson(sessions: &[Session]) -> Vec<Bson> {
+    sessions.iter().map(|s| Bson::Document(session_doc(s))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use store::sessions::{fold, testing::event};
+
+    #[test]
+    fn events_round_trip_with_and_without_optional_fields() {
+        let p = ProjectId::from_bytes([7; 12]);
+        let mut e = event(p, u64::MAX - 3, "x-1", "page_exit", 1_700_000_000_123, "/a");
+        assert_eq!(event_from(&event_doc(&e)).unwrap(), e);
+        e.referrer = Some("https://r.example/".into());
+        e.utm.campaign = Some("c".into());
+        e.props.insert("plan".into(), "pro".into());
+        e.scroll_depth = Some(99);
+        e.geo = Geo {
+            country: Some("FR".into()),
+            asn: Some(u32::MAX),
+            ..Geo::default()
+        };
+        e.client.device = Device::Tablet;
+        assert_eq!(event_from(&event_doc(&e)).unwrap(), e);
+    }
+
+    #[test]
+    fn sessions_round_trip_and_keep_digest_order() {
+        let p = ProjectId::from_bytes([7; 12]);
+        let events: Vec<_> = (0..50)
+            .map(|i| event(p, u64::MAX, &format!("e{i}"), "pageview", i * 1000, "/"))
+            .collect();
+        let refs: Vec<_> = events.iter().collect();
+        let sessions = fold(vec![], &refs, &mut || "s".into()).sessions;
+        // Digests spread over the whole u64 range: half of them are negative as i64.
+        assert!(sessions[0].applied.iter().any(|&d| (d as i64) < 0));
+        let back = session_from(&session_doc(&sessions[0]), p, VisitorId(u64::MAX)).unwrap();
+        assert_eq!(back, sessions[0]);
+    }
+}
