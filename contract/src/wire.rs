@@ -496,6 +496,49 @@ pub fn parse_event(value: &Value, sent_at: Option<i64>) -> Result<Event, EventEr
     })
 }
 
+/// Whether a `POST /api/event` content type is accepted: `text/plain` (what `sendBeacon` sends),
+/// `application/json`, or none. The error names the refused type.
+pub fn check_content_type(content_type: Option<&str>) -> Result<(), String> {
+    let Some(value) = content_type else { return Ok(()) };
+    let mime = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if matches!(mime.as_str(), "text/plain" | "application/json" | "") {
+        Ok(())
+    } else {
+        Err(format!("content type {mime:?}: send application/json or text/plain"))
+    }
+}
+
+/// The body of a `GET /api/event.gif?k=…&n=…&u=…&r=…&id=…&w=…` request, as both the collector
+/// and the edge build it: `n` defaults to `pageview`, `u` to the `Referer` (the page showing the image).
+pub fn gif_body(query: &str, referer: Option<&str>) -> Vec<u8> {
+    let mut event = Map::new();
+    for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        let value = match name.as_ref() {
+            "w" => value
+                .parse::<u64>()
+                .map(Value::from)
+                .unwrap_or(Value::String(value.into_owned())),
+            "k" | "n" | "u" | "r" | "id" => Value::String(value.into_owned()),
+            _ => continue,
+        };
+        event.insert(name.into_owned(), value);
+    }
+    event.entry("n").or_insert_with(|| Value::String(PAGEVIEW.into()));
+    if !event.contains_key("u") {
+        if let Some(page) = referer {
+            event.insert("u".into(), Value::String(page.to_owned()));
+        }
+    }
+    serde_json::to_vec(&Value::Object(event)).expect("serializable")
+}
+
+/// A transparent 1x1 GIF: the answer of `GET /api/event.gif`.
+pub const PIXEL_GIF: &[u8] = &[
+    0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff,
+    0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02,
+    0x02, 0x44, 0x01, 0x00, 0x3b,
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,8 +7,8 @@ use contract::enriched::{enrich, Dropped, EnrichedEvent, Geo, RequestContext};
 use contract::ids::ProjectId;
 use contract::internal::RejectedEvent;
 use contract::wire::Submission;
+pub use contract::wire::{gif_body, PIXEL_GIF};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
 use crate::error::{no_valid_event, ApiError};
 
@@ -19,6 +19,11 @@ pub struct Accepted {
     pub dropped: usize,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rejected: Vec<RejectedEvent>,
+}
+
+/// The shared content-type rule ([`contract::wire::check_content_type`]) as a 415.
+pub fn check_content_type(content_type: Option<&str>) -> Result<(), ApiError> {
+    contract::wire::check_content_type(content_type).map_err(ApiError::unsupported_media_type)
 }
 
 /// Enriches every valid event of a submission whose key resolved to `project_id`.
@@ -98,57 +103,12 @@ pub fn request_context(received_at: i64, ip: &str, user_agent: &str, cf: CfPrope
     }
 }
 
-/// `text/plain` (sendBeacon), `application/json`, or no type at all; else 415.
-pub fn check_content_type(content_type: Option<&str>) -> Result<(), ApiError> {
-    let Some(value) = content_type else { return Ok(()) };
-    let mime = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    if matches!(mime.as_str(), "text/plain" | "application/json" | "") {
-        Ok(())
-    } else {
-        Err(ApiError::unsupported_media_type(format!(
-            "content type {mime:?}: send application/json or text/plain"
-        )))
-    }
-}
-
-/// The body of a `GET /api/event.gif?k=…&n=…&u=…&r=…&id=…&w=…` request, as the collector builds
-/// it: `n` defaults to `pageview`, `u` to the `Referer` (the page showing the image).
-pub fn gif_body(query: &str, referer: Option<&str>) -> Vec<u8> {
-    let mut event = Map::new();
-    for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
-        let value = match name.as_ref() {
-            "w" => value
-                .parse::<u64>()
-                .map(Value::from)
-                .unwrap_or(Value::String(value.into_owned())),
-            "k" | "n" | "u" | "r" | "id" => Value::String(value.into_owned()),
-            _ => continue,
-        };
-        event.insert(name.into_owned(), value);
-    }
-    event
-        .entry("n")
-        .or_insert_with(|| Value::String(contract::wire::PAGEVIEW.into()));
-    if !event.contains_key("u") {
-        if let Some(page) = referer {
-            event.insert("u".into(), Value::String(page.to_owned()));
-        }
-    }
-    serde_json::to_vec(&Value::Object(event)).expect("serializable")
-}
-
-/// A transparent 1x1 GIF (the collector's).
-pub const PIXEL_GIF: &[u8] = &[
-    0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff,
-    0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02,
-    0x02, 0x44, 0x01, 0x00, 0x3b,
-];
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use contract::wire::parse_body;
     use serde_json::json;
+    use serde_json::Value;
 
     const UA: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 

@@ -7,20 +7,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use contract::limits::MAX_BODY_BYTES;
-use serde_json::{Map, Value};
+use contract::wire::{check_content_type, gif_body, PIXEL_GIF};
 use tower_http::cors::{Any, CorsLayer};
 
 use crate::client;
 use crate::error::{AppError, AppResult};
 use crate::ingest::accept_direct;
 use crate::state::AppState;
-
-/// A transparent 1x1 GIF.
-pub const PIXEL_GIF: &[u8] = &[
-    0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff,
-    0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02,
-    0x02, 0x44, 0x01, 0x00, 0x3b,
-];
 
 pub fn routes() -> Router<AppState> {
     // Any site may send events: the key, not the origin, says which project they belong to.
@@ -41,31 +34,15 @@ pub fn routes() -> Router<AppState> {
         .layer(cors)
 }
 
-/// `text/plain` (sendBeacon), `application/json`, or no type at all.
-fn check_content_type(headers: &HeaderMap) -> AppResult<()> {
-    let Some(value) = headers.get(header::CONTENT_TYPE) else {
-        return Ok(());
-    };
-    let mime = value
-        .to_str()
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if matches!(mime.as_str(), "text/plain" | "application/json" | "") {
-        Ok(())
-    } else {
-        Err(AppError::UnsupportedMediaType(format!(
-            "content type {mime:?}: send application/json or text/plain"
-        )))
-    }
+/// The shared content-type rule ([`check_content_type`]) as a 415.
+fn content_type(headers: &HeaderMap) -> AppResult<()> {
+    let value = headers.get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or("?"));
+    check_content_type(value).map_err(AppError::UnsupportedMediaType)
 }
 
 async fn post_event(State(state): State<AppState>, request: Request) -> AppResult<Response> {
     let (parts, body) = request.into_parts();
-    check_content_type(&parts.headers)?;
+    content_type(&parts.headers)?;
     let bytes = read_limited(body).await?;
     let ctx = client::context(&parts, state.trust_proxy);
     let accepted = accept_direct(&state, &bytes, ctx).await?;
@@ -90,28 +67,8 @@ pub async fn read_limited(body: Body) -> AppResult<axum::body::Bytes> {
 /// shows the image). Answers the GIF on success and a JSON error otherwise.
 async fn gif_event(State(state): State<AppState>, request: Request) -> AppResult<Response> {
     let (parts, _) = request.into_parts();
-    let query = parts.uri.query().unwrap_or("");
-    let mut event = Map::new();
-    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
-        let value = match name.as_ref() {
-            "w" => value
-                .parse::<u64>()
-                .map(Value::from)
-                .unwrap_or(Value::String(value.into_owned())),
-            "k" | "n" | "u" | "r" | "id" => Value::String(value.into_owned()),
-            _ => continue,
-        };
-        event.insert(name.into_owned(), value);
-    }
-    event
-        .entry("n")
-        .or_insert_with(|| Value::String(contract::wire::PAGEVIEW.into()));
-    if !event.contains_key("u") {
-        if let Some(page) = parts.headers.get(header::REFERER).and_then(|v| v.to_str().ok()) {
-            event.insert("u".into(), Value::String(page.to_owned()));
-        }
-    }
-    let body = serde_json::to_vec(&Value::Object(event)).expect("serializable");
+    let referer = parts.headers.get(header::REFERER).and_then(|v| v.to_str().ok());
+    let body = gif_body(parts.uri.query().unwrap_or(""), referer);
     let ctx = client::context(&parts, state.trust_proxy);
     accept_direct(&state, &body, ctx).await?;
     Ok((
