@@ -7,6 +7,10 @@
 //! and the tracker built: `scripts/build-tracker.sh` runs first when `tracker/dist/pixel.js` is
 //! missing or older than the tracker's sources.
 
+/// The same `wrangler dev` launcher the edge tests use (not every helper of it is needed here).
+#[allow(dead_code)]
+#[path = "edge/harness.rs"]
+mod edge_harness;
 #[path = "browser/webdriver.rs"]
 mod webdriver;
 
@@ -194,8 +198,24 @@ async fn pause(ms: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visit_in_chromium_is_counted_exactly() {
+    scenario(false).await;
+}
+
+/// The same visit with the site pointed at the edge Worker in workerd: `pixel.js` and the events
+/// go through the edge (key check, enrichment, queue, signed forwarding) to the collector.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visit_through_the_edge_in_workerd_is_counted_exactly() {
+    scenario(true).await;
+}
+
+async fn scenario(through_edge: bool) {
     let dist = built_tracker();
     let collector = TestCollector::start(Some(dist)).await;
+    let edge = match through_edge {
+        true => Some(edge_harness::Edge::start(&collector, edge_harness::EdgeOptions::default()).await),
+        false => None,
+    };
+    let api = edge.as_ref().map_or_else(|| collector.url.clone(), |e| e.url.clone());
 
     // The demo site: 127.0.0.1 is the site, "localhost" (same server) plays the other sites.
     let port = free_port();
@@ -203,7 +223,7 @@ async fn a_visit_in_chromium_is_counted_exactly() {
     let other = format!("http://localhost:{port}");
     let demo = Demo {
         dir: workspace_root().join("tracker/demo"),
-        api: collector.url.clone(),
+        api,
         key: collector.key.clone(),
         site: site.clone(),
         outbound: format!("{other}/elsewhere"),
