@@ -10,15 +10,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use contract::enriched::{enrich, Dropped, EnrichedEvent, RequestContext};
-use contract::wire::{parse_body, BodyError};
-use serde::Serialize;
+use contract::internal::{day_of, RejectedEvent};
+use contract::wire::{parse_body, Accepted, BodyError};
 use serde_json::json;
 use store::Store;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{AppError, AppResult};
 use crate::metrics::{Metrics, PathLabel};
-use crate::salts::day_of;
 use crate::state::AppState;
 
 /// Requests that may wait for the writer at once; past it, callers wait for room (back-pressure).
@@ -99,25 +98,6 @@ async fn run_writer(store: Arc<dyn Store>, metrics: Arc<Metrics>, mut rx: mpsc::
     tracing::debug!("writer drained and stopped");
 }
 
-/// One refused event of a batch.
-#[derive(Debug, Serialize, PartialEq, Eq)]
-pub struct Rejected {
-    pub index: usize,
-    pub error: String,
-}
-
-/// The answer to an accepted request.
-#[derive(Debug, Serialize)]
-pub struct Accepted {
-    /// Valid events taken (stored now, or already stored by an earlier try).
-    pub accepted: usize,
-    /// Valid events not stored because a bot sent them.
-    pub dropped: usize,
-    /// Invalid events, with why.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub rejected: Vec<Rejected>,
-}
-
 /// Maps a whole-body error to its HTTP error.
 pub fn body_error(e: BodyError) -> AppError {
     match e {
@@ -144,29 +124,14 @@ pub async fn accept_direct(state: &AppState, body: &[u8], ctx: RequestContext) -
                 Ok(enriched) => valid.push(enriched),
                 Err(Dropped::Bot) => dropped += 1,
             },
-            Err(e) => rejected.push(Rejected {
+            Err(e) => rejected.push(RejectedEvent {
                 index,
                 error: e.to_string(),
             }),
         }
     }
-    let path = PathLabel { path: "direct" };
-    state
-        .metrics
-        .events_rejected
-        .get_or_create(&path)
-        .inc_by(rejected.len() as u64);
     state.metrics.events_bots.inc_by(dropped as u64);
-    if valid.is_empty() && dropped == 0 {
-        return Err(no_valid_event(rejected));
-    }
-    let accepted = valid.len();
-    state.writer.write(valid).await?;
-    state
-        .metrics
-        .events_accepted
-        .get_or_create(&path)
-        .inc_by(accepted as u64);
+    let accepted = store_valid(state, "direct", valid, &rejected, dropped > 0).await?;
     Ok(Accepted {
         accepted,
         dropped,
@@ -174,8 +139,37 @@ pub async fn accept_direct(state: &AppState, body: &[u8], ctx: RequestContext) -
     })
 }
 
+/// The tail both ingestion paths share: counts the refused events, refuses a request with nothing
+/// valid in it (400 listing why, unless bots explain the emptiness), stores the valid events and
+/// counts them. Returns how many were stored.
+pub async fn store_valid(
+    state: &AppState,
+    path: &'static str,
+    valid: Vec<EnrichedEvent>,
+    rejected: &[RejectedEvent],
+    dropped_any: bool,
+) -> AppResult<usize> {
+    let label = PathLabel { path };
+    state
+        .metrics
+        .events_rejected
+        .get_or_create(&label)
+        .inc_by(rejected.len() as u64);
+    if valid.is_empty() && !dropped_any && !rejected.is_empty() {
+        return Err(no_valid_event(rejected.to_vec()));
+    }
+    let accepted = valid.len();
+    state.writer.write(valid).await?;
+    state
+        .metrics
+        .events_accepted
+        .get_or_create(&label)
+        .inc_by(accepted as u64);
+    Ok(accepted)
+}
+
 /// 400 for a request none of whose events is valid, listing each reason.
-pub fn no_valid_event(rejected: Vec<Rejected>) -> AppError {
+pub fn no_valid_event(rejected: Vec<RejectedEvent>) -> AppError {
     let message = match rejected.as_slice() {
         [only] => format!("invalid event: {}", only.error),
         _ => format!("none of the {} events is valid", rejected.len()),

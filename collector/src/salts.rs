@@ -6,18 +6,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use contract::enrich::DailySalt;
+use contract::internal::day_of;
 use store::Store;
 
 use crate::Millis;
 
-pub const DAY_MS: Millis = 86_400_000;
 /// How often salts older than yesterday's are deleted: a salt lives at most 48 h plus this.
 pub const SALT_PRUNE_INTERVAL: Duration = Duration::from_secs(600);
-
-/// Days since the Unix epoch (UTC) of a time.
-pub fn day_of(ms: Millis) -> i64 {
-    ms.div_euclid(DAY_MS)
-}
 
 pub struct SaltBook {
     store: Arc<dyn Store>,
@@ -50,18 +45,5 @@ impl SaltBook {
             .expect("salt cache lock")
             .retain(|day, _| *day >= keep_from);
         self.store.delete_salts_before(keep_from).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn days_are_utc_and_floor_before_the_epoch() {
-        assert_eq!(day_of(0), 0);
-        assert_eq!(day_of(DAY_MS - 1), 0);
-        assert_eq!(day_of(DAY_MS), 1);
-        assert_eq!(day_of(-1), -1);
     }
 }

@@ -496,6 +496,19 @@ pub fn parse_event(value: &Value, sent_at: Option<i64>) -> Result<Event, EventEr
     })
 }
 
+/// The answer to an accepted `POST /api/event` (or GIF): `202 {"accepted":n,"dropped":bots,"rejected":[…]}`,
+/// the same from the collector and from the edge.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Accepted {
+    /// Valid events taken (stored now, or already stored by an earlier try).
+    pub accepted: usize,
+    /// Valid events not stored because a bot sent them.
+    pub dropped: usize,
+    /// Invalid events, with why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rejected: Vec<crate::internal::RejectedEvent>,
+}
+
 /// Whether a `POST /api/event` content type is accepted: `text/plain` (what `sendBeacon` sends),
 /// `application/json`, or none. The error names the refused type.
 pub fn check_content_type(content_type: Option<&str>) -> Result<(), String> {

@@ -7,19 +7,10 @@ use contract::enriched::{enrich, Dropped, EnrichedEvent, Geo, RequestContext};
 use contract::ids::ProjectId;
 use contract::internal::RejectedEvent;
 use contract::wire::Submission;
-pub use contract::wire::{gif_body, PIXEL_GIF};
-use serde::{Deserialize, Serialize};
+pub use contract::wire::{gif_body, Accepted, PIXEL_GIF};
+use serde::Deserialize;
 
 use crate::error::{no_valid_event, ApiError};
-
-/// The answer to an accepted request: `202 {"accepted":n,"dropped":bots,"rejected":[…]}`.
-#[derive(Debug, Default, Serialize, PartialEq, Eq)]
-pub struct Accepted {
-    pub accepted: usize,
-    pub dropped: usize,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub rejected: Vec<RejectedEvent>,
-}
 
 /// The shared content-type rule ([`contract::wire::check_content_type`]) as a 415.
 pub fn check_content_type(content_type: Option<&str>) -> Result<(), ApiError> {

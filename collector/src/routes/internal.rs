@@ -6,22 +6,21 @@ use axum::http::request::Parts;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use contract::enriched::EnrichedEvent;
+use contract::internal::{day_of, IngestAnswer, KeyInfo, RejectedEvent, SaltInfo, INGEST_PATH};
 use contract::keys::KeyHash;
 use contract::limits::MAX_FORWARD_BATCH_EVENTS;
 use contract::signing::{verify, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::ingest::read_limited;
 use crate::error::{AppError, AppResult};
-use crate::ingest::{no_valid_event, Rejected};
-use crate::metrics::PathLabel;
-use crate::salts::day_of;
+use crate::ingest::store_valid;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/internal/v1/ingest", post(ingest))
+        .route(INGEST_PATH, post(ingest))
         .route("/internal/v1/keys/{key_hash}", get(key))
         .route("/internal/v1/salts/{day}", get(salt))
 }
@@ -46,6 +45,8 @@ async fn authenticate(state: &AppState, parts: &Parts, body: axum::body::Body) -
     Ok(bytes)
 }
 
+/// [`contract::internal::IngestBatch`] with each event still raw, so one bad event is reported
+/// on its own instead of failing the whole batch.
 #[derive(Deserialize)]
 struct Batch {
     events: Vec<Value>,
@@ -54,7 +55,7 @@ struct Batch {
 /// Stores a batch of events the edge enriched. Answers 200 with what was stored and what was
 /// refused; a refused event is refused for good (the edge must not retry it), while a 5xx means
 /// "retry the whole batch".
-async fn ingest(State(state): State<AppState>, request: Request) -> AppResult<Json<Value>> {
+async fn ingest(State(state): State<AppState>, request: Request) -> AppResult<Json<IngestAnswer>> {
     let (parts, body) = request.into_parts();
     let bytes = authenticate(&state, &parts, body).await?;
     let batch: Batch = serde_json::from_slice(&bytes).map_err(|e| {
@@ -84,44 +85,33 @@ async fn ingest(State(state): State<AppState>, request: Request) -> AppResult<Js
             });
         match parsed {
             Ok(event) => valid.push(event),
-            Err(error) => rejected.push(Rejected { index, error }),
+            Err(error) => rejected.push(RejectedEvent { index, error }),
         }
     }
-    let path = PathLabel { path: "edge" };
-    state
-        .metrics
-        .events_rejected
-        .get_or_create(&path)
-        .inc_by(rejected.len() as u64);
-    if valid.is_empty() && !rejected.is_empty() {
-        return Err(no_valid_event(rejected));
-    }
-    let accepted = valid.len();
-    state.writer.write(valid).await?;
-    state
-        .metrics
-        .events_accepted
-        .get_or_create(&path)
-        .inc_by(accepted as u64);
-    Ok(Json(json!({ "accepted": accepted, "rejected": rejected })))
+    let accepted = store_valid(&state, "edge", valid, &rejected, false).await?;
+    Ok(Json(IngestAnswer { accepted, rejected }))
 }
 
 /// What a key hash stands for: its project and whether it is revoked.
-async fn key(State(state): State<AppState>, Path(key_hash): Path<String>, request: Request) -> AppResult<Json<Value>> {
+async fn key(
+    State(state): State<AppState>,
+    Path(key_hash): Path<String>,
+    request: Request,
+) -> AppResult<Json<KeyInfo>> {
     let (parts, body) = request.into_parts();
     authenticate(&state, &parts, body).await?;
     let hash = KeyHash::parse(&key_hash).map_err(|e| AppError::bad_request("invalid_key_hash", e.to_string()))?;
     let record = state.store.key_by_hash(&hash).await?.ok_or(AppError::NotFound("key"))?;
-    Ok(Json(json!({
-        "project_id": record.project_id.to_string(),
-        "key_id": record.id.to_string(),
-        "revoked": record.revoked_at.is_some(),
-    })))
+    Ok(Json(KeyInfo {
+        project_id: record.project_id,
+        key_id: record.id.to_string(),
+        revoked: record.revoked_at.is_some(),
+    }))
 }
 
 /// The visitor salt of a UTC day (days since the epoch): yesterday, today or tomorrow only, so
 /// that old salts cannot be recovered and ids stay unlinkable across days.
-async fn salt(State(state): State<AppState>, Path(day): Path<String>, request: Request) -> AppResult<Json<Value>> {
+async fn salt(State(state): State<AppState>, Path(day): Path<String>, request: Request) -> AppResult<Json<SaltInfo>> {
     let (parts, body) = request.into_parts();
     authenticate(&state, &parts, body).await?;
     let day: i64 = day
@@ -135,5 +125,5 @@ async fn salt(State(state): State<AppState>, Path(day): Path<String>, request: R
         ));
     }
     let salt = state.salts.for_day(day).await?;
-    Ok(Json(json!({ "day": day, "salt": contract::encode_hex(salt.bytes()) })))
+    Ok(Json(SaltInfo::new(day, &salt)))
 }
