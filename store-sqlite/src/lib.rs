@@ -26,10 +26,11 @@
 //!   the same pure function the MongoDB backend uses. Statements are prepared once per connection
 //!   and cached. Throughput is measured by `benches/ingest.rs`.
 
+mod analytics;
 mod codec;
 mod schema;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::c_int;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -45,6 +46,10 @@ use contract::ids::ProjectId;
 use contract::keys::KeyHash;
 use rusqlite::wal::CheckpointMode;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, MAIN_DB};
+use store::analytics::rollup::{hour_of, touched_hours};
+use store::analytics::{
+    DirtyHour, EventGroup, Expired, Granularity, RawQuery, Retention, RollupDim, RollupRow, SessionGroup, StoredRollup,
+};
 use store::sessions::{self, Session};
 use store::{
     AuthToken, Email, IngestReport, KeyId, KeyRecord, Millis, Project, Result, Store, StoreError, User, UserId,
@@ -352,6 +357,7 @@ fn ingest(tx: &Transaction<'_>, events: &[EnrichedEvent], now: Millis) -> Result
     let mut update = tx.prepare_cached(&codec::UPDATE_SESSION).map_err(backend)?;
     let mut delete = tx.prepare_cached(DELETE_SESSION).map_err(backend)?;
     let mut mint = || contract::encode_hex(&store::ids::mint(now));
+    let mut dirty: BTreeMap<ProjectId, BTreeSet<Millis>> = BTreeMap::new();
     for ((project, visitor), mine) in &visitors {
         let (from, to) = sessions::window(mine);
         let current = load
@@ -363,6 +369,16 @@ fn ingest(tx: &Transaction<'_>, events: &[EnrichedEvent], now: Millis) -> Result
             .map_err(backend)?;
         let stored_starts: Vec<(String, Millis)> = current.iter().map(|s| (s.id.clone(), s.start)).collect();
         let folded = sessions::fold(current, mine, &mut mint);
+        let removed_starts: Vec<Millis> = stored_starts
+            .iter()
+            .filter(|(id, _)| folded.removed.contains(id))
+            .map(|(_, start)| *start)
+            .collect();
+        let mine_owned: Vec<EnrichedEvent> = mine.iter().map(|e| (*e).clone()).collect();
+        dirty
+            .entry(*project)
+            .or_default()
+            .extend(touched_hours(&mine_owned, &folded.sessions, &removed_starts));
         for id in &folded.removed {
             let id = codec::session_id_bytes(id).map_err(StoreError::backend)?;
             delete.execute([id]).map_err(backend)?;
@@ -371,6 +387,9 @@ fn ingest(tx: &Transaction<'_>, events: &[EnrichedEvent], now: Millis) -> Result
             let start_kept = stored_starts.iter().any(|(id, start)| *id == s.id && *start == s.start);
             codec::write_session(if start_kept { &mut update } else { &mut upsert }, s)?;
         }
+    }
+    for (project, hours) in &dirty {
+        analytics::mark_dirty(tx, project, hours)?;
     }
     Ok(IngestReport {
         stored,
@@ -666,6 +685,105 @@ impl Store for SqliteStore {
         // 2^63 and above first. The rows come sorted by start, so this only reorders ties.
         sessions.sort_by_key(|s| (s.start, s.visitor_id));
         Ok(sessions)
+    }
+
+    async fn aggregate_events(&self, q: &RawQuery) -> Result<Vec<EventGroup>> {
+        let q = q.clone();
+        self.read(move |c| analytics::aggregate_events(c, &q)).await
+    }
+
+    async fn aggregate_sessions(&self, q: &RawQuery) -> Result<Vec<SessionGroup>> {
+        let q = q.clone();
+        self.read(move |c| analytics::aggregate_sessions(c, &q)).await
+    }
+
+    async fn sessions_of_visitors(&self, project: &ProjectId, visitors: &[VisitorId]) -> Result<Vec<Session>> {
+        let project = *project;
+        let visitors = visitors.to_vec();
+        self.read(move |c| {
+            let mut out: Vec<Session> = Vec::new();
+            // SQLite's default limit is 32766 parameters; chunks keep far below it.
+            for chunk in visitors.chunks(500) {
+                let sql = format!(
+                    "SELECT {SESSION_COLUMNS} FROM sessions WHERE project_id = ?1 AND visitor_id IN ({})",
+                    analytics::placeholders(2, chunk.len())
+                );
+                let params = analytics::visitor_params(&project, chunk);
+                let mut stmt = c.prepare_cached(&sql).map_err(backend)?;
+                let rows = stmt
+                    .query_map(rusqlite::params_from_iter(params.iter()), codec::session)
+                    .and_then(|rows| rows.collect::<rusqlite::Result<Vec<Session>>>())
+                    .map_err(backend)?;
+                out.extend(rows);
+            }
+            out.sort_by_key(|s| (s.visitor_id, s.start));
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn dirty_hours(&self, limit: usize) -> Result<Vec<DirtyHour>> {
+        self.read(move |c| analytics::dirty_hours(c, limit)).await
+    }
+
+    async fn clear_dirty(&self, mark: &DirtyHour) -> Result<bool> {
+        let mark = mark.clone();
+        self.write(move |tx| analytics::clear_dirty(tx, &mark)).await
+    }
+
+    async fn replace_rollups(
+        &self,
+        project: &ProjectId,
+        granularity: Granularity,
+        bucket: Millis,
+        rows: &[RollupRow],
+    ) -> Result<()> {
+        let project = *project;
+        let rows = rows.to_vec();
+        self.write(move |tx| analytics::replace_rollups(tx, &project, granularity, bucket, &rows))
+            .await
+    }
+
+    async fn rollups(
+        &self,
+        project: &ProjectId,
+        granularity: Granularity,
+        from: Millis,
+        to: Millis,
+        dim: Option<&RollupDim>,
+    ) -> Result<Vec<StoredRollup>> {
+        let project = *project;
+        let dim = dim.cloned();
+        self.read(move |c| analytics::rollups(c, &project, granularity, from, to, dim.as_ref()))
+            .await
+    }
+
+    async fn delete_expired(&self, r: &Retention) -> Result<Expired> {
+        let r = *r;
+        self.write(move |tx| {
+            let run = |sql: &str, at: Millis| tx.execute(sql, [at]).map_err(backend);
+            let events = run("DELETE FROM events WHERE occurred_at < ?1", r.raw_before)?;
+            let sessions = run("DELETE FROM sessions WHERE start_at < ?1", r.raw_before)?;
+            run("DELETE FROM rollup_dirty WHERE hour < ?1", hour_of(r.raw_before))?;
+            let hourly = tx
+                .execute(
+                    "DELETE FROM rollups WHERE granularity = ?1 AND bucket < ?2",
+                    params![Granularity::Hour.code(), r.hourly_before],
+                )
+                .map_err(backend)?;
+            let daily = tx
+                .execute(
+                    "DELETE FROM rollups WHERE granularity = ?1 AND bucket < ?2",
+                    params![Granularity::Day.code(), r.daily_before],
+                )
+                .map_err(backend)?;
+            Ok(Expired {
+                events: events as u64,
+                sessions: sessions as u64,
+                rollups: (hourly + daily) as u64,
+            })
+        })
+        .await
     }
 }
 

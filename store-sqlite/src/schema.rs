@@ -157,8 +157,53 @@ CREATE INDEX sessions_start ON sessions (project_id, start_at);
 CREATE INDEX sessions_visitor ON sessions (project_id, visitor_id, start_at);
 "#;
 
+/// Version 2: the dashboard's pre-aggregates.
+///
+/// `rollups` holds one row per (bucket, dimension, value): granularity 0 = UTC hour, 1 = UTC day;
+/// `dim` is `total` or a field's API name (`page`, `props.plan`); the counters of
+/// `store::analytics::Counters` and the visitor sketch (`store::analytics::Sketch::to_bytes`).
+/// The primary key serves the dashboard's reads (one dimension over a range of buckets); the
+/// bucket index serves rebuilding one bucket and the retention sweep.
+/// `rollup_dirty` lists the hours ingestion touched since their rollup was last rebuilt.
+/// `events_visitor` lets the retention sweep and per-visitor reads avoid scans.
+const V2: &str = r#"
+CREATE TABLE rollups (
+    project_id         BLOB NOT NULL,
+    granularity        INTEGER NOT NULL,
+    dim                TEXT NOT NULL,
+    bucket             INTEGER NOT NULL,
+    value              TEXT NOT NULL,
+    pageviews          INTEGER NOT NULL,
+    custom_events      INTEGER NOT NULL,
+    exits              INTEGER NOT NULL,
+    exit_duration_ms   INTEGER NOT NULL,
+    scroll_count       INTEGER NOT NULL,
+    scroll_sum         INTEGER NOT NULL,
+    visits             INTEGER NOT NULL,
+    bounces            INTEGER NOT NULL,
+    visit_duration_ms  INTEGER NOT NULL,
+    session_pageviews  INTEGER NOT NULL,
+    visitors           BLOB NOT NULL,
+    PRIMARY KEY (project_id, granularity, dim, bucket, value)
+) WITHOUT ROWID;
+CREATE INDEX rollups_bucket ON rollups (project_id, granularity, bucket);
+CREATE INDEX rollups_age ON rollups (granularity, bucket);
+
+CREATE TABLE rollup_dirty (
+    project_id BLOB NOT NULL,
+    hour       INTEGER NOT NULL,
+    version    INTEGER NOT NULL,
+    PRIMARY KEY (project_id, hour)
+) WITHOUT ROWID;
+CREATE INDEX rollup_dirty_hour ON rollup_dirty (hour);
+
+-- The retention sweep deletes by age across projects.
+CREATE INDEX events_age ON events (occurred_at);
+CREATE INDEX sessions_age ON sessions (start_at);
+"#;
+
 /// All migrations, oldest first. The schema version of a database is how many have run.
-pub(crate) const MIGRATIONS: &[&str] = &[V1];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
 
 #[derive(Debug, thiserror::Error)]
 #[error("the database has schema version {found}, newer than this build knows ({known}): upgrade the collector")]
@@ -188,6 +233,7 @@ pub(crate) fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // After a busy spell the log file keeps its high-water size; truncate it back to 64 MiB when
     // a checkpoint lets SQLite rewind it, so an idle store does not hold hundreds of MiB of log.
     conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
+    crate::analytics::register_functions(conn)?;
     Ok(())
 }
 

@@ -52,7 +52,7 @@ async fn data_survives_closing_and_reopening() {
     assert_eq!(sessions_before[0].visitor_id, VisitorId(u64::MAX));
 
     let s = SqliteStore::open_in(&data_dir).unwrap();
-    assert_eq!(s.schema_version().await.unwrap(), 1);
+    assert_eq!(s.schema_version().await.unwrap(), 2);
     assert_eq!(s.user_by_email(&ada.email).await.unwrap(), Some(ada.clone()));
     assert_eq!(s.projects_of(&ada.id).await.unwrap(), vec![blog.clone()]);
     assert_eq!(s.events(&blog.id, T0, T0 + 60 * MIN).await.unwrap(), events);

@@ -6,14 +6,21 @@
 //! the domain records ([`model`]), id minting ([`ids`]) and the session folding ([`sessions`]),
 //! so both backends store the same sessions for the same events.
 
+pub mod analytics;
 pub mod ids;
 pub mod model;
 pub mod sessions;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+#[cfg(feature = "conformance")]
+pub mod analytics_conformance;
 
+use analytics::{
+    DirtyHour, EventGroup, Expired, Granularity, RawQuery, Retention, RollupDim, RollupRow, SessionGroup, StoredRollup,
+};
 use async_trait::async_trait;
+use contract::enrich::VisitorId;
 use contract::enriched::EnrichedEvent;
 use contract::ids::ProjectId;
 use contract::keys::KeyHash;
@@ -107,4 +114,39 @@ pub trait Store: Send + Sync + 'static {
     async fn events(&self, project: &ProjectId, from: Millis, to: Millis) -> Result<Vec<EnrichedEvent>>;
     /// Sessions of a project that started in `[from, to)`, oldest first (ties by visitor).
     async fn sessions(&self, project: &ProjectId, from: Millis, to: Millis) -> Result<Vec<Session>>;
+
+    // --- dashboard queries ------------------------------------------------------------------
+    /// Event metrics of the events matching `q`, grouped by its fields and time buckets, computed
+    /// by the database ([`analytics`] defines every counter). Groups with no event are absent.
+    async fn aggregate_events(&self, q: &RawQuery) -> Result<Vec<EventGroup>>;
+    /// Session metrics of the sessions matching `q` (by start time), grouped likewise.
+    async fn aggregate_sessions(&self, q: &RawQuery) -> Result<Vec<SessionGroup>>;
+    /// Every session of these visitors of a project (the rollup builder finds each event's session).
+    async fn sessions_of_visitors(&self, project: &ProjectId, visitors: &[VisitorId]) -> Result<Vec<Session>>;
+
+    // --- rollups (pre-aggregates) ---------------------------------------------------------
+    /// Hours whose rollups are stale (marked by [`Store::ingest`]), oldest first, at most `limit`.
+    async fn dirty_hours(&self, limit: usize) -> Result<Vec<DirtyHour>>;
+    /// Removes the mark if it still has `mark.version` (not marked again since it was read).
+    /// Returns whether it did.
+    async fn clear_dirty(&self, mark: &DirtyHour) -> Result<bool>;
+    /// Replaces all rows of one bucket with `rows` (rows of other buckets are untouched).
+    async fn replace_rollups(
+        &self,
+        project: &ProjectId,
+        granularity: Granularity,
+        bucket: Millis,
+        rows: &[RollupRow],
+    ) -> Result<()>;
+    /// Rows of buckets starting in `[from, to)`, of one dimension or (`None`) of all.
+    async fn rollups(
+        &self,
+        project: &ProjectId,
+        granularity: Granularity,
+        from: Millis,
+        to: Millis,
+        dim: Option<&RollupDim>,
+    ) -> Result<Vec<StoredRollup>>;
+    /// Deletes what is older than the retention cut-offs.
+    async fn delete_expired(&self, retention: &Retention) -> Result<Expired>;
 }

@@ -1,0 +1,468 @@
+//! Dashboard queries on SQLite: the raw aggregations as SQL (with two functions of ours for
+//! regular expressions and time buckets), the rollup tables and the dirty-hour marks.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use contract::enrich::VisitorId;
+use contract::ids::ProjectId;
+use rusqlite::functions::{Context, FunctionFlags};
+use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+use rusqlite::{params, params_from_iter, Connection, Transaction};
+use store::analytics::raw::compile_regex;
+use store::analytics::{
+    Counters, DirtyHour, EventGroup, Field, FilterOp, Granularity, RawQuery, RollupDim, RollupRow, SessionGroup,
+    Sketch, StoredRollup,
+};
+use store::{Millis, Result, StoreError};
+
+use crate::backend;
+use crate::codec::visitor_to_sql;
+
+/// Registers `metrics_regexp(pattern, text)` and `metrics_bucket(t, bounds, labels)` on a
+/// connection. Both are deterministic, so SQLite may evaluate them once per distinct input.
+pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    conn.create_scalar_function("metrics_regexp", 2, flags, regexp)?;
+    conn.create_scalar_function("metrics_bucket", 3, flags, bucket)?;
+    Ok(())
+}
+
+/// `metrics_regexp(pattern, text)`: whether `text` matches. The compiled pattern is cached per
+/// statement (SQLite's auxiliary data on the constant argument), so it compiles once per query.
+fn regexp(ctx: &Context<'_>) -> rusqlite::Result<bool> {
+    let re = ctx.get_or_create_aux(
+        0,
+        |v| -> Result<regex::Regex, Box<dyn std::error::Error + Send + Sync>> {
+            let pattern = v.as_str()?;
+            Ok(compile_regex(pattern)?)
+        },
+    )?;
+    Ok(match ctx.get_raw(1) {
+        ValueRef::Text(t) => re.is_match(&String::from_utf8_lossy(t)),
+        _ => false,
+    })
+}
+
+/// `metrics_bucket(t, bounds, labels)`: the label (from `labels`, little-endian i64s) of the
+/// bucket holding `t` between `bounds` (little-endian i64s, one more than labels), or NULL.
+/// Binary search: the same rule as `TimeBuckets::label_of`.
+fn bucket(ctx: &Context<'_>) -> rusqlite::Result<Option<i64>> {
+    let t: i64 = ctx.get(0)?;
+    let (ValueRef::Blob(bounds), ValueRef::Blob(labels)) = (ctx.get_raw(1), ctx.get_raw(2)) else {
+        return Ok(None);
+    };
+    let at = |blob: &[u8], i: usize| i64::from_le_bytes(blob[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+    let n = bounds.len() / 8;
+    if n < 2 || labels.len() / 8 != n - 1 {
+        return Ok(None);
+    }
+    // partition_point: the first bound > t.
+    let (mut lo, mut hi) = (0usize, n);
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if at(bounds, mid) <= t {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    Ok((lo > 0 && lo < n).then(|| at(labels, lo - 1)))
+}
+
+fn le_blob(values: &[i64]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// Which table a raw aggregation reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Table {
+    Events,
+    Sessions,
+}
+
+/// SQL expression of a field's value (never NULL), and whether it needs the event's session.
+fn field_sql(field: &Field, table: Table, params: &mut Vec<Value>) -> (String, bool) {
+    let coalesce = |col: &str| format!("COALESCE({col}, '')");
+    match table {
+        Table::Events => {
+            let own = |col: &str| format!("e.{col}");
+            match field {
+                Field::Page => (own("path"), false),
+                Field::Hostname => (own("hostname"), false),
+                Field::Browser => (own("browser"), false),
+                Field::Os => (own("os"), false),
+                Field::Device => (own("device"), false),
+                Field::Country => (coalesce("e.country"), false),
+                Field::Region => (coalesce("e.region"), false),
+                Field::City => (coalesce("e.city"), false),
+                Field::EventName => (own("name"), false),
+                Field::Prop(key) => {
+                    params.push(Value::Text(prop_path(key)));
+                    (format!("COALESCE(json_extract(e.props, ?{}), '')", params.len()), false)
+                }
+                session_side => {
+                    let (col, _) = field_sql(session_side, Table::Sessions, params);
+                    (format!("COALESCE({col}, '')"), true)
+                }
+            }
+        }
+        Table::Sessions => {
+            let col = match field.for_session() {
+                Field::EntryPage => "s.entry_page".to_owned(),
+                Field::ExitPage => "s.exit_page".to_owned(),
+                Field::Hostname => "s.hostname".to_owned(),
+                Field::Source => coalesce("s.source"),
+                Field::Referrer => coalesce("s.referrer"),
+                Field::UtmSource => coalesce("s.utm_source"),
+                Field::UtmMedium => coalesce("s.utm_medium"),
+                Field::UtmCampaign => coalesce("s.utm_campaign"),
+                Field::UtmTerm => coalesce("s.utm_term"),
+                Field::UtmContent => coalesce("s.utm_content"),
+                Field::Browser => "s.browser".to_owned(),
+                Field::Os => "s.os".to_owned(),
+                Field::Device => "s.device".to_owned(),
+                Field::Country => coalesce("s.country"),
+                Field::Region => coalesce("s.region"),
+                Field::City => coalesce("s.city"),
+                // Not fields of a session (the engine refuses such queries): the empty value.
+                Field::Page | Field::EventName | Field::Prop(_) => "''".to_owned(),
+            };
+            (col, false)
+        }
+    }
+}
+
+/// JSON path of a prop key: `$."key"`. Keys never contain `.` (the contract refuses them);
+/// a `"` inside is escaped the way SQLite's JSON path parser reads it.
+fn prop_path(key: &str) -> String {
+    format!("$.\"{}\"", key.replace('"', "\\\""))
+}
+
+/// The `SELECT ... GROUP BY` of a raw aggregation, its parameters, and the number of key columns.
+fn raw_sql(q: &RawQuery, table: Table) -> (String, Vec<Value>) {
+    let mut params: Vec<Value> = vec![
+        Value::Blob(q.project.bytes().to_vec()),
+        Value::Integer(q.from),
+        Value::Integer(q.to),
+    ];
+    let (alias, time_col) = match table {
+        Table::Events => ("e", "e.occurred_at"),
+        Table::Sessions => ("s", "s.start_at"),
+    };
+    let mut join = false;
+    let mut keys: Vec<String> = Vec::new();
+    let mut conditions: Vec<String> = Vec::new();
+    for f in &q.group {
+        let (sql, needs) = field_sql(f, table, &mut params);
+        join |= needs;
+        if let (Field::Prop(key), Table::Events) = (f, table) {
+            params.push(Value::Text(prop_path(key)));
+            conditions.push(format!("json_extract(e.props, ?{}) IS NOT NULL", params.len()));
+        }
+        keys.push(sql);
+    }
+    for filter in &q.filters {
+        let (sql, needs) = field_sql(&filter.field, table, &mut params);
+        join |= needs;
+        let mut alternatives: Vec<String> = Vec::new();
+        for v in &filter.values {
+            params.push(Value::Text(v.clone()));
+            let p = params.len();
+            alternatives.push(match filter.op {
+                FilterOp::Is | FilterOp::IsNot => format!("?{p}"),
+                FilterOp::Contains => format!("instr({sql}, ?{p}) > 0"),
+                FilterOp::Matches => format!("metrics_regexp(?{p}, {sql})"),
+            });
+        }
+        conditions.push(match filter.op {
+            FilterOp::Is => format!("{sql} IN ({})", alternatives.join(", ")),
+            FilterOp::IsNot => format!("{sql} NOT IN ({})", alternatives.join(", ")),
+            FilterOp::Contains | FilterOp::Matches => format!("({})", alternatives.join(" OR ")),
+        });
+    }
+    let bucket = match &q.time {
+        Some(t) => {
+            params.push(Value::Blob(le_blob(&t.bounds)));
+            params.push(Value::Blob(le_blob(&t.labels)));
+            let n = params.len();
+            let expr = format!("metrics_bucket({time_col}, ?{}, ?{n})", n - 1);
+            conditions.push(format!("{expr} IS NOT NULL"));
+            expr
+        }
+        None => "NULL".to_owned(),
+    };
+    let mut select = String::new();
+    for k in &keys {
+        let _ = write!(select, "{k}, ");
+    }
+    let _ = write!(select, "{bucket}, ");
+    match table {
+        Table::Events => {
+            params.push(q.goal.clone().map_or(Value::Null, Value::Text));
+            let goal = params.len();
+            let _ = write!(
+                select,
+                "SUM(e.name IN ('pageview', 'path_change')), \
+                 SUM(e.name NOT IN ('pageview', 'path_change', 'page_exit')), \
+                 SUM(e.name = 'page_exit'), \
+                 SUM(CASE WHEN e.name = 'page_exit' THEN COALESCE(e.duration_ms, 0) ELSE 0 END), \
+                 SUM(e.name = 'page_exit' AND e.scroll_depth IS NOT NULL), \
+                 SUM(CASE WHEN e.name = 'page_exit' THEN COALESCE(e.scroll_depth, 0) ELSE 0 END), \
+                 COUNT(DISTINCT e.visitor_id), \
+                 COUNT(DISTINCT CASE WHEN e.name = ?{goal} THEN e.visitor_id END)"
+            );
+        }
+        Table::Sessions => {
+            select.push_str(
+                "COUNT(*), SUM(s.pageviews <= 1 AND s.custom_events = 0), SUM(s.end_at - s.start_at), \
+                 SUM(s.pageviews), COUNT(DISTINCT s.visitor_id)",
+            );
+        }
+    }
+    let from = match (table, join) {
+        (Table::Events, false) => "events e".to_owned(),
+        // An event's session: the same visitor's session spanning its time (sessions of a visitor
+        // never overlap). Looked up per event by the sessions_visitor index.
+        (Table::Events, true) => "events e LEFT JOIN sessions s ON s.project_id = e.project_id \
+             AND s.visitor_id = e.visitor_id AND s.start_at <= e.occurred_at AND s.end_at >= e.occurred_at"
+            .to_owned(),
+        (Table::Sessions, _) => "sessions s".to_owned(),
+    };
+    let mut sql =
+        format!("SELECT {select} FROM {from} WHERE {alias}.project_id = ?1 AND {time_col} >= ?2 AND {time_col} < ?3");
+    for c in &conditions {
+        let _ = write!(sql, " AND {c}");
+    }
+    let group_cols = keys.len() + 1;
+    let list: Vec<String> = (1..=group_cols).map(|i| i.to_string()).collect();
+    let _ = write!(sql, " GROUP BY {}", list.join(", "));
+    (sql, params)
+}
+
+fn u(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<u64> {
+    Ok(row.get::<_, Option<i64>>(i)?.unwrap_or(0).max(0) as u64)
+}
+
+pub(crate) fn aggregate_events(conn: &Connection, q: &RawQuery) -> Result<Vec<EventGroup>> {
+    let (sql, params) = raw_sql(q, Table::Events);
+    let n = q.group.len();
+    let mut stmt = conn.prepare(&sql).map_err(backend)?;
+    let rows = stmt
+        .query_map(params_from_iter(params.iter()), |r| {
+            Ok(EventGroup {
+                keys: (0..n).map(|i| r.get(i)).collect::<rusqlite::Result<_>>()?,
+                bucket: r.get(n)?,
+                pageviews: u(r, n + 1)?,
+                custom_events: u(r, n + 2)?,
+                exits: u(r, n + 3)?,
+                exit_duration_ms: u(r, n + 4)?,
+                scroll_count: u(r, n + 5)?,
+                scroll_sum: u(r, n + 6)?,
+                visitors: u(r, n + 7)?,
+                converted: u(r, n + 8)?,
+            })
+        })
+        .map_err(backend)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(backend)
+}
+
+pub(crate) fn aggregate_sessions(conn: &Connection, q: &RawQuery) -> Result<Vec<SessionGroup>> {
+    let (sql, params) = raw_sql(q, Table::Sessions);
+    let n = q.group.len();
+    let mut stmt = conn.prepare(&sql).map_err(backend)?;
+    let rows = stmt
+        .query_map(params_from_iter(params.iter()), |r| {
+            Ok(SessionGroup {
+                keys: (0..n).map(|i| r.get(i)).collect::<rusqlite::Result<_>>()?,
+                bucket: r.get(n)?,
+                visits: u(r, n + 1)?,
+                bounces: u(r, n + 2)?,
+                duration_ms: u(r, n + 3)?,
+                pageviews: u(r, n + 4)?,
+                visitors: u(r, n + 5)?,
+            })
+        })
+        .map_err(backend)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(backend)
+}
+
+// --- rollups ------------------------------------------------------------------------------------
+
+const ROLLUP_COLUMNS: &str = "bucket, dim, value, pageviews, custom_events, exits, exit_duration_ms, scroll_count, \
+     scroll_sum, visits, bounces, visit_duration_ms, session_pageviews, visitors";
+
+fn rollup_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRollup> {
+    let dim: String = r.get(1)?;
+    let invalid = |what: &str| {
+        rusqlite::Error::FromSqlConversionFailure(
+            1,
+            rusqlite::types::Type::Text,
+            format!("rollups: invalid {what}").into(),
+        )
+    };
+    let dim = RollupDim::parse_key(&dim).ok_or_else(|| invalid("dim"))?;
+    let sketch = Sketch::from_bytes(r.get_ref(13)?.as_blob()?).map_err(|_| invalid("visitor sketch"))?;
+    Ok(StoredRollup {
+        bucket: r.get(0)?,
+        row: RollupRow {
+            dim,
+            value: r.get(2)?,
+            counters: Counters {
+                pageviews: u(r, 3)?,
+                custom_events: u(r, 4)?,
+                exits: u(r, 5)?,
+                exit_duration_ms: u(r, 6)?,
+                scroll_count: u(r, 7)?,
+                scroll_sum: u(r, 8)?,
+                visits: u(r, 9)?,
+                bounces: u(r, 10)?,
+                visit_duration_ms: u(r, 11)?,
+                session_pageviews: u(r, 12)?,
+            },
+            visitors: sketch,
+        },
+    })
+}
+
+fn sql_u64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+pub(crate) fn replace_rollups(
+    tx: &Transaction<'_>,
+    project: &ProjectId,
+    granularity: Granularity,
+    bucket: Millis,
+    rows: &[RollupRow],
+) -> Result<()> {
+    let p = project.bytes();
+    let g = granularity.code();
+    tx.prepare_cached("DELETE FROM rollups WHERE project_id = ?1 AND granularity = ?2 AND bucket = ?3")
+        .and_then(|mut s| s.execute(params![p, g, bucket]))
+        .map_err(backend)?;
+    let mut insert = tx
+        .prepare_cached(&format!(
+            "INSERT INTO rollups (project_id, granularity, {ROLLUP_COLUMNS}) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+        ))
+        .map_err(backend)?;
+    for r in rows {
+        let c = &r.counters;
+        insert
+            .execute(params![
+                p,
+                g,
+                bucket,
+                r.dim.key(),
+                r.value,
+                sql_u64(c.pageviews),
+                sql_u64(c.custom_events),
+                sql_u64(c.exits),
+                sql_u64(c.exit_duration_ms),
+                sql_u64(c.scroll_count),
+                sql_u64(c.scroll_sum),
+                sql_u64(c.visits),
+                sql_u64(c.bounces),
+                sql_u64(c.visit_duration_ms),
+                sql_u64(c.session_pageviews),
+                r.visitors.to_bytes(),
+            ])
+            .map_err(backend)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn rollups(
+    conn: &Connection,
+    project: &ProjectId,
+    granularity: Granularity,
+    from: Millis,
+    to: Millis,
+    dim: Option<&RollupDim>,
+) -> Result<Vec<StoredRollup>> {
+    let p = project.bytes();
+    let g = granularity.code();
+    let rows = match dim {
+        Some(dim) => conn
+            .prepare_cached(&format!(
+                "SELECT {ROLLUP_COLUMNS} FROM rollups \
+                 WHERE project_id = ?1 AND granularity = ?2 AND dim = ?3 AND bucket >= ?4 AND bucket < ?5"
+            ))
+            .and_then(|mut s| s.query_map(params![p, g, dim.key(), from, to], rollup_from)?.collect()),
+        None => conn
+            .prepare_cached(&format!(
+                "SELECT {ROLLUP_COLUMNS} FROM rollups \
+                 WHERE project_id = ?1 AND granularity = ?2 AND bucket >= ?3 AND bucket < ?4"
+            ))
+            .and_then(|mut s| s.query_map(params![p, g, from, to], rollup_from)?.collect()),
+    };
+    rows.map_err(backend)
+}
+
+// --- dirty hours ---------------------------------------------------------------------------------
+
+/// Marks hours of a project for rebuilding, inside the ingest transaction.
+pub(crate) fn mark_dirty(tx: &Transaction<'_>, project: &ProjectId, hours: &BTreeSet<Millis>) -> Result<()> {
+    let mut mark = tx
+        .prepare_cached(
+            "INSERT INTO rollup_dirty (project_id, hour, version) VALUES (?1, ?2, 1) \
+             ON CONFLICT (project_id, hour) DO UPDATE SET version = version + 1",
+        )
+        .map_err(backend)?;
+    for h in hours {
+        mark.execute(params![project.bytes(), h]).map_err(backend)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn dirty_hours(conn: &Connection, limit: usize) -> Result<Vec<DirtyHour>> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    conn.prepare_cached("SELECT project_id, hour, version FROM rollup_dirty ORDER BY hour LIMIT ?1")
+        .and_then(|mut s| {
+            s.query_map([limit], |r| {
+                let p: Vec<u8> = r.get(0)?;
+                let p: [u8; 12] = p.try_into().map_err(|_| {
+                    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, "project id".into())
+                })?;
+                Ok(DirtyHour {
+                    project: ProjectId::from_bytes(p),
+                    hour: r.get(1)?,
+                    version: r.get(2)?,
+                })
+            })?
+            .collect()
+        })
+        .map_err(backend)
+}
+
+pub(crate) fn clear_dirty(tx: &Transaction<'_>, mark: &DirtyHour) -> Result<bool> {
+    let n = tx
+        .prepare_cached("DELETE FROM rollup_dirty WHERE project_id = ?1 AND hour = ?2 AND version = ?3")
+        .and_then(|mut s| s.execute(params![mark.project.bytes(), mark.hour, mark.version]))
+        .map_err(backend)?;
+    Ok(n > 0)
+}
+
+/// `?n, ?n+1, ...` for `count` parameters starting at `first`.
+pub(crate) fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(crate) fn visitor_params(project: &ProjectId, visitors: &[VisitorId]) -> Vec<ToSqlOutput<'static>> {
+    let mut out: Vec<ToSqlOutput<'static>> = vec![ToSqlOutput::Owned(Value::Blob(project.bytes().to_vec()))];
+    out.extend(
+        visitors
+            .iter()
+            .map(|v| ToSqlOutput::Owned(Value::Integer(visitor_to_sql(*v)))),
+    );
+    out
+}
+
+#[allow(dead_code)]
+fn _assert_error_type(e: StoreError) -> StoreError {
+    e
+}

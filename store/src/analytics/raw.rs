@@ -1,0 +1,134 @@
+//! Aggregations over the stored events and sessions, pushed down to the database (SQL in
+//! SQLite, an aggregation pipeline in MongoDB). The query engine uses them when the rollups
+//! cannot answer: filters, several dimensions, time zones with non-hour offsets, minute ranges.
+
+use serde::{Deserialize, Serialize};
+
+use super::Field;
+use crate::Millis;
+use contract::ids::ProjectId;
+
+/// Longest regular expression a `matches` filter may hold, bytes.
+pub const MAX_REGEX_BYTES: usize = 1_000;
+/// Compiled size limit of a `matches` regular expression (the `regex` crate's own `size_limit`),
+/// so a pathological pattern is refused instead of eating memory.
+pub const MAX_REGEX_COMPILED_BYTES: usize = 256 * 1024;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub enum FilterOp {
+    /// The value equals one of the filter's values.
+    Is,
+    /// The value equals none of the filter's values.
+    IsNot,
+    /// The value contains one of the filter's values (case-sensitive substring).
+    Contains,
+    /// The value matches one of the filter's regular expressions (unanchored, Rust `regex` syntax).
+    Matches,
+}
+
+/// One condition; a query's filters are AND-combined, a filter's values OR-combined.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Filter {
+    pub op: FilterOp,
+    pub field: Field,
+    /// At least one value. For [`FilterOp::Matches`], patterns that compile (checked by the caller).
+    pub values: Vec<String>,
+}
+
+impl Filter {
+    /// Whether `value` passes this filter: the reference semantics both backends implement.
+    pub fn accepts(&self, value: &str) -> bool {
+        match self.op {
+            FilterOp::Is => self.values.iter().any(|v| v == value),
+            FilterOp::IsNot => !self.values.iter().any(|v| v == value),
+            FilterOp::Contains => self.values.iter().any(|v| value.contains(v.as_str())),
+            FilterOp::Matches => self
+                .values
+                .iter()
+                .any(|p| compile_regex(p).is_ok_and(|re| re.is_match(value))),
+        }
+    }
+}
+
+/// Compiles a `matches` pattern under the size limits.
+pub fn compile_regex(pattern: &str) -> Result<regex::Regex, String> {
+    if pattern.len() > MAX_REGEX_BYTES {
+        return Err(format!("is longer than {MAX_REGEX_BYTES} bytes"));
+    }
+    regex::RegexBuilder::new(pattern)
+        .size_limit(MAX_REGEX_COMPILED_BYTES)
+        .dfa_size_limit(MAX_REGEX_COMPILED_BYTES)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// Time buckets of a raw aggregation: `bounds` holds `labels.len() + 1` increasing instants; a
+/// record at `t` with `bounds[i] <= t < bounds[i + 1]` is grouped under `labels[i]`. Labels may
+/// repeat (the weekday x hour heatmap maps every Monday 9:00 to one label).
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+pub struct TimeBuckets {
+    pub bounds: Vec<Millis>,
+    pub labels: Vec<i64>,
+}
+
+impl TimeBuckets {
+    /// The label of the bucket holding `t`, if any.
+    pub fn label_of(&self, t: Millis) -> Option<i64> {
+        let i = self.bounds.partition_point(|&b| b <= t);
+        (i > 0 && i < self.bounds.len()).then(|| self.labels[i - 1])
+    }
+}
+
+/// One raw aggregation. Events: those with `from <= occurred_at < to`; sessions: those with
+/// `from <= start < to`. Both then pass `filters` and, with `time`, fall in a bucket.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+pub struct RawQuery {
+    pub project: ProjectId,
+    pub from: Millis,
+    pub to: Millis,
+    pub filters: Vec<Filter>,
+    /// Group by these fields' values, in this order ([`EventGroup::keys`]).
+    pub group: Vec<Field>,
+    pub time: Option<TimeBuckets>,
+    /// Event name whose visitors [`EventGroup::converted`] counts.
+    pub goal: Option<String>,
+}
+
+/// Event metrics of one group.
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+pub struct EventGroup {
+    /// Values of [`RawQuery::group`], in order.
+    pub keys: Vec<String>,
+    /// The time bucket's label, with [`RawQuery::time`].
+    pub bucket: Option<i64>,
+    /// `pageview` and `path_change` events.
+    pub pageviews: u64,
+    /// Events other than `pageview`, `path_change` and `page_exit`.
+    pub custom_events: u64,
+    /// `page_exit` events and the sum of their engaged time.
+    pub exits: u64,
+    pub exit_duration_ms: u64,
+    /// `page_exit` events that report a scroll depth, and the sum of those depths (percent).
+    pub scroll_count: u64,
+    pub scroll_sum: u64,
+    /// Distinct visitors with any event in the group.
+    pub visitors: u64,
+    /// Distinct visitors with an event named [`RawQuery::goal`] in the group.
+    pub converted: u64,
+}
+
+/// Session metrics of one group.
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+pub struct SessionGroup {
+    pub keys: Vec<String>,
+    pub bucket: Option<i64>,
+    pub visits: u64,
+    /// Sessions that are bounces ([`crate::Session::is_bounce`]).
+    pub bounces: u64,
+    /// Sum of `end - start`, ms.
+    pub duration_ms: u64,
+    /// Sum of the sessions' page views.
+    pub pageviews: u64,
+    /// Distinct visitors of the sessions.
+    pub visitors: u64,
+}
