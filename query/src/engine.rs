@@ -1,0 +1,712 @@
+//! The query engine: answers a [`Query`] from a [`Store`], from the rollups when they can answer
+//! it and from raw aggregations pushed down to the database otherwise.
+//!
+//! # Which path
+//!
+//! The rollups ([`store::analytics::rollup`]) hold, per UTC hour and per UTC day, the counters of
+//! one field's values. They answer a query with no filters, at most one field dimension (plus a
+//! time dimension or the heatmap), and every boundary it needs (range ends, local time buckets)
+//! on a UTC hour: every time zone with whole-hour offsets, which is nearly all of them. A UTC day
+//! fully inside the range (and inside one time bucket) is read from the daily rollup, the rest
+//! hour by hour. `conversion_rate` by a field needs per-value goal visitors, which rollups do not
+//! hold. Anything else runs as raw aggregations ([`Store::aggregate_events`] and
+//! [`Store::aggregate_sessions`]), which are exact.
+//!
+//! Rollups are rebuilt by the collector's rollup worker shortly after ingestion (a few seconds);
+//! until then a rollup answer lacks the newest events. Visitors from rollups are merged sketches:
+//! exact up to [`store::analytics::sketch::EXACT_LIMIT`] visitors, within ~2% beyond.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+
+use store::analytics::rollup::{day_of, DAY_MS, HOUR_MS};
+use store::analytics::{
+    Counters, EventGroup, Field, Granularity, RawQuery, RollupDim, SessionGroup, Sketch, StoredRollup, TimeBuckets,
+};
+use store::{Millis, Store, StoreError};
+
+use crate::range::Range;
+use crate::request::{Dimension, Direction, Metric, OrderKey, Query};
+use crate::response::{percent_change, round2, ComparisonValues, Meta, QueryResult, Row, Totals, Value};
+use crate::time::{buckets, heatmap_hours};
+
+/// What the engine needs to know about the deployment.
+#[derive(Clone, Copy, Debug)]
+pub struct EngineOptions {
+    /// Hourly rollups older than this are deleted: whole days before it are read from the daily
+    /// rollups even when a time zone would want hours (their numbers then follow UTC days).
+    pub hourly_kept_since: Millis,
+    /// Never answer from rollups (tests of the raw path, and the benchmark's naive baseline).
+    pub force_raw: bool,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            hourly_kept_since: Millis::MIN,
+            force_raw: false,
+        }
+    }
+}
+
+/// Distinct visitors: an exact count (raw) or a sketch (rollups).
+#[derive(Clone, Debug)]
+enum Visitors {
+    Count(u64),
+    Sketch(Sketch),
+}
+
+impl Default for Visitors {
+    fn default() -> Self {
+        Visitors::Count(0)
+    }
+}
+
+impl Visitors {
+    fn value(&self) -> u64 {
+        match self {
+            Visitors::Count(n) => *n,
+            Visitors::Sketch(s) => s.estimate(),
+        }
+    }
+
+    fn exact(&self) -> bool {
+        match self {
+            Visitors::Count(_) => true,
+            Visitors::Sketch(s) => s.is_exact(),
+        }
+    }
+
+    fn merge_sketch(&mut self, other: &Sketch) {
+        match self {
+            Visitors::Sketch(s) => s.merge(other),
+            Visitors::Count(n) => {
+                debug_assert_eq!(*n, 0, "raw counts never merge with sketches");
+                *self = Visitors::Sketch(other.clone());
+            }
+        }
+    }
+}
+
+/// Everything the metrics of one row are computed from.
+#[derive(Clone, Debug, Default)]
+struct Acc {
+    c: Counters,
+    visitors: Visitors,
+    converted: Visitors,
+}
+
+impl Acc {
+    fn add_event_group(&mut self, g: &EventGroup) {
+        self.c.pageviews += g.pageviews;
+        self.c.custom_events += g.custom_events;
+        self.c.exits += g.exits;
+        self.c.exit_duration_ms += g.exit_duration_ms;
+        self.c.scroll_count += g.scroll_count;
+        self.c.scroll_sum += g.scroll_sum;
+        self.visitors = Visitors::Count(self.visitors.value() + g.visitors);
+        self.converted = Visitors::Count(self.converted.value() + g.converted);
+    }
+
+    fn add_session_group(&mut self, g: &SessionGroup) {
+        self.c.visits += g.visits;
+        self.c.bounces += g.bounces;
+        self.c.visit_duration_ms += g.duration_ms;
+        self.c.session_pageviews += g.pageviews;
+    }
+
+    fn add_rollup(&mut self, r: &StoredRollup) {
+        self.c.add(&r.row.counters);
+        self.visitors.merge_sketch(&r.row.visitors);
+    }
+
+    fn metric(&self, m: Metric) -> Value {
+        let c = &self.c;
+        let ratio = |num: f64, den: u64, scale: f64| {
+            if den == 0 {
+                Value::Null
+            } else {
+                Value::Float(round2(num / den as f64 * scale))
+            }
+        };
+        match m {
+            Metric::Visitors | Metric::LiveVisitors => Value::Int(self.visitors.value()),
+            Metric::Visits => Value::Int(c.visits),
+            Metric::Pageviews => Value::Int(c.pageviews),
+            Metric::Events => Value::Int(c.custom_events),
+            Metric::ViewsPerVisit => ratio(c.session_pageviews as f64, c.visits, 1.0),
+            Metric::BounceRate => ratio(c.bounces as f64, c.visits, 100.0),
+            Metric::VisitDuration => ratio(c.visit_duration_ms as f64, c.visits, 0.001),
+            Metric::TimeOnPage => ratio(c.exit_duration_ms as f64, c.exits, 0.001),
+            Metric::ScrollDepth => ratio(c.scroll_sum as f64, c.scroll_count, 1.0),
+            Metric::ConversionRate => ratio(self.converted.value() as f64, self.visitors.value(), 100.0),
+        }
+    }
+}
+
+/// Where a row belongs: its field values and its time bucket (index or heatmap cell).
+type Key = (Vec<String>, Option<i64>);
+
+/// One period's numbers.
+struct Period {
+    rows: HashMap<Key, Acc>,
+    totals: Acc,
+    source: &'static str,
+    exact: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// How the rows of one period are laid out in time.
+enum TimeLayout {
+    None,
+    /// Local buckets: index `i` covers `[bounds[i], bounds[i+1])`.
+    Buckets {
+        bounds: Vec<Millis>,
+        labels: Vec<String>,
+    },
+    /// Local hours of the range, each with its weekday x hour cell.
+    Heatmap {
+        bounds: Vec<Millis>,
+        cells: Vec<i64>,
+    },
+}
+
+impl TimeLayout {
+    fn of(q: &Query, range: &Range) -> TimeLayout {
+        match q.time_dimension().map(|(_, d)| d) {
+            Some(Dimension::Time(unit)) => {
+                let bs = buckets(range, q.timezone, *unit);
+                let mut bounds: Vec<Millis> = bs.iter().map(|b| b.from).collect();
+                bounds.push(bs.last().map_or(range.to, |b| b.to));
+                TimeLayout::Buckets {
+                    bounds,
+                    labels: bs.into_iter().map(|b| b.label).collect(),
+                }
+            }
+            Some(Dimension::Heatmap) => {
+                let hours = heatmap_hours(range, q.timezone);
+                let mut bounds: Vec<Millis> = hours.iter().map(|h| h.0).collect();
+                bounds.push(hours.last().map_or(range.to, |h| h.1));
+                TimeLayout::Heatmap {
+                    bounds,
+                    cells: hours.into_iter().map(|h| h.2).collect(),
+                }
+            }
+            _ => TimeLayout::None,
+        }
+    }
+
+    fn bounds(&self) -> &[Millis] {
+        match self {
+            TimeLayout::None => &[],
+            TimeLayout::Buckets { bounds, .. } | TimeLayout::Heatmap { bounds, .. } => bounds,
+        }
+    }
+
+    /// For the raw path: bounds and the label each bucket is grouped under.
+    fn raw(&self) -> Option<TimeBuckets> {
+        match self {
+            TimeLayout::None => None,
+            TimeLayout::Buckets { bounds, .. } => Some(TimeBuckets {
+                bounds: bounds.clone(),
+                labels: (0..bounds.len() as i64 - 1).collect(),
+            }),
+            TimeLayout::Heatmap { bounds, cells } => Some(TimeBuckets {
+                bounds: bounds.clone(),
+                labels: cells.clone(),
+            }),
+        }
+    }
+
+    /// The row label of the instant `t` (a rollup bucket's start).
+    fn label_of(&self, t: Millis) -> Option<i64> {
+        let bounds = self.bounds();
+        let i = bounds.partition_point(|&b| b <= t);
+        if i == 0 || i >= bounds.len() {
+            return None;
+        }
+        Some(match self {
+            TimeLayout::Heatmap { cells, .. } => cells[i - 1],
+            _ => (i - 1) as i64,
+        })
+    }
+
+    /// Every label a complete answer has a row for (empty buckets included), in order.
+    fn all_labels(&self) -> Vec<i64> {
+        match self {
+            TimeLayout::None => Vec::new(),
+            TimeLayout::Buckets { labels, .. } => (0..labels.len() as i64).collect(),
+            TimeLayout::Heatmap { cells, .. } => {
+                let mut all = cells.clone();
+                all.sort_unstable();
+                all.dedup();
+                all
+            }
+        }
+    }
+
+    fn dimension_values(&self, label: i64) -> Vec<Value> {
+        match self {
+            TimeLayout::None => Vec::new(),
+            TimeLayout::Buckets { labels, .. } => {
+                vec![labels
+                    .get(label as usize)
+                    .map_or(Value::Null, |l| Value::Text(l.clone()))]
+            }
+            TimeLayout::Heatmap { .. } => vec![Value::Int((label / 24 + 1) as u64), Value::Int((label % 24) as u64)],
+        }
+    }
+}
+
+fn fields_of(q: &Query) -> Vec<Field> {
+    q.dimensions.iter().filter_map(|d| d.field().cloned()).collect()
+}
+
+fn wants_events(q: &Query) -> bool {
+    q.metrics.iter().any(|m| !m.is_session_metric())
+}
+
+fn wants_sessions(q: &Query) -> bool {
+    q.metrics.iter().any(|m| m.is_session_metric())
+}
+
+/// Whether the rollups can answer `q` over `range` exactly as the raw path would.
+fn rollups_can_answer(q: &Query, range: &Range, layout: &TimeLayout) -> bool {
+    let fields = fields_of(q);
+    let conversion_by_field = q.metrics.contains(&Metric::ConversionRate) && !fields.is_empty();
+    q.filters.is_empty()
+        && fields.len() <= 1
+        && !conversion_by_field
+        && range.from % HOUR_MS == 0
+        && range.to % HOUR_MS == 0
+        && layout.bounds().iter().all(|b| b % HOUR_MS == 0)
+}
+
+/// Stretches of time, `[from, to)`.
+type Spans = Vec<(Millis, Millis)>;
+
+/// The stretches of the range read from daily rollups (whole UTC days, each inside one time
+/// bucket) and from hourly rollups (the rest), as `[from, to)` lists.
+fn plan_rollup_reads(range: &Range, layout: &TimeLayout, opts: &EngineOptions) -> (Spans, Spans) {
+    let mut days: Spans = Vec::new();
+    let mut hours: Spans = Vec::new();
+    let push = |list: &mut Spans, from: Millis, to: Millis| match list.last_mut() {
+        Some(last) if last.1 == from => last.1 = to,
+        _ => list.push((from, to)),
+    };
+    let mut day = day_of(range.from);
+    while day < range.to {
+        let (from, to) = (day.max(range.from), (day + DAY_MS).min(range.to));
+        let whole = from == day && to == day + DAY_MS;
+        let one_bucket = match layout {
+            TimeLayout::None => true,
+            TimeLayout::Heatmap { .. } => false,
+            TimeLayout::Buckets { .. } => layout.label_of(day) == layout.label_of(day + DAY_MS - 1),
+        };
+        if whole && (one_bucket || day + DAY_MS <= opts.hourly_kept_since) {
+            push(&mut days, day, day + DAY_MS);
+        } else {
+            push(&mut hours, from, to);
+        }
+        day += DAY_MS;
+    }
+    (days, hours)
+}
+
+async fn read_rollups(
+    store: &dyn Store,
+    q: &Query,
+    reads: &(Spans, Spans),
+    dim: &RollupDim,
+) -> Result<Vec<StoredRollup>, EngineError> {
+    let mut out = Vec::new();
+    for (granularity, list) in [(Granularity::Day, &reads.0), (Granularity::Hour, &reads.1)] {
+        for &(from, to) in list {
+            out.extend(store.rollups(&q.project, granularity, from, to, Some(dim)).await?);
+        }
+    }
+    Ok(out)
+}
+
+async fn from_rollups(
+    store: &dyn Store,
+    q: &Query,
+    range: &Range,
+    layout: &TimeLayout,
+    opts: &EngineOptions,
+) -> Result<Period, EngineError> {
+    let field = fields_of(q).into_iter().next();
+    let reads = plan_rollup_reads(range, layout, opts);
+    let mut rows: HashMap<Key, Acc> = HashMap::new();
+    let mut totals = Acc::default();
+    // A daily row's label: the bucket of its day (a whole day inside one bucket, see the plan).
+    let label = |r: &StoredRollup| match layout {
+        TimeLayout::None => None,
+        _ => layout.label_of(r.bucket),
+    };
+    let total_rows = read_rollups(store, q, &reads, &RollupDim::Total).await?;
+    for r in &total_rows {
+        totals.add_rollup(r);
+        if field.is_none() && !matches!(layout, TimeLayout::None) {
+            rows.entry((Vec::new(), label(r))).or_default().add_rollup(r);
+        }
+    }
+    if let Some(field) = &field {
+        for r in read_rollups(store, q, &reads, &RollupDim::Field(field.clone())).await? {
+            rows.entry((vec![r.row.value.clone()], label(&r)))
+                .or_default()
+                .add_rollup(&r);
+        }
+    }
+    if let (Some(goal), true) = (&q.goal, q.metrics.contains(&Metric::ConversionRate)) {
+        let goal_rows = read_rollups(store, q, &reads, &RollupDim::Field(Field::EventName)).await?;
+        for r in goal_rows.iter().filter(|r| &r.row.value == goal) {
+            totals.converted.merge_sketch(&r.row.visitors);
+            if field.is_none() && !matches!(layout, TimeLayout::None) {
+                rows.entry((Vec::new(), label(r)))
+                    .or_default()
+                    .converted
+                    .merge_sketch(&r.row.visitors);
+            }
+        }
+    }
+    let exact = totals.visitors.exact() && rows.values().all(|a| a.visitors.exact() && a.converted.exact());
+    Ok(Period {
+        rows,
+        totals,
+        source: "rollup",
+        exact,
+    })
+}
+
+async fn from_raw(store: &dyn Store, q: &Query, range: &Range, layout: &TimeLayout) -> Result<Period, EngineError> {
+    let fields = fields_of(q);
+    let goal = q.goal.clone().filter(|_| q.metrics.contains(&Metric::ConversionRate));
+    let grouped = RawQuery {
+        project: q.project,
+        from: range.from,
+        to: range.to,
+        filters: q.filters.clone(),
+        group: fields.clone(),
+        time: layout.raw(),
+        goal: goal.clone(),
+    };
+    let whole = RawQuery {
+        group: Vec::new(),
+        time: None,
+        ..grouped.clone()
+    };
+    let grouped_needed = !fields.is_empty() || !matches!(layout, TimeLayout::None);
+    let mut rows: HashMap<Key, Acc> = HashMap::new();
+    let mut totals = Acc::default();
+    if wants_events(q) {
+        for g in store.aggregate_events(&whole).await? {
+            totals.add_event_group(&g);
+        }
+        if grouped_needed {
+            for g in store.aggregate_events(&grouped).await? {
+                rows.entry((g.keys.clone(), g.bucket)).or_default().add_event_group(&g);
+            }
+        }
+    }
+    if wants_sessions(q) {
+        for g in store.aggregate_sessions(&whole).await? {
+            totals.add_session_group(&g);
+        }
+        if grouped_needed {
+            for g in store.aggregate_sessions(&grouped).await? {
+                rows.entry((g.keys.clone(), g.bucket))
+                    .or_default()
+                    .add_session_group(&g);
+            }
+        }
+    }
+    Ok(Period {
+        rows,
+        totals,
+        source: "raw",
+        exact: true,
+    })
+}
+
+async fn period(
+    store: &dyn Store,
+    q: &Query,
+    range: &Range,
+    opts: &EngineOptions,
+) -> Result<(Period, TimeLayout), EngineError> {
+    let layout = TimeLayout::of(q, range);
+    let p = if !opts.force_raw && rollups_can_answer(q, range, &layout) {
+        from_rollups(store, q, range, &layout, opts).await?
+    } else {
+        from_raw(store, q, range, &layout).await?
+    };
+    Ok((p, layout))
+}
+
+fn metrics_of(q: &Query, acc: &Acc) -> Vec<Value> {
+    q.metrics.iter().map(|m| acc.metric(*m)).collect()
+}
+
+fn as_number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Int(n) => Some(*n as f64),
+        Value::Float(x) => Some(*x),
+        _ => None,
+    }
+}
+
+fn comparison(q: &Query, current: &[Value], dimensions: Vec<Value>, acc: &Acc) -> ComparisonValues {
+    let metrics = metrics_of(q, acc);
+    let change = current
+        .iter()
+        .zip(&metrics)
+        .map(|(now, before)| match (as_number(now), as_number(before)) {
+            (Some(now), Some(before)) => percent_change(now, before),
+            _ => None,
+        })
+        .collect();
+    ComparisonValues {
+        dimensions,
+        metrics,
+        change,
+    }
+}
+
+/// The output dimension values of a row, in the query's dimension order.
+fn dimension_values(q: &Query, key: &Key, layout: &TimeLayout) -> Vec<Value> {
+    let mut fields = key.0.iter();
+    let mut out = Vec::new();
+    for d in &q.dimensions {
+        match d {
+            Dimension::Field(_) => out.push(match fields.next() {
+                Some(v) if !v.is_empty() => Value::Text(v.clone()),
+                _ => Value::Null,
+            }),
+            _ => out.extend(layout.dimension_values(key.1.unwrap_or(-1))),
+        }
+    }
+    out
+}
+
+fn compare_values(a: &Value, b: &Value) -> Ordering {
+    match (a, b) {
+        (Value::Null, Value::Null) => Ordering::Equal,
+        (Value::Null, _) => Ordering::Greater,
+        (_, Value::Null) => Ordering::Less,
+        (Value::Text(x), Value::Text(y)) => x.cmp(y),
+        _ => as_number(a)
+            .unwrap_or(0.0)
+            .partial_cmp(&as_number(b).unwrap_or(0.0))
+            .unwrap_or(Ordering::Equal),
+    }
+}
+
+/// Answers `q` at `now`.
+pub async fn run(store: &dyn Store, q: &Query, opts: &EngineOptions) -> Result<QueryResult, EngineError> {
+    let started = Instant::now();
+    let (main, layout) = period(store, q, &q.range, opts).await?;
+    let previous = match &q.comparison_range {
+        Some(range) => Some(period(store, q, range, opts).await?),
+        None => None,
+    };
+
+    // Every key to answer: the rows found, plus every time bucket when there is no field
+    // dimension (a timeline has a point for each bucket, zero or not).
+    let mut keys: Vec<Key> = main.rows.keys().cloned().collect();
+    if fields_of(q).is_empty() {
+        for label in layout.all_labels() {
+            let key = (Vec::new(), Some(label));
+            if !main.rows.contains_key(&key) {
+                keys.push(key);
+            }
+        }
+    }
+    let empty = Acc::default();
+    let mut rows: Vec<(Key, Row)> = keys
+        .into_iter()
+        .map(|key| {
+            let acc = main.rows.get(&key).unwrap_or(&empty);
+            let metrics = metrics_of(q, acc);
+            let comparison = previous.as_ref().map(|(p, p_layout)| {
+                // Time buckets match by position (day 3 with the earlier period's day 3), the
+                // heatmap by cell, fields by value.
+                let acc = p.rows.get(&key).unwrap_or(&empty);
+                comparison(q, &metrics, dimension_values(q, &key, p_layout), acc)
+            });
+            let row = Row {
+                dimensions: dimension_values(q, &key, &layout),
+                metrics,
+                comparison,
+            };
+            (key, row)
+        })
+        .collect();
+
+    let order = q.order_by.clone();
+    rows.sort_by(|(ka, a), (kb, b)| {
+        for (key, dir) in &order {
+            let ord = match key {
+                OrderKey::Metric(m) => {
+                    let i = q.metrics.iter().position(|x| x == m).unwrap_or(0);
+                    compare_values(&a.metrics[i], &b.metrics[i])
+                }
+                OrderKey::Dimension(d) => match &q.dimensions[*d] {
+                    Dimension::Field(_) => {
+                        let i = q.dimensions[..*d].iter().filter(|x| x.field().is_some()).count();
+                        ka.0.get(i).cmp(&kb.0.get(i))
+                    }
+                    _ => ka.1.cmp(&kb.1),
+                },
+            };
+            let ord = if matches!(dir, Direction::Desc) {
+                ord.reverse()
+            } else {
+                ord
+            };
+            if ord != Ordering::Equal {
+                return ord;
+            }
+        }
+        // Deterministic ties: by time, then by the field values.
+        ka.1.cmp(&kb.1).then_with(|| ka.0.cmp(&kb.0))
+    });
+    rows.truncate(q.limit);
+
+    let totals_metrics = metrics_of(q, &main.totals);
+    let totals = Totals {
+        comparison: previous
+            .as_ref()
+            .map(|(p, _)| comparison(q, &totals_metrics, Vec::new(), &p.totals)),
+        metrics: totals_metrics,
+    };
+    let exact = main.exact && previous.as_ref().is_none_or(|(p, _)| p.exact);
+    Ok(QueryResult {
+        columns: q.columns(),
+        results: rows.into_iter().map(|(_, r)| r).collect(),
+        totals,
+        meta: Meta {
+            date_range: q.range.iso(),
+            comparison_date_range: q.comparison_range.as_ref().map(|r| r.iso()),
+            timezone: q.timezone.name().to_owned(),
+            source: main.source,
+            visitors_exact: exact,
+            took_ms: started.elapsed().as_secs_f64() * 1000.0,
+        },
+    })
+}
+
+/// The `GET /api/stats` shortcut (seed 002): one UTC day's page views, unique visitors and top
+/// paths by page views.
+pub async fn daily_stats(
+    store: &dyn Store,
+    project: &contract::ids::ProjectId,
+    day_start: Millis,
+    top: usize,
+) -> Result<(u64, u64, Vec<(String, u64)>), EngineError> {
+    let q = RawQuery {
+        project: *project,
+        from: day_start,
+        to: day_start + DAY_MS,
+        filters: Vec::new(),
+        group: Vec::new(),
+        time: None,
+        goal: None,
+    };
+    // The day's rollups when built (daily row), else the raw events.
+    let day_rows = store
+        .rollups(project, Granularity::Day, day_start, day_start + DAY_MS, None)
+        .await?;
+    if !day_rows.is_empty() {
+        let mut views = 0;
+        let mut visitors = 0;
+        let mut paths: Vec<(String, u64)> = Vec::new();
+        for r in &day_rows {
+            match &r.row.dim {
+                RollupDim::Total => {
+                    views = r.row.counters.pageviews;
+                    visitors = r.row.visitors.estimate();
+                }
+                RollupDim::Field(Field::Page) if r.row.counters.pageviews > 0 => {
+                    paths.push((r.row.value.clone(), r.row.counters.pageviews))
+                }
+                _ => {}
+            }
+        }
+        paths.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        paths.truncate(top);
+        return Ok((views, visitors, paths));
+    }
+    let total = store.aggregate_events(&q).await?;
+    let (views, visitors) = total.first().map_or((0, 0), |g| (g.pageviews, g.visitors));
+    let by_page = store
+        .aggregate_events(&RawQuery {
+            group: vec![Field::Page],
+            ..q
+        })
+        .await?;
+    let mut paths: Vec<(String, u64)> = by_page
+        .into_iter()
+        .filter(|g| g.pageviews > 0)
+        .map(|g| (g.keys.into_iter().next().unwrap_or_default(), g.pageviews))
+        .collect();
+    paths.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    paths.truncate(top);
+    Ok((views, visitors, paths))
+}
+
+/// Rebuilds the rollups of the dirty hours (at most `limit`), then the UTC days they fall in.
+/// Returns how many hours were rebuilt. What the collector's rollup worker runs in a loop.
+pub async fn rebuild_dirty(store: &dyn Store, limit: usize) -> Result<usize, EngineError> {
+    let marks = store.dirty_hours(limit).await?;
+    let mut days: BTreeMap<(contract::ids::ProjectId, Millis), ()> = BTreeMap::new();
+    for mark in &marks {
+        rebuild_hour(store, &mark.project, mark.hour).await?;
+        days.insert((mark.project, day_of(mark.hour)), ());
+    }
+    for (project, day) in days.keys() {
+        rebuild_day(store, project, *day).await?;
+    }
+    // Cleared last: a crash before this point only means the same hours are rebuilt again.
+    for mark in &marks {
+        store.clear_dirty(mark).await?;
+    }
+    Ok(marks.len())
+}
+
+/// Rebuilds one hour's rollup from its events and their visitors' sessions.
+pub async fn rebuild_hour(
+    store: &dyn Store,
+    project: &contract::ids::ProjectId,
+    hour: Millis,
+) -> Result<(), EngineError> {
+    let events = store.events(project, hour, hour + HOUR_MS).await?;
+    let mut visitors: Vec<_> = events.iter().map(|e| e.visitor_id).collect();
+    visitors.sort_unstable();
+    visitors.dedup();
+    let sessions = store.sessions_of_visitors(project, &visitors).await?;
+    // Sessions that started in the hour all belong to visitors with an event in it (their first).
+    let rows = store::analytics::rollup::build(&events, &sessions, hour, hour + HOUR_MS);
+    store.replace_rollups(project, Granularity::Hour, hour, &rows).await?;
+    Ok(())
+}
+
+/// Rebuilds one UTC day's rollup from its hourly rollups.
+pub async fn rebuild_day(
+    store: &dyn Store,
+    project: &contract::ids::ProjectId,
+    day: Millis,
+) -> Result<(), EngineError> {
+    let hours = store
+        .rollups(project, Granularity::Hour, day, day + DAY_MS, None)
+        .await?;
+    let rows = store::analytics::rollup::merge(hours.into_iter().map(|r| r.row));
+    store.replace_rollups(project, Granularity::Day, day, &rows).await?;
+    Ok(())
+}

@@ -1,0 +1,455 @@
+//! The query API against an independently computed ground truth, on both stores.
+//!
+//! A seeded generator makes a realistic dataset (visitors in several countries, visits crossing
+//! midnight, custom events with props), which is ingested in shuffled batches through
+//! `Store::ingest`, and the rollups are rebuilt as the collector's worker does. Then each query
+//! is answered by the engine twice (rollups where it can, and forced raw) and compared with the
+//! numbers computed here by brute force: plain loops over the generated events and the sessions
+//! `store::sessions::fold` makes of them, with local times from `chrono-tz` directly. Counts must
+//! match exactly (the dataset stays under the sketch's exact limit), averages to the cent.
+//! The same queries then run on SQLite and on MongoDB and must give identical answers.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use chrono::{DateTime, Datelike, Duration, Timelike};
+use chrono_tz::Tz;
+use contract::enriched::EnrichedEvent;
+use contract::ids::ProjectId;
+use query::dataset::{generate, Shape};
+use query::engine::{self, EngineOptions};
+use query::{parse_query, Dimension, Metric, Query, TimeUnit, Value};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use serde_json::json;
+use store::analytics::{event_value, session_value, Field};
+use store::sessions::{fold, Session};
+use store::{Millis, Store};
+
+/// 2026-03-26T00:00:00Z: the data spans the end of March, so Europe/Berlin changes to summer
+/// time (2026-03-29) inside it.
+const T0: Millis = 1_774_483_200_000;
+const NOW: Millis = T0 + 6 * 86_400_000;
+
+fn project() -> ProjectId {
+    ProjectId::parse("65f0a1b2c3d4e5f601234567").unwrap()
+}
+
+fn dataset() -> Vec<EnrichedEvent> {
+    let shape = Shape {
+        project: project(),
+        seed: 7,
+        start: T0,
+        days: 5,
+        visitors: 120,
+        visits_per_visitor: 2.5,
+        pages: 25,
+    };
+    let mut all = Vec::new();
+    generate(&shape, 1000, |b| all.extend(b));
+    // Visits across midnight: UTC (23:50 -> 00:20 on 03-27/28) and Berlin's (22:40 -> 23:20 UTC,
+    // local 23:40 -> 00:20 on 03-26/27), each a page view, an exit, a path change and an exit.
+    let template = all[0].clone();
+    for (n, (start, visitor)) in [
+        (T0 + 86_400_000 + 23 * 3_600_000 + 50 * 60_000, 901u64),
+        (T0 + 22 * 3_600_000 + 40 * 60_000, 902),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let at = |min: i64| start + min * 60_000;
+        let mut e = |i: usize, name: &str, t: Millis, path: &str| {
+            let mut e = template.clone();
+            e.id = contract::ids::EventId::parse(&format!("midnight-{n}-{i}")).unwrap();
+            e.name = name.to_owned();
+            e.occurred_at = t;
+            e.received_at = t;
+            e.path = path.to_owned();
+            e.visitor_id = contract::enrich::VisitorId(visitor);
+            e.duration_ms = (name == "page_exit").then_some(600_000);
+            e.scroll_depth = (name == "page_exit").then_some(50);
+            all.push(e);
+        };
+        e(0, "pageview", at(0), "/late");
+        e(1, "page_exit", at(15), "/late");
+        e(2, "path_change", at(15), "/later");
+        e(3, "page_exit", at(30), "/later");
+    }
+    all
+}
+
+fn sessions_of(events: &[EnrichedEvent]) -> Vec<Session> {
+    let mut by_visitor: BTreeMap<u64, Vec<&EnrichedEvent>> = BTreeMap::new();
+    for e in events {
+        by_visitor.entry(e.visitor_id.0).or_default().push(e);
+    }
+    let mut n = 0;
+    let mut mint = || {
+        n += 1;
+        format!("{n:024x}")
+    };
+    by_visitor
+        .values()
+        .flat_map(|evs| fold(Vec::new(), evs, &mut mint).sessions)
+        .collect()
+}
+
+async fn load(store: &dyn Store, events: &[EnrichedEvent]) {
+    let mut shuffled = events.to_vec();
+    shuffled.shuffle(&mut rand::rngs::StdRng::seed_from_u64(11));
+    for chunk in shuffled.chunks(97) {
+        store.ingest(chunk).await.unwrap();
+    }
+    while engine::rebuild_dirty(store, 64).await.unwrap() > 0 {}
+}
+
+// --- brute force -------------------------------------------------------------------------------
+
+fn local(tz: Tz, t: Millis) -> chrono::NaiveDateTime {
+    DateTime::from_timestamp_millis(t)
+        .unwrap()
+        .with_timezone(&tz)
+        .naive_local()
+}
+
+/// The label of an instant in a time dimension, computed from its local wall time.
+fn time_label(d: &Dimension, tz: Tz, t: Millis) -> Vec<String> {
+    let l = local(tz, t);
+    match d {
+        Dimension::Time(TimeUnit::Hour) => vec![l.format("%Y-%m-%d %H:00").to_string()],
+        Dimension::Time(TimeUnit::Day) => vec![l.format("%Y-%m-%d").to_string()],
+        Dimension::Time(TimeUnit::Week) => {
+            let monday = l.date() - Duration::days(i64::from(l.weekday().num_days_from_monday()));
+            vec![monday.format("%Y-%m-%d").to_string()]
+        }
+        Dimension::Time(TimeUnit::Month) => vec![l.format("%Y-%m").to_string()],
+        Dimension::Heatmap => vec![
+            (l.weekday().num_days_from_monday() + 1).to_string(),
+            l.hour().to_string(),
+        ],
+        Dimension::Field(_) => unreachable!(),
+    }
+}
+
+#[derive(Default, Debug)]
+struct Truth {
+    pageviews: u64,
+    custom: u64,
+    exits: u64,
+    exit_ms: u64,
+    scroll_n: u64,
+    scroll_sum: u64,
+    visitors: BTreeSet<u64>,
+    converted: BTreeSet<u64>,
+    visits: u64,
+    bounces: u64,
+    duration_ms: u64,
+    session_pageviews: u64,
+}
+
+fn ratio(num: f64, den: u64, scale: f64) -> Option<f64> {
+    (den > 0).then(|| query::round2(num / den as f64 * scale))
+}
+
+impl Truth {
+    fn metric(&self, m: Metric) -> Option<f64> {
+        match m {
+            Metric::Visitors | Metric::LiveVisitors => Some(self.visitors.len() as f64),
+            Metric::Visits => Some(self.visits as f64),
+            Metric::Pageviews => Some(self.pageviews as f64),
+            Metric::Events => Some(self.custom as f64),
+            Metric::ViewsPerVisit => ratio(self.session_pageviews as f64, self.visits, 1.0),
+            Metric::BounceRate => ratio(self.bounces as f64, self.visits, 100.0),
+            Metric::VisitDuration => ratio(self.duration_ms as f64, self.visits, 0.001),
+            Metric::TimeOnPage => ratio(self.exit_ms as f64, self.exits, 0.001),
+            Metric::ScrollDepth => ratio(self.scroll_sum as f64, self.scroll_n, 1.0),
+            Metric::ConversionRate => ratio(self.converted.len() as f64, self.visitors.len() as u64, 100.0),
+        }
+    }
+}
+
+/// Expected rows (keyed by their dimension values as text) and totals.
+fn brute_force(q: &Query, events: &[EnrichedEvent], sessions: &[Session]) -> (BTreeMap<Vec<String>, Truth>, Truth) {
+    let (from, to) = (q.range.from, q.range.to);
+    let mut by_visitor: HashMap<u64, Vec<&Session>> = HashMap::new();
+    for s in sessions {
+        by_visitor.entry(s.visitor_id.0).or_default().push(s);
+    }
+    let session_of = |e: &EnrichedEvent| {
+        by_visitor.get(&e.visitor_id.0).and_then(|l| {
+            l.iter()
+                .find(|s| s.start <= e.occurred_at && e.occurred_at <= s.end)
+                .copied()
+        })
+    };
+    let mut rows: BTreeMap<Vec<String>, Truth> = BTreeMap::new();
+    let mut totals = Truth::default();
+    let goal = q.goal.clone().unwrap_or_default();
+    for e in events.iter().filter(|e| from <= e.occurred_at && e.occurred_at < to) {
+        let s = session_of(e);
+        if !q.filters.iter().all(|f| f.accepts(&event_value(&f.field, e, s))) {
+            continue;
+        }
+        let mut key = Vec::new();
+        let mut skip = false;
+        for d in &q.dimensions {
+            match d {
+                Dimension::Field(f) => {
+                    if let Field::Prop(k) = f {
+                        skip |= !e.props.contains_key(k);
+                    }
+                    key.push(event_value(f, e, s));
+                }
+                time => key.extend(time_label(time, q.timezone, e.occurred_at)),
+            }
+        }
+        let mut count = |t: &mut Truth| {
+            match e.name.as_str() {
+                "pageview" | "path_change" => t.pageviews += 1,
+                "page_exit" => {
+                    t.exits += 1;
+                    t.exit_ms += e.duration_ms.unwrap_or(0);
+                    if let Some(d) = e.scroll_depth {
+                        t.scroll_n += 1;
+                        t.scroll_sum += u64::from(d);
+                    }
+                }
+                _ => t.custom += 1,
+            }
+            t.visitors.insert(e.visitor_id.0);
+            if e.name == goal {
+                t.converted.insert(e.visitor_id.0);
+            }
+        };
+        count(&mut totals);
+        if !skip && !q.dimensions.is_empty() {
+            count(rows.entry(key).or_default());
+        }
+    }
+    // Session metrics make rows of their own (a session-only row has no event); only when asked.
+    let session_rows = q.has_session_metric();
+    for s in sessions
+        .iter()
+        .filter(|s| session_rows && from <= s.start && s.start < to)
+    {
+        if !q
+            .filters
+            .iter()
+            .all(|f| f.accepts(&session_value(f.field.for_session(), s)))
+        {
+            continue;
+        }
+        let mut key = Vec::new();
+        for d in &q.dimensions {
+            match d {
+                Dimension::Field(f) => key.push(session_value(f.for_session(), s)),
+                time => key.extend(time_label(time, q.timezone, s.start)),
+            }
+        }
+        let count = |t: &mut Truth| {
+            t.visits += 1;
+            t.bounces += u64::from(s.is_bounce());
+            t.duration_ms += u64::try_from(s.end - s.start).unwrap();
+            t.session_pageviews += u64::from(s.pageviews);
+        };
+        count(&mut totals);
+        if !q.dimensions.is_empty() {
+            count(rows.entry(key).or_default());
+        }
+    }
+    (rows, totals)
+}
+
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Int(n) => Some(*n as f64),
+        Value::Float(x) => Some(*x),
+        _ => None,
+    }
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::Text(t) => t.clone(),
+        Value::Int(n) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// The queries: every metric, every dimension kind, filters, time zones with whole and
+/// half-hour offsets (the latter fall back to raw), and ranges cut at day boundaries.
+fn queries() -> Vec<serde_json::Value> {
+    let p = project().to_string();
+    let all_metrics = json!([
+        "visitors",
+        "visits",
+        "pageviews",
+        "views_per_visit",
+        "bounce_rate",
+        "visit_duration",
+        "time_on_page",
+        "scroll_depth",
+        "events"
+    ]);
+    let event_metrics = json!(["visitors", "pageviews", "events", "time_on_page", "scroll_depth"]);
+    let range = json!(["2026-03-26", "2026-03-30"]);
+    let mut qs = vec![
+        json!({"project_id": p, "metrics": all_metrics, "date_range": range}),
+        json!({"project_id": p, "metrics": all_metrics, "date_range": range, "timezone": "Europe/Berlin"}),
+        json!({"project_id": p, "metrics": all_metrics, "date_range": ["2026-03-27", "2026-03-28"], "timezone": "America/New_York"}),
+        json!({"project_id": p, "metrics": all_metrics, "date_range": range, "timezone": "Asia/Kolkata"}),
+        json!({"project_id": p, "metrics": all_metrics, "date_range": range, "dimensions": ["time:day"], "timezone": "Europe/Berlin"}),
+        json!({"project_id": p, "metrics": all_metrics, "date_range": range, "dimensions": ["time:day"], "timezone": "Asia/Kathmandu"}),
+        json!({"project_id": p, "metrics": all_metrics, "date_range": range, "dimensions": ["time:hour"], "timezone": "America/New_York"}),
+        json!({"project_id": p, "metrics": all_metrics, "date_range": range, "dimensions": ["time:week"]}),
+        json!({"project_id": p, "metrics": all_metrics, "date_range": range, "dimensions": ["time:month"], "timezone": "Asia/Tokyo"}),
+        json!({"project_id": p, "metrics": ["visitors", "pageviews", "visits"], "date_range": range, "dimensions": ["heatmap"], "timezone": "Europe/Berlin"}),
+        json!({"project_id": p, "metrics": ["visitors", "conversion_rate"], "goal": "signup", "date_range": range}),
+        json!({"project_id": p, "metrics": ["visitors", "conversion_rate"], "goal": "signup", "date_range": range, "dimensions": ["time:day"]}),
+        json!({"project_id": p, "metrics": ["visitors", "conversion_rate"], "goal": "signup", "date_range": range, "dimensions": ["source"]}),
+        json!({"project_id": p, "metrics": event_metrics, "date_range": range, "dimensions": ["event_name"]}),
+        json!({"project_id": p, "metrics": event_metrics, "date_range": range, "dimensions": ["props.plan"]}),
+        json!({"project_id": p, "metrics": event_metrics, "date_range": range, "dimensions": ["page", "country"]}),
+        json!({"project_id": p, "metrics": event_metrics, "date_range": range, "filters": [["is", "event_name", ["signup_click"]]], "dimensions": ["props.plan"]}),
+        json!({"project_id": p, "metrics": all_metrics, "date_range": range, "filters": [["is", "source", ["Google"]]], "dimensions": ["page"]}),
+        json!({"project_id": p, "metrics": all_metrics, "date_range": range, "filters": [["contains", "page", ["/blog"]], ["is_not", "country", ["US"]]]}),
+        json!({"project_id": p, "metrics": all_metrics, "date_range": range, "filters": [["matches", "page", ["^/docs/page-[0-9]+$"]]], "dimensions": ["time:day"], "timezone": "Europe/Berlin"}),
+        json!({"project_id": p, "metrics": all_metrics, "date_range": range, "filters": [["is", "country", [""]]]}),
+        json!({"project_id": p, "metrics": event_metrics, "date_range": range, "filters": [["is_not", "props.plan", ["pro"]]], "dimensions": ["event_name"]}),
+        json!({"project_id": p, "metrics": all_metrics, "date_range": ["2026-03-27T10:30:00Z", "2026-03-28T05:15:00Z"]}),
+    ];
+    for field in [
+        "page",
+        "entry_page",
+        "exit_page",
+        "hostname",
+        "source",
+        "referrer",
+        "utm_source",
+        "utm_medium",
+        "utm_campaign",
+        "utm_term",
+        "utm_content",
+        "browser",
+        "os",
+        "device",
+        "country",
+        "region",
+        "city",
+    ] {
+        qs.push(
+            json!({"project_id": p, "metrics": all_metrics, "date_range": range, "dimensions": [field], "limit": 1000}),
+        );
+    }
+    qs
+}
+
+/// Checks one answer against the brute force; returns the rows as comparable text.
+fn check(
+    label: &str,
+    q: &Query,
+    result: &query::QueryResult,
+    events: &[EnrichedEvent],
+    sessions: &[Session],
+) -> Vec<String> {
+    let (rows, totals) = brute_force(q, events, sessions);
+    let close = |what: String, got: Option<f64>, want: Option<f64>| match (got, want) {
+        (None, None) => {}
+        (Some(g), Some(w)) => assert!((g - w).abs() < 0.011, "{label}: {what}: got {g}, want {w}"),
+        // An empty bucket may report 0 where there is nothing to average.
+        (Some(g), None) | (None, Some(g)) => assert!(g == 0.0, "{label}: {what}: got {got:?}, want {want:?}"),
+    };
+    for (i, m) in q.metrics.iter().enumerate() {
+        close(
+            format!("totals {}", m.name()),
+            number(&result.totals.metrics[i]),
+            totals.metric(*m),
+        );
+    }
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for row in &result.results {
+        let key: Vec<String> = row.dimensions.iter().map(text).collect();
+        let want = rows.get(&key);
+        for (i, m) in q.metrics.iter().enumerate() {
+            let expected = want
+                .and_then(|t| t.metric(*m))
+                .or_else(|| want.is_none().then_some(0.0).filter(|_| false));
+            let got = number(&row.metrics[i]);
+            match want {
+                Some(_) => close(format!("{key:?} {}", m.name()), got, expected),
+                None => assert!(
+                    got.is_none_or(|g| g == 0.0),
+                    "{label}: row {key:?} is not in the ground truth but has {} = {got:?}",
+                    m.name()
+                ),
+            }
+        }
+        seen.insert(key.clone());
+        out.push(format!("{key:?} {:?}", row.metrics));
+    }
+    let limit_hit = result.results.len() >= q.limit;
+    if !limit_hit {
+        for key in rows.keys() {
+            assert!(seen.contains(key), "{label}: row {key:?} is missing");
+        }
+    }
+    out
+}
+
+async fn run_all(store: Arc<dyn Store>, events: &[EnrichedEvent], sessions: &[Session]) -> Vec<Vec<String>> {
+    let mut answers = Vec::new();
+    let mut from_rollups = 0;
+    for body in queries() {
+        let q = parse_query(&body, NOW).unwrap_or_else(|e| panic!("{body}: {e:?}"));
+        let mut sources = BTreeSet::new();
+        for force_raw in [false, true] {
+            let opts = EngineOptions {
+                force_raw,
+                ..EngineOptions::default()
+            };
+            let result = engine::run(&*store, &q, &opts).await.unwrap();
+            sources.insert(result.meta.source);
+            from_rollups += usize::from(result.meta.source == "rollup");
+            assert!(!force_raw || result.meta.source == "raw", "{body}");
+            assert!(
+                result.meta.visitors_exact,
+                "{body}: the dataset is under the sketch's exact limit"
+            );
+            let label = format!("{} force_raw={force_raw} {body}", store.backend_name());
+            answers.push(check(&label, &q, &result, events, sessions));
+        }
+    }
+    // Most queries have no filter and whole-hour zones: the rollup path is what was checked.
+    assert!(
+        from_rollups >= 25,
+        "only {from_rollups} queries were answered from rollups"
+    );
+    answers
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_stores_match_the_ground_truth_and_each_other() {
+    let events = dataset();
+    assert!(events.len() > 1200, "a dataset of some size: {}", events.len());
+    let sessions = sessions_of(&events);
+    assert!(
+        sessions.iter().any(|s| s.start / 86_400_000 != s.end / 86_400_000),
+        "the dataset has sessions crossing UTC midnight"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite: Arc<dyn Store> = Arc::new(store_sqlite::SqliteStore::open_in(dir.path()).unwrap());
+    load(&*sqlite, &events).await;
+    let on_sqlite = run_all(sqlite, &events, &sessions).await;
+
+    let server = store_mongo::testing::TestServer::shared();
+    let mongo: Arc<dyn Store> = Arc::new(
+        store_mongo::MongoStore::connect(server.uri(), Some(&store_mongo::testing::fresh_db_name()))
+            .await
+            .unwrap(),
+    );
+    load(&*mongo, &events).await;
+    let on_mongo = run_all(mongo, &events, &sessions).await;
+    assert_eq!(on_sqlite, on_mongo, "SQLite and MongoDB answer alike");
+}
