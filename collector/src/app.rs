@@ -76,6 +76,15 @@ pub async fn build_state(config: &Config) -> anyhow::Result<(AppState, Services)
                 }
             }
         }),
+        spawn_every(config.rollup_interval, {
+            let store = store.clone();
+            move || crate::rollups::rebuild_pending(store.clone())
+        }),
+        spawn_every(crate::rollups::RETENTION_INTERVAL, {
+            let store = store.clone();
+            let days = config.raw_retention_days;
+            move || crate::rollups::sweep(store.clone(), days)
+        }),
     ];
     let state = AppState::new(Inner {
         store,
@@ -88,6 +97,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<(AppState, Services)
         allow_signup: config.allow_signup,
         secure_cookies: config.secure_cookies,
         static_dir: config.static_dir.clone(),
+        raw_retention_days: config.raw_retention_days,
     });
     Ok((
         state,

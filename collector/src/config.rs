@@ -62,7 +62,18 @@ pub struct Config {
     pub secure_cookies: bool,
     /// Folder with `pixel.js` and its wasm, served at `/pixel.js` when present.
     pub static_dir: Option<PathBuf>,
+    /// Days raw events, sessions and hourly rollups are kept (daily rollups: [`ROLLUP_RETENTION_DAYS`]).
+    pub raw_retention_days: u32,
+    /// How often the rollup worker rebuilds the hours ingestion touched: the dashboard's delay.
+    pub rollup_interval: std::time::Duration,
 }
+
+/// Default of `raw_retention_days`: a year of raw events (filters, non-hour time zones).
+pub const DEFAULT_RAW_RETENTION_DAYS: u32 = 365;
+/// Daily rollups are kept two years (plus a day, so a 12-month range compares with the year before).
+pub const ROLLUP_RETENTION_DAYS: u32 = 731;
+/// Default of `rollup_interval`, ms.
+pub const DEFAULT_ROLLUP_INTERVAL_MS: u64 = 2_000;
 
 /// The layer read from a `--config` TOML file: every field optional.
 #[derive(Debug, Default, Deserialize)]
@@ -77,6 +88,8 @@ pub struct FileConfig {
     pub allow_signup: Option<bool>,
     pub secure_cookies: Option<bool>,
     pub static_dir: Option<PathBuf>,
+    pub raw_retention_days: Option<u32>,
+    pub rollup_interval_ms: Option<u64>,
 }
 
 impl FileConfig {
@@ -116,6 +129,12 @@ pub struct ConfigArgs {
     /// Folder holding pixel.js and its wasm, served at /pixel.js.
     #[arg(long, env = "COLLECTOR_STATIC_DIR", global = true)]
     pub static_dir: Option<PathBuf>,
+    /// Days to keep raw events, sessions and hourly rollups (1 to 731; default 365).
+    #[arg(long, env = "COLLECTOR_RAW_RETENTION_DAYS", global = true)]
+    pub raw_retention_days: Option<u32>,
+    /// Milliseconds between rollup rebuilds (100 to 600000; default 2000).
+    #[arg(long, env = "COLLECTOR_ROLLUP_INTERVAL_MS", global = true)]
+    pub rollup_interval_ms: Option<u64>,
 }
 
 impl ConfigArgs {
@@ -154,7 +173,23 @@ impl ConfigArgs {
                 }
             }
         }
+        let raw_retention_days = self
+            .raw_retention_days
+            .or(file.raw_retention_days)
+            .unwrap_or(DEFAULT_RAW_RETENTION_DAYS);
+        if !(1..=ROLLUP_RETENTION_DAYS).contains(&raw_retention_days) {
+            bail!("raw_retention_days must be between 1 and {ROLLUP_RETENTION_DAYS}, not {raw_retention_days}");
+        }
+        let rollup_interval_ms = self
+            .rollup_interval_ms
+            .or(file.rollup_interval_ms)
+            .unwrap_or(DEFAULT_ROLLUP_INTERVAL_MS);
+        if !(100..=600_000).contains(&rollup_interval_ms) {
+            bail!("rollup_interval_ms must be between 100 and 600000, not {rollup_interval_ms}");
+        }
         Ok(Config {
+            raw_retention_days,
+            rollup_interval: std::time::Duration::from_millis(rollup_interval_ms),
             secure_cookies: self
                 .secure_cookies
                 .or(file.secure_cookies)

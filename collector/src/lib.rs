@@ -12,6 +12,7 @@ pub mod ingest;
 pub mod keys;
 pub mod metrics;
 pub mod ops;
+pub mod rollups;
 pub mod routes;
 pub mod salts;
 pub mod secrets;

@@ -25,6 +25,8 @@ pub struct Inner {
     pub allow_signup: bool,
     pub secure_cookies: bool,
     pub static_dir: Option<std::path::PathBuf>,
+    /// Days of raw events and hourly rollups kept (the engine's planning needs it).
+    pub raw_retention_days: u32,
 }
 
 impl AppState {

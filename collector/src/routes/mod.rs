@@ -6,6 +6,7 @@ mod ingest;
 mod internal;
 mod ops;
 mod projects;
+mod query;
 
 use axum::extract::{FromRequest, Request};
 use axum::Router;
@@ -20,6 +21,7 @@ pub fn router(state: AppState) -> Router {
         .merge(internal::routes())
         .merge(account::routes())
         .merge(projects::routes())
+        .merge(query::routes())
         .merge(ops::routes())
         .merge(assets::routes())
         .layer(tower_http::trace::TraceLayer::new_for_http())

@@ -1,0 +1,147 @@
+//! The dashboard query API over HTTP (`router(state).oneshot`), on the embedded store: auth and
+//! project scoping, answers from fresh rollups, CSV, the `/api/stats` shortcut, and 400s that name
+//! the bad field. The numbers themselves are checked against a brute-force ground truth, on both
+//! stores, in `query/tests/ground_truth.rs`.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use common::TestApp;
+use serde_json::{json, Value};
+
+async fn with_three_pageviews() -> TestApp {
+    let app = TestApp::new().await;
+    for (id, path) in [("q1", "/"), ("q2", "/pricing"), ("q3", "/pricing")] {
+        let body = json!({"k": app.key, "n": "pageview", "u": format!("https://example.com{path}"), "id": id,
+            "r": "https://www.google.com/"});
+        assert_eq!(app.beacon(body.to_string()).await.status, StatusCode::ACCEPTED);
+    }
+    // What the rollup worker does every few seconds.
+    while query::engine::rebuild_dirty(&*app.state.store, 64).await.unwrap() > 0 {}
+    app
+}
+
+fn query_body(app: &TestApp, extra: Value) -> Value {
+    let mut q = json!({"project_id": app.project_id, "metrics": ["visitors", "pageviews", "visits", "bounce_rate"],
+        "date_range": "day"});
+    q.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    q
+}
+
+#[tokio::test]
+async fn owners_query_their_projects_from_rollups() {
+    let app = with_three_pageviews().await;
+    let answer = app
+        .call(Method::POST, "/api/v1/query", Some(query_body(&app, json!({}))), Some(&app.token))
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", String::from_utf8_lossy(&answer.body));
+    let v = answer.json();
+    assert_eq!(v["totals"]["metrics"], json!([1, 3, 1, 0.0]), "{v}");
+    assert_eq!(v["meta"]["source"], "rollup");
+    assert_eq!(v["columns"], json!(["visitors", "pageviews", "visits", "bounce_rate"]));
+
+    let by_page = app
+        .call(
+            Method::POST,
+            "/api/v1/query",
+            Some(query_body(&app, json!({"dimensions": ["page"], "metrics": ["pageviews", "visitors"]}))),
+            Some(&app.token),
+        )
+        .await
+        .json();
+    assert_eq!(by_page["results"][0], json!({"dimensions": ["/pricing"], "metrics": [2, 1]}), "{by_page}");
+    assert_eq!(by_page["results"][1], json!({"dimensions": ["/"], "metrics": [1, 1]}));
+
+    let by_source = app
+        .call(
+            Method::POST,
+            "/api/v1/query",
+            Some(query_body(&app, json!({"dimensions": ["source"], "compare": "previous_period"}))),
+            Some(&app.token),
+        )
+        .await
+        .json();
+    assert_eq!(by_source["results"][0]["dimensions"], json!(["Google"]), "{by_source}");
+    assert_eq!(by_source["results"][0]["comparison"]["metrics"], json!([0, 0, 0, null]));
+}
+
+#[tokio::test]
+async fn csv_export_of_any_query() {
+    let app = with_three_pageviews().await;
+    let answer = app
+        .send(
+            Request::post("/api/v1/query")
+                .header(header::AUTHORIZATION, format!("Bearer {}", app.token))
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::ACCEPT, "text/csv")
+                .body(Body::from(
+                    query_body(&app, json!({"dimensions": ["page"], "metrics": ["pageviews"]})).to_string(),
+                ))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert!(answer.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/csv"));
+    let text = String::from_utf8(answer.body).unwrap();
+    assert_eq!(text, "page,pageviews\r\n/pricing,2\r\n/,1\r\nTotal,3\r\n");
+}
+
+#[tokio::test]
+async fn bad_queries_get_a_400_naming_the_field() {
+    let app = TestApp::new().await;
+    for (body, field) in [
+        (query_body(&app, json!({"metrics": ["visitors", "pageveiws"]})), "metrics[1]"),
+        (query_body(&app, json!({"date_range": "forever"})), "date_range"),
+        (query_body(&app, json!({"timezone": "Mars/Olympus"})), "timezone"),
+        (query_body(&app, json!({"filters": [["matches", "page", ["(unclosed"]]]})), "filters[0][2][0]"),
+        (query_body(&app, json!({"dimensions": ["event_name"], "metrics": ["bounce_rate"]})), "dimensions[0]"),
+    ] {
+        let answer = app.call(Method::POST, "/api/v1/query", Some(body.clone()), Some(&app.token)).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{body}");
+        let v = answer.json();
+        assert_eq!(v["field"], field, "{v}");
+        assert!(v["error"].as_str().unwrap().starts_with(field), "{v}");
+    }
+}
+
+#[tokio::test]
+async fn queries_are_scoped_to_the_owner() {
+    let app = TestApp::new().await;
+    let body = query_body(&app, json!({}));
+    assert_eq!(
+        app.call(Method::POST, "/api/v1/query", Some(body.clone()), None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let stranger = app.owner("stranger@example.com").await;
+    let answer = app.call(Method::POST, "/api/v1/query", Some(body), Some(&stranger)).await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    let stats = app
+        .call(
+            Method::GET,
+            &format!("/api/stats?site_id={}&date=2026-01-15", app.project_id),
+            None,
+            Some(&stranger),
+        )
+        .await;
+    assert_eq!(stats.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_daily_stats_shortcut() {
+    let app = with_three_pageviews().await;
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let uri = format!("/api/stats?site_id={}&date={today}", app.project_id);
+    let answer = app.call(Method::GET, &uri, None, Some(&app.token)).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", String::from_utf8_lossy(&answer.body));
+    assert_eq!(
+        answer.json(),
+        json!({"success": true, "data": {"site_id": app.project_id, "date": today, "total_views": 3,
+            "unique_users_count": 1, "top_paths": [{"path": "/pricing", "views": 2}, {"path": "/", "views": 1}]}})
+    );
+    let bad = app
+        .call(Method::GET, &format!("/api/stats?site_id={}&date=15-01-2026", app.project_id), None, Some(&app.token))
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad.json()["field"], "date");
+}
