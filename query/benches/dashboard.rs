@@ -1,0 +1,198 @@
+//! The full dashboard over 30 days of realistic traffic, on either store. Prints figures; asserts
+//! nothing (timing asserts fail on noisy machines).
+//!
+//! ```text
+//! cargo bench -p query --bench dashboard -- [sqlite|mongodb] [--events 10000000] [--visitors 100000] [--runs 30]
+//! ```
+//!
+//! 1. generates `--events` events over 30 days for `--visitors` visitors (`query::dataset`) and
+//!    loads them through `Store::ingest` in batches of 100, as the collector's writer does;
+//! 2. rebuilds the rollups as the collector's worker does;
+//! 3. runs the dashboard (summary with comparison, daily timeline, top pages, sources, browsers,
+//!    OS, devices, countries, heatmap) `--runs` times in Europe/Berlin and prints p50/p99;
+//! 4. runs the same dashboard as naive raw aggregations over the events (a few times) and prints
+//!    the ratio; prints the store's size on disk per million events.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use contract::ids::ProjectId;
+use query::dataset::{generate, Shape};
+use query::engine::{self, EngineOptions};
+use serde_json::{json, Value};
+use store::Store;
+
+const DAY_MS: i64 = 86_400_000;
+/// Events per visit in the generator, measured (page view, exits, path changes, custom events).
+const EVENTS_PER_VISIT: f64 = 6.4;
+
+fn arg(args: &[String], name: &str, default: u64) -> u64 {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .map(|v| v.parse().expect("a number"))
+        .unwrap_or(default)
+}
+
+fn dashboard(project: &ProjectId) -> Vec<Value> {
+    let p = project.to_string();
+    let base = |extra: Value| {
+        let mut q = json!({"project_id": p, "date_range": "30d", "timezone": "Europe/Berlin"});
+        q.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        q
+    };
+    let top = |dim: &str| base(json!({"metrics": ["visitors", "pageviews", "bounce_rate"], "dimensions": [dim], "limit": 10}));
+    vec![
+        base(json!({"metrics": ["visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration"],
+            "compare": "previous_period"})),
+        base(json!({"metrics": ["visitors", "pageviews"], "dimensions": ["time:day"]})),
+        top("page"),
+        top("source"),
+        top("browser"),
+        top("os"),
+        top("device"),
+        top("country"),
+        base(json!({"metrics": ["visitors"], "dimensions": ["heatmap"]})),
+    ]
+}
+
+async fn run_dashboard(store: &dyn Store, queries: &[query::Query], opts: &EngineOptions) -> f64 {
+    let started = Instant::now();
+    for q in queries {
+        let r = engine::run(store, q, opts).await.expect("query");
+        std::hint::black_box(r);
+    }
+    started.elapsed().as_secs_f64() * 1000.0
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn dir_size(path: &std::path::Path) -> u64 {
+    std::fs::read_dir(path)
+        .map(|rd| rd.filter_map(|e| e.ok()).filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
+        .unwrap_or(0)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let backend = args.iter().skip(1).find(|a| matches!(a.as_str(), "sqlite" | "mongodb")).cloned();
+    let backend = backend.unwrap_or_else(|| "sqlite".to_owned());
+    let events_target = arg(&args, "--events", 10_000_000);
+    let visitors = arg(&args, "--visitors", 100_000) as u32;
+    let runs = arg(&args, "--runs", 30) as usize;
+    let days = 30;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (store, mongo_db): (Arc<dyn Store>, Option<mongodb::Database>) = match backend.as_str() {
+        "mongodb" => {
+            let server = store_mongo::testing::TestServer::shared();
+            let db = store_mongo::testing::fresh_db_name();
+            let s = store_mongo::MongoStore::connect(server.uri(), Some(&db)).await.expect("connect");
+            let database = s.database().clone();
+            (Arc::new(s), Some(database))
+        }
+        _ => (Arc::new(store_sqlite::SqliteStore::open_in(dir.path()).expect("open")), None),
+    };
+
+    // The 30 days up to today (UTC), so "30d" covers them.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let start = (now / DAY_MS - days as i64 + 1) * DAY_MS;
+    let project = store::ids::new_project_id(now);
+    let shape = Shape {
+        project,
+        seed: 42,
+        start,
+        days,
+        visitors,
+        visits_per_visitor: events_target as f64 / EVENTS_PER_VISIT / f64::from(visitors),
+        pages: 500,
+    };
+    println!("dashboard bench on {backend}: ~{events_target} events, {visitors} visitors, {days} days");
+
+    // Load through Store::ingest, batches of 100, one in flight per worker (the writer's shape).
+    let started = Instant::now();
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<contract::enriched::EnrichedEvent>>(64);
+    let loader = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut n = 0u64;
+            while let Some(batch) = rx.recv().await {
+                n += store.ingest(&batch).await.expect("ingest").stored as u64;
+            }
+            n
+        })
+    };
+    let generated = tokio::task::spawn_blocking(move || generate(&shape, 100, |b| tx.blocking_send(b).expect("send")))
+        .await
+        .unwrap();
+    let stored = loader.await.unwrap();
+    let load_s = started.elapsed().as_secs_f64();
+    println!(
+        "load: {generated} events generated, {stored} stored in {load_s:.1} s ({:.0} events/s)",
+        stored as f64 / load_s
+    );
+    let started = Instant::now();
+    let mut hours = 0;
+    loop {
+        let n = engine::rebuild_dirty(&*store, 64).await.expect("rollups");
+        hours += n;
+        if n == 0 {
+            break;
+        }
+    }
+    println!("rollups: {hours} hours rebuilt in {:.1} s", started.elapsed().as_secs_f64());
+
+    let queries: Vec<query::Query> = dashboard(&project)
+        .iter()
+        .map(|b| query::parse_query(b, now).expect("valid query"))
+        .collect();
+    let opts = EngineOptions::default();
+    run_dashboard(&*store, &queries, &opts).await; // warm caches
+    let mut times: Vec<f64> = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        times.push(run_dashboard(&*store, &queries, &opts).await);
+    }
+    times.sort_by(f64::total_cmp);
+    let (p50, p99) = (percentile(&times, 0.5), percentile(&times, 0.99));
+    println!(
+        "full dashboard ({} queries, 30 days, Europe/Berlin) x{runs}: p50 {p50:.1} ms, p99 {p99:.1} ms (targets 100 / 250)",
+        queries.len()
+    );
+
+    let naive_runs = 3;
+    let raw = EngineOptions {
+        force_raw: true,
+        ..EngineOptions::default()
+    };
+    let mut naive: Vec<f64> = Vec::new();
+    for _ in 0..naive_runs {
+        naive.push(run_dashboard(&*store, &queries, &raw).await);
+    }
+    naive.sort_by(f64::total_cmp);
+    let naive_p50 = percentile(&naive, 0.5);
+    println!(
+        "naive dashboard (raw aggregations over the events) x{naive_runs}: p50 {naive_p50:.0} ms = {:.0}x the rollups",
+        naive_p50 / p50
+    );
+
+    let bytes = match &mongo_db {
+        Some(db) => {
+            let stats = db.run_command(mongodb::bson::doc! {"dbStats": 1}).await.expect("dbStats");
+            let n = |k: &str| stats.get(k).and_then(|v| v.as_f64().or(v.as_i64().map(|x| x as f64)).or(v.as_i32().map(f64::from))).unwrap_or(0.0);
+            (n("storageSize") + n("indexSize")) as u64
+        }
+        None => dir_size(dir.path()),
+    };
+    println!(
+        "disk: {:.1} MiB in all, {:.1} MiB per million events",
+        bytes as f64 / 1048576.0,
+        bytes as f64 / 1048576.0 / (stored as f64 / 1e6)
+    );
+}
