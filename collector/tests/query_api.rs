@@ -33,9 +33,19 @@ fn query_body(app: &TestApp, extra: Value) -> Value {
 async fn owners_query_their_projects_from_rollups() {
     let app = with_three_pageviews().await;
     let answer = app
-        .call(Method::POST, "/api/v1/query", Some(query_body(&app, json!({}))), Some(&app.token))
+        .call(
+            Method::POST,
+            "/api/v1/query",
+            Some(query_body(&app, json!({}))),
+            Some(&app.token),
+        )
         .await;
-    assert_eq!(answer.status, StatusCode::OK, "{}", String::from_utf8_lossy(&answer.body));
+    assert_eq!(
+        answer.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
     let v = answer.json();
     assert_eq!(v["totals"]["metrics"], json!([1, 3, 1, 0.0]), "{v}");
     assert_eq!(v["meta"]["source"], "rollup");
@@ -45,19 +55,29 @@ async fn owners_query_their_projects_from_rollups() {
         .call(
             Method::POST,
             "/api/v1/query",
-            Some(query_body(&app, json!({"dimensions": ["page"], "metrics": ["pageviews", "visitors"]}))),
+            Some(query_body(
+                &app,
+                json!({"dimensions": ["page"], "metrics": ["pageviews", "visitors"]}),
+            )),
             Some(&app.token),
         )
         .await
         .json();
-    assert_eq!(by_page["results"][0], json!({"dimensions": ["/pricing"], "metrics": [2, 1]}), "{by_page}");
+    assert_eq!(
+        by_page["results"][0],
+        json!({"dimensions": ["/pricing"], "metrics": [2, 1]}),
+        "{by_page}"
+    );
     assert_eq!(by_page["results"][1], json!({"dimensions": ["/"], "metrics": [1, 1]}));
 
     let by_source = app
         .call(
             Method::POST,
             "/api/v1/query",
-            Some(query_body(&app, json!({"dimensions": ["source"], "compare": "previous_period"}))),
+            Some(query_body(
+                &app,
+                json!({"dimensions": ["source"], "compare": "previous_period"}),
+            )),
             Some(&app.token),
         )
         .await
@@ -82,7 +102,10 @@ async fn csv_export_of_any_query() {
         )
         .await;
     assert_eq!(answer.status, StatusCode::OK);
-    assert!(answer.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/csv"));
+    assert!(answer.headers[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
     let text = String::from_utf8(answer.body).unwrap();
     assert_eq!(text, "page,pageviews\r\n/pricing,2\r\n/,1\r\nTotal,3\r\n");
 }
@@ -91,13 +114,24 @@ async fn csv_export_of_any_query() {
 async fn bad_queries_get_a_400_naming_the_field() {
     let app = TestApp::new().await;
     for (body, field) in [
-        (query_body(&app, json!({"metrics": ["visitors", "pageveiws"]})), "metrics[1]"),
+        (
+            query_body(&app, json!({"metrics": ["visitors", "pageveiws"]})),
+            "metrics[1]",
+        ),
         (query_body(&app, json!({"date_range": "forever"})), "date_range"),
         (query_body(&app, json!({"timezone": "Mars/Olympus"})), "timezone"),
-        (query_body(&app, json!({"filters": [["matches", "page", ["(unclosed"]]]})), "filters[0][2][0]"),
-        (query_body(&app, json!({"dimensions": ["event_name"], "metrics": ["bounce_rate"]})), "dimensions[0]"),
+        (
+            query_body(&app, json!({"filters": [["matches", "page", ["(unclosed"]]]})),
+            "filters[0][2][0]",
+        ),
+        (
+            query_body(&app, json!({"dimensions": ["event_name"], "metrics": ["bounce_rate"]})),
+            "dimensions[0]",
+        ),
     ] {
-        let answer = app.call(Method::POST, "/api/v1/query", Some(body.clone()), Some(&app.token)).await;
+        let answer = app
+            .call(Method::POST, "/api/v1/query", Some(body.clone()), Some(&app.token))
+            .await;
         assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{body}");
         let v = answer.json();
         assert_eq!(v["field"], field, "{v}");
@@ -110,11 +144,15 @@ async fn queries_are_scoped_to_the_owner() {
     let app = TestApp::new().await;
     let body = query_body(&app, json!({}));
     assert_eq!(
-        app.call(Method::POST, "/api/v1/query", Some(body.clone()), None).await.status,
+        app.call(Method::POST, "/api/v1/query", Some(body.clone()), None)
+            .await
+            .status,
         StatusCode::UNAUTHORIZED
     );
     let stranger = app.owner("stranger@example.com").await;
-    let answer = app.call(Method::POST, "/api/v1/query", Some(body), Some(&stranger)).await;
+    let answer = app
+        .call(Method::POST, "/api/v1/query", Some(body), Some(&stranger))
+        .await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND);
     let stats = app
         .call(
@@ -133,14 +171,24 @@ async fn the_daily_stats_shortcut() {
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
     let uri = format!("/api/stats?site_id={}&date={today}", app.project_id);
     let answer = app.call(Method::GET, &uri, None, Some(&app.token)).await;
-    assert_eq!(answer.status, StatusCode::OK, "{}", String::from_utf8_lossy(&answer.body));
+    assert_eq!(
+        answer.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
     assert_eq!(
         answer.json(),
         json!({"success": true, "data": {"site_id": app.project_id, "date": today, "total_views": 3,
             "unique_users_count": 1, "top_paths": [{"path": "/pricing", "views": 2}, {"path": "/", "views": 1}]}})
     );
     let bad = app
-        .call(Method::GET, &format!("/api/stats?site_id={}&date=15-01-2026", app.project_id), None, Some(&app.token))
+        .call(
+            Method::GET,
+            &format!("/api/stats?site_id={}&date=15-01-2026", app.project_id),
+            None,
+            Some(&app.token),
+        )
         .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert_eq!(bad.json()["field"], "date");

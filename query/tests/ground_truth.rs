@@ -203,7 +203,7 @@ fn brute_force(q: &Query, events: &[EnrichedEvent], sessions: &[Session]) -> (BT
                 time => key.extend(time_label(time, q.timezone, e.occurred_at)),
             }
         }
-        let mut count = |t: &mut Truth| {
+        let count = |t: &mut Truth| {
             match e.name.as_str() {
                 "pageview" | "path_change" => t.pageviews += 1,
                 "page_exit" => {

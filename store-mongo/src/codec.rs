@@ -12,6 +12,7 @@ use contract::keys::{KeyHash, KeyPreview};
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::spec::BinarySubtype;
 use mongodb::bson::{doc, Binary, Bson, DateTime, Document};
+use store::analytics::{Counters, DirtyHour, Granularity, RollupDim, RollupRow, Sketch, StoredRollup};
 use store::sessions::{EventKey, Session};
 use store::{AuthToken, Email, KeyId, KeyRecord, Millis, Name, Project, TokenKind, User, UserId};
 
@@ -370,7 +371,7 @@ fn geo_from(r: &Reader) -> Decoded<Geo> {
 
 /// u64 counters and durations as BSON Int64; values beyond i64 (never seen in practice) saturate
 /// rather than wrap into negatives that would corrupt sums in aggregations.
-fn u64_i64(n: u64) -> i64 {
+pub fn u64_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
@@ -410,6 +411,9 @@ pub fn event_doc(e: &EnrichedEvent) -> Document {
         d.insert("screenWidth", i64::from(w));
     }
     d.insert("visitorId", visitor_i64(e.visitor_id));
+    // The `_id` of the visitor's `visitor_sessions` document: the dashboard's pipelines join an
+    // event to its session with an `_id` equality `$lookup` on it.
+    d.insert("visitorKey", visitor_key(&e.project_id, e.visitor_id));
     let mut client = Document::new();
     put_client(&mut client, &e.client);
     d.insert("client", client);
@@ -582,6 +586,98 @@ pub fn visitor_from(d: &Document) -> Decoded<VisitorDoc> {
 
 pub fn sessions_bson(sessions: &[Session]) -> Vec<Bson> {
     sessions.iter().map(|s| Bson::Document(session_doc(s))).collect()
+}
+
+// --- rollups and dirty marks -----------------------------------------------------------------
+
+/// The `_id` of a rollup row: `"<project hex>:<granularity code>:<bucket ms>:<dim len>:<dim>:<value>"`.
+/// Deterministic, so rebuilding a bucket overwrites its rows in place; the dimension's length
+/// keeps it unambiguous (a prop key may contain `:` or `=`). A string, not an embedded document,
+/// for the reason given at [`visitor_key`].
+pub fn rollup_key(project: &ProjectId, granularity: Granularity, bucket: Millis, dim: &str, value: &str) -> String {
+    format!("{project}:{}:{bucket}:{}:{dim}:{value}", granularity.code(), dim.len())
+}
+
+/// One rollup row, `_id` included (see [`rollup_key`]).
+pub fn rollup_doc(project: &ProjectId, granularity: Granularity, bucket: Millis, row: &RollupRow) -> Document {
+    let dim = row.dim.key();
+    let c = &row.counters;
+    doc! {
+        "_id": rollup_key(project, granularity, bucket, &dim, &row.value),
+        "projectId": oid(project.bytes()),
+        "g": granularity.code(),
+        "d": dim,
+        "b": date(bucket),
+        "v": &row.value,
+        "pageviews": u64_i64(c.pageviews),
+        "customEvents": u64_i64(c.custom_events),
+        "exits": u64_i64(c.exits),
+        "exitDurationMs": u64_i64(c.exit_duration_ms),
+        "scrollCount": u64_i64(c.scroll_count),
+        "scrollSum": u64_i64(c.scroll_sum),
+        "visits": u64_i64(c.visits),
+        "bounces": u64_i64(c.bounces),
+        "visitDurationMs": u64_i64(c.visit_duration_ms),
+        "sessionPageviews": u64_i64(c.session_pageviews),
+        "sketch": Binary { subtype: BinarySubtype::Generic, bytes: row.visitors.to_bytes() },
+    }
+}
+
+/// Rough size of [`rollup_doc`]'s document, to bound the bytes of one write command.
+pub fn rollup_doc_bytes(row: &RollupRow) -> usize {
+    400 + 2 * (row.value.len() + row.dim.key().len()) + row.visitors.to_bytes().len()
+}
+
+pub fn rollup_from(d: &Document) -> Decoded<StoredRollup> {
+    let r = Reader::new("rollups", d);
+    let dim = r.parse("d", |s| RollupDim::parse_key(s).ok_or(()))?;
+    let sketch = match r.get("sketch")? {
+        Bson::Binary(b) => Sketch::from_bytes(&b.bytes).map_err(|e| r.err(e.to_string()))?,
+        other => return Err(r.err(format!("sketch is {:?}, not binary", other.element_type()))),
+    };
+    Ok(StoredRollup {
+        bucket: r.date("b")?,
+        row: RollupRow {
+            dim,
+            value: r.str("v")?,
+            counters: Counters {
+                pageviews: r.int("pageviews")?,
+                custom_events: r.int("customEvents")?,
+                exits: r.int("exits")?,
+                exit_duration_ms: r.int("exitDurationMs")?,
+                scroll_count: r.int("scrollCount")?,
+                scroll_sum: r.int("scrollSum")?,
+                visits: r.int("visits")?,
+                bounces: r.int("bounces")?,
+                visit_duration_ms: r.int("visitDurationMs")?,
+                session_pageviews: r.int("sessionPageviews")?,
+            },
+            visitors: sketch,
+        },
+    })
+}
+
+/// The `_id` of a dirty mark: `"<project hex>:<hour ms>"`.
+pub fn dirty_key(project: &ProjectId, hour: Millis) -> String {
+    format!("{project}:{hour}")
+}
+
+/// Bits of [`DirtyHour::version`] holding the stored `version` counter; the bits above hold the
+/// mark's random `epoch` (see the crate documentation).
+pub const DIRTY_VERSION_BITS: u32 = 32;
+
+/// The version a caller sees: the mark's epoch and its counter in one number.
+pub fn dirty_version(epoch: i64, counter: i64) -> i64 {
+    (epoch << DIRTY_VERSION_BITS) | (counter & ((1 << DIRTY_VERSION_BITS) - 1))
+}
+
+pub fn dirty_from(d: &Document) -> Decoded<DirtyHour> {
+    let r = Reader::new("rollup_dirty", d);
+    Ok(DirtyHour {
+        project: ProjectId::from_bytes(r.oid("projectId")?),
+        hour: r.date("hour")?,
+        version: dirty_version(r.i64("epoch")?, r.i64("version")?),
+    })
 }
 
 #[cfg(test)]

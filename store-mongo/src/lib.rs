@@ -16,6 +16,8 @@
 //! | `salts`            | day number (Int64)        | –                                                                |
 //! | `events`           | `{p: projectId, e: eventId}` | `{projectId: 1, occurredAt: -1}`, `{projectId: 1, name: 1, occurredAt: -1}` |
 //! | `visitor_sessions` | `"<projectId hex>:<visitorId hex>"` | `{projectId: 1, "sessions.start": 1}`                  |
+//! | `rollups`          | `"<projectId hex>:<g>:<bucket ms>:<dim len>:<dim>:<value>"` | `{projectId: 1, g: 1, d: 1, b: 1}`, `{projectId: 1, g: 1, b: 1}` |
+//! | `rollup_dirty`     | `"<projectId hex>:<hour ms>"` | `{hour: 1}`                                                  |
 //!
 //! * `events` holds every [`EnrichedEvent`] field (`props` as a sub-document, `utm`, `client` and
 //!   `geo` as sub-documents, `visitorId` as the Int64 with the visitor hash's bits). Its `_id` is
@@ -26,7 +28,9 @@
 //!   `projectId` is kept as a top-level field too, because the query indexes lead with it. The
 //!   seed's `metadata.referrer` and `visitorId/sessionId` indexes are not created: sessions live
 //!   in `visitor_sessions`, and referrer reports read sessions, so those indexes would only slow
-//!   ingest down.
+//!   ingest down. Each event also carries `visitorKey`, the `_id` of its visitor's
+//!   `visitor_sessions` document, so that the dashboard's pipelines join an event to its session
+//!   with an `_id` equality `$lookup` (events stored before it existed join no session).
 //! * `auth_tokens.expiresAt` carries a TTL index so that MongoDB deletes expired logins by itself;
 //!   reads still check the expiry, since the TTL monitor only runs once a minute.
 //! * `visitor_sessions` holds, per (project, visitor), all of that visitor's sessions as an array
@@ -37,6 +41,29 @@
 //!   `visitorId` are top-level fields for queries. A visitor id is a hash under a *daily* salt, so
 //!   one document covers at most one day of one visitor and stays small (MongoDB's limit is 16 MiB
 //!   per document; a session costs ~0.5 KiB plus ~14 bytes per event).
+//! * `rollups` holds one document per [`store::analytics::RollupRow`]: `projectId`, `g` (the
+//!   granularity's code: 0 hour, 1 day), `d` (the dimension's key: `total`, `page`,
+//!   `props.plan`), `b` (the bucket's start, a Date), `v` (the value), the counters as Int64
+//!   (`pageviews`, `customEvents`, `exits`, `exitDurationMs`, `scrollCount`, `scrollSum`,
+//!   `visits`, `bounces`, `visitDurationMs`, `sessionPageviews`) and `sketch` (Binary,
+//!   [`store::analytics::Sketch::to_bytes`]). The `_id` is deterministic (see
+//!   [`codec::rollup_key`]), so replacing a bucket upserts its rows in place, then deletes the
+//!   bucket's other rows: a reader never finds a rebuilt bucket empty. `{projectId, g, d, b}`
+//!   serves reads of one dimension, `{projectId, g, b}` reads of all dimensions of a range and the
+//!   replacement's look-up of a bucket's rows.
+//! * `rollup_dirty` holds the hours whose rollups are stale: `projectId`, `hour` (Date), `version`
+//!   (Int64, `$inc`-ed by every ingest that touches the hour, all marks of a batch in one `update`
+//!   command, after the sessions are written) and `epoch` (a random Int64 set when the mark is
+//!   created). A [`store::analytics::DirtyHour`]'s version is `epoch << 32 | version`: clearing
+//!   deletes the mark only if both still match, so a worker holding an old mark cannot delete a
+//!   new mark created after the old one was cleared (a bare counter would restart at 1).
+//!   `{hour: 1}` serves the oldest-first listing and the retention sweep.
+//! * The retention sweep ([`Store::delete_expired`]) deletes events by `occurredAt` and rollups by
+//!   `g`/`b` without a `projectId` (no index leads with those: it runs rarely and reads every
+//!   project anyway), pulls old sessions out of their visitor documents with `rev` incremented
+//!   (so a concurrent ingest's compare-and-set fails and re-reads) and deletes visitor documents
+//!   left without sessions. Its session count is exact unless sessions older than the cut-off
+//!   are written while it runs.
 //!
 //! # Sessions under concurrency
 //!
@@ -80,10 +107,12 @@
 //! session already holds, so re-folding is harmless, and a batch retried after a crash between the
 //! two steps heals the sessions it had not reached.
 
+pub mod analytics;
 pub mod codec;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -99,6 +128,9 @@ use mongodb::bson::{doc, Bson, Document};
 use mongodb::error::{Error as MongoError, ErrorKind, WriteFailure};
 use mongodb::options::{ClientOptions, IndexOptions, ReturnDocument};
 use mongodb::{Client, Collection, Database, IndexModel};
+use store::analytics::{
+    DirtyHour, EventGroup, Expired, Granularity, RawQuery, Retention, RollupDim, RollupRow, SessionGroup, StoredRollup,
+};
 use store::sessions::{self, Session};
 use store::{
     AuthToken, Email, IngestReport, KeyId, KeyRecord, Millis, Project, Result, Store, StoreError, User, UserId,
@@ -121,6 +153,9 @@ const MAX_CONCURRENT_WRITES: usize = 10;
 /// (statement sizes are estimates, see [`cas_statement`]).
 const MAX_COMMAND_BYTES: usize = 4 << 20;
 
+/// Name of the collection of visitors' sessions (the dashboard's `$lookup`s name it).
+const VISITOR_SESSIONS: &str = "visitor_sessions";
+
 /// MongoDB's duplicate-key error code.
 const DUPLICATE_KEY: i32 = 11000;
 
@@ -136,6 +171,8 @@ pub struct MongoStore {
     salts: Collection<Document>,
     events: Collection<Document>,
     visitor_sessions: Collection<Document>,
+    rollups: Collection<Document>,
+    rollup_dirty: Collection<Document>,
     /// Session writes lost to another writer (and retried): a contention gauge for metrics.
     lost_races: Arc<AtomicU64>,
 }
@@ -173,6 +210,10 @@ fn is_duplicate_key(e: &MongoError) -> bool {
         _ => false,
     }
 }
+
+/// Per project: the sessions of the visitors an ingest folded (as stored afterwards) and the
+/// starts of the sessions it merged away, what [`store::analytics::rollup::touched_hours`] needs.
+type Folds = BTreeMap<ProjectId, (Vec<Session>, Vec<Millis>)>;
 
 /// One visitor of an ingest batch whose sessions are still to be written.
 struct Pending<'a> {
@@ -285,7 +326,9 @@ impl MongoStore {
             api_keys: db.collection("api_keys"),
             salts: db.collection("salts"),
             events: db.collection("events"),
-            visitor_sessions: db.collection("visitor_sessions"),
+            visitor_sessions: db.collection(VISITOR_SESSIONS),
+            rollups: db.collection("rollups"),
+            rollup_dirty: db.collection("rollup_dirty"),
             client,
             db,
             lost_races: Arc::default(),
@@ -316,7 +359,7 @@ impl MongoStore {
         let unique = || IndexOptions::builder().unique(true).build();
         // Expired tokens are deleted by MongoDB's TTL monitor; tokens without `expiresAt` never.
         let ttl = IndexOptions::builder().expire_after(Duration::ZERO).build();
-        let plan: [(&Collection<Document>, Vec<IndexModel>); 6] = [
+        let plan: [(&Collection<Document>, Vec<IndexModel>); 8] = [
             (&self.users, vec![index_with(doc! { "email": 1 }, unique())]),
             (
                 &self.auth_tokens,
@@ -347,6 +390,14 @@ impl MongoStore {
                 &self.visitor_sessions,
                 vec![index(doc! { "projectId": 1, "sessions.start": 1 })],
             ),
+            (
+                &self.rollups,
+                vec![
+                    index(doc! { "projectId": 1, "g": 1, "d": 1, "b": 1 }),
+                    index(doc! { "projectId": 1, "g": 1, "b": 1 }),
+                ],
+            ),
+            (&self.rollup_dirty, vec![index(doc! { "hour": 1 })]),
         ];
         for (collection, models) in plan {
             collection.create_indexes(models).await.map_err(backend)?;
@@ -396,12 +447,14 @@ impl MongoStore {
     }
 
     /// Step 2 of ingest: folds every event of the batch into its visitor's sessions, with one
-    /// compare-and-set per visitor, retrying the visitors that lost a race.
+    /// compare-and-set per visitor, retrying the visitors that lost a race. Returns, by project,
+    /// the folded visitors' sessions as now stored and the starts of sessions merged away.
     async fn fold_sessions(
         &self,
         mut pending: Vec<Pending<'_>>,
         mut read: HashMap<String, codec::VisitorDoc>,
-    ) -> Result<()> {
+    ) -> Result<Folds> {
+        let mut out = Folds::new();
         for attempt in 0..MAX_FOLD_ATTEMPTS {
             if attempt > 0 {
                 // Random, growing a little per attempt: two writers that just collided should not
@@ -419,28 +472,36 @@ impl MongoStore {
                     // No document yet: rev 0 stands for "absent" (a written document has rev >= 1).
                     None => (0, Vec::new()),
                 };
+                let starts = analytics::starts_by_id(&stored);
                 let folded = sessions::fold(stored, &p.events, &mut || contract::encode_hex(&store::ids::mint(now)));
                 if folded.folded == 0 {
                     // Every event is already in (a retried batch, or another writer folded them,
-                    // or our own write of the previous attempt did after all).
+                    // or our own write of the previous attempt did after all). Its hours are
+                    // still marked: the earlier attempt may have died before marking them.
+                    out.entry(p.project).or_default().0.extend(folded.sessions);
                     continue;
                 }
+                let removed: Vec<Millis> = folded.removed.iter().filter_map(|id| starts.get(id).copied()).collect();
                 statements.push(cas_statement(&p, rev, &folded.sessions, now));
-                writers.push(p);
+                writers.push((p, folded.sessions, removed));
             }
             if statements.is_empty() {
-                return Ok(());
+                return Ok(out);
             }
             let lost = self.run_cas(statements).await?;
             self.lost_races.fetch_add(lost.len() as u64, Ordering::Relaxed);
-            pending = writers
-                .into_iter()
-                .enumerate()
-                .filter(|(i, _)| lost.contains(i))
-                .map(|(_, p)| p)
-                .collect();
+            pending = Vec::with_capacity(lost.len());
+            for (i, (p, sessions, removed)) in writers.into_iter().enumerate() {
+                if lost.contains(&i) {
+                    pending.push(p);
+                } else {
+                    let (all, starts) = out.entry(p.project).or_default();
+                    all.extend(sessions);
+                    starts.extend(removed);
+                }
+            }
             if pending.is_empty() {
-                return Ok(());
+                return Ok(out);
             }
         }
         let p = &pending[0];
@@ -724,7 +785,20 @@ impl Store for MongoStore {
         // time. Sessions are only written once the events are stored.
         let (report, read) = futures_util::future::join(self.store_events(events), self.read_visitors(&pending)).await;
         let report = report?;
-        self.fold_sessions(pending, read?).await?;
+        let folds = self.fold_sessions(pending, read?).await?;
+        // Marked once the sessions are written: a rollup worker that clears a mark has then
+        // rebuilt from data that includes this batch, or sees the mark's version change.
+        let mut hours = BTreeSet::new();
+        for (project, (sessions, removed)) in folds {
+            let mine: Cow<[EnrichedEvent]> = if events.iter().all(|e| e.project_id == project) {
+                Cow::Borrowed(events)
+            } else {
+                Cow::Owned(events.iter().filter(|e| e.project_id == project).cloned().collect())
+            };
+            let touched = store::analytics::rollup::touched_hours(&mine, &sessions, &removed);
+            hours.extend(touched.into_iter().map(|hour| (project, hour)));
+        }
+        self.mark_dirty(&hours).await?;
         Ok(report)
     }
 
@@ -768,6 +842,55 @@ impl Store for MongoStore {
         // visitor hashes differ), so ties are re-ordered here. Stable and nearly sorted: cheap.
         out.sort_by_key(|s| (s.start, s.visitor_id));
         Ok(out)
+    }
+
+    // --- dashboard queries -------------------------------------------------------------------
+
+    async fn aggregate_events(&self, q: &RawQuery) -> Result<Vec<EventGroup>> {
+        self.aggregate_events_impl(q).await
+    }
+
+    async fn aggregate_sessions(&self, q: &RawQuery) -> Result<Vec<SessionGroup>> {
+        self.aggregate_sessions_impl(q).await
+    }
+
+    async fn sessions_of_visitors(&self, project: &ProjectId, visitors: &[VisitorId]) -> Result<Vec<Session>> {
+        self.sessions_of_visitors_impl(project, visitors).await
+    }
+
+    // --- rollups -----------------------------------------------------------------------------
+
+    async fn dirty_hours(&self, limit: usize) -> Result<Vec<DirtyHour>> {
+        self.dirty_hours_impl(limit).await
+    }
+
+    async fn clear_dirty(&self, mark: &DirtyHour) -> Result<bool> {
+        self.clear_dirty_impl(mark).await
+    }
+
+    async fn replace_rollups(
+        &self,
+        project: &ProjectId,
+        granularity: Granularity,
+        bucket: Millis,
+        rows: &[RollupRow],
+    ) -> Result<()> {
+        self.replace_rollups_impl(project, granularity, bucket, rows).await
+    }
+
+    async fn rollups(
+        &self,
+        project: &ProjectId,
+        granularity: Granularity,
+        from: Millis,
+        to: Millis,
+        dim: Option<&RollupDim>,
+    ) -> Result<Vec<StoredRollup>> {
+        self.rollups_impl(project, granularity, from, to, dim).await
+    }
+
+    async fn delete_expired(&self, retention: &Retention) -> Result<Expired> {
+        self.delete_expired_impl(retention).await
     }
 }
 

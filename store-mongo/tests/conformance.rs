@@ -108,6 +108,14 @@ async fn indexes_exist_and_creating_them_again_is_harmless() {
             "visitor_sessions",
             &[(doc! { "projectId": 1, "sessions.start": 1 }, false)],
         ),
+        (
+            "rollups",
+            &[
+                (doc! { "projectId": 1, "g": 1, "d": 1, "b": 1 }, false),
+                (doc! { "projectId": 1, "g": 1, "b": 1 }, false),
+            ],
+        ),
+        ("rollup_dirty", &[(doc! { "hour": 1 }, false)]),
     ];
     for (collection, wanted) in expected {
         let found = indexes(&again, collection).await;

@@ -60,3 +60,34 @@ async fn the_same_event_twice_in_one_batch_is_stored_and_folded_once() {
     assert_eq!((got.len(), got[0].events), (1, 2));
     assert_eq!(s.ingest(&[]).await.unwrap(), IngestReport::default());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_after_a_crash_before_the_dirty_marks_marks_the_hours() {
+    let s = TestServer::shared().fresh_store().await;
+    let p = ProjectId::from_bytes([7; 12]);
+    let batch = [
+        event(p, 5, "m1", "pageview", T0 + 10 * MIN, "/m"),
+        event(p, 5, "m2", "pageview", T0 + 70 * MIN, "/m"),
+    ];
+    s.ingest(&batch).await.unwrap();
+    let hours = |marks: Vec<store::analytics::DirtyHour>| marks.into_iter().map(|m| m.hour).collect::<Vec<_>>();
+    assert_eq!(hours(s.dirty_hours(10).await.unwrap()), [T0, T0 + 60 * MIN]);
+    // Events and sessions written, then the process died before marking.
+    s.database()
+        .collection::<Document>("rollup_dirty")
+        .delete_many(mongodb::bson::doc! {})
+        .await
+        .unwrap();
+    assert_eq!(
+        s.ingest(&batch).await.unwrap(),
+        IngestReport {
+            stored: 0,
+            duplicates: 2
+        }
+    );
+    assert_eq!(
+        hours(s.dirty_hours(10).await.unwrap()),
+        [T0, T0 + 60 * MIN],
+        "the retry marks the hours again"
+    );
+}

@@ -31,18 +31,23 @@ pub trait Backend: Send + Sync {
 #[macro_export]
 macro_rules! conformance_tests {
     ($make:expr) => {
-        $crate::conformance_tests!(@cases $make;
+        $crate::conformance_tests!(@cases $make; conformance;
             users, auth_tokens, projects_are_scoped_to_owners, keys, salts,
             ingest_round_trips_every_field, retried_batches_are_stored_once,
             sessions_match_folding_whatever_the_batching, projects_do_not_see_each_other,
             concurrent_writers_on_one_visitor_agree);
+        $crate::conformance_tests!(@cases $make; analytics_conformance;
+            the_generated_data_covers_the_cases, raw_event_aggregates_match_brute_force,
+            raw_session_aggregates_match_brute_force, replace_rollups_replaces_exactly_one_bucket,
+            ingest_marks_touched_hours_and_clearing_checks_the_version,
+            sessions_of_visitors_returns_theirs_only, delete_expired_removes_exactly_the_older_data);
     };
-    (@cases $make:expr; $($case:ident),*) => {
+    (@cases $make:expr; $module:ident; $($case:ident),*) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
                 let backend = $make.await;
-                $crate::conformance::$case(&backend).await;
+                $crate::$module::$case(&backend).await;
             }
         )*
     };

@@ -12,9 +12,9 @@ pub mod model;
 pub mod sessions;
 
 #[cfg(feature = "conformance")]
-pub mod conformance;
-#[cfg(feature = "conformance")]
 pub mod analytics_conformance;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 
 use analytics::{
     DirtyHour, EventGroup, Expired, Granularity, RawQuery, Retention, RollupDim, RollupRow, SessionGroup, StoredRollup,

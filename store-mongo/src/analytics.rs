@@ -1,0 +1,806 @@
+//! The dashboard's side of the store: raw aggregations as aggregation pipelines, rollup rows,
+//! dirty marks and the retention sweep (see the crate documentation for the collections).
+//!
+//! # Pipelines
+//!
+//! Both raw aggregations run on the server; Rust only builds the pipeline and decodes one
+//! document per group.
+//!
+//! Events ([`events_pipeline`]):
+//!
+//! 1. `$match` on `projectId` and the `occurredAt` range (the `{projectId, occurredAt}` index);
+//!    with time buckets the range is first narrowed to `[bounds[0], bounds[last])`, so every
+//!    event left falls in a bucket;
+//! 2. `$match` `$expr`: filters on the event's own fields, and, when grouping by a prop, that the
+//!    event has that prop (before the join, so that what they drop is never joined);
+//! 3. only if a session-side field (entry/exit page, source, referrer, utm_*) is grouped or
+//!    filtered: `$lookup` of the visitor's `visitor_sessions` document by `_id` equality on the
+//!    event's `visitorKey` (projected down to the session bounds and the needed fields), then
+//!    `$addFields` `s`: the session with `start <= occurredAt <= end`, and a `$match` with the
+//!    session-side filters;
+//! 4. `$group` by (keys, bucket, visitorId): the event counters of each visitor in each group,
+//!    and whether the visitor has a goal event;
+//! 5. `$group` by (keys, bucket): the counters summed, `visitors` = visitors counted, `converted` =
+//!    visitors with a goal event.
+//!
+//! The bucket label is computed on the server: `idx` = how many bounds are `<= occurredAt`
+//! (`$size` of a `$filter` over the bounds, passed as Dates), label = `labels[idx - 1]`.
+//!
+//! Sessions ([`sessions_pipeline`]): `$match` on `projectId` and a session starting in the range
+//! (`$elemMatch`, the `{projectId, sessions.start}` index), `$unwind` the sessions, `$match` the
+//! range again (per session), `$match` `$expr` the filters, then the same two `$group`s.
+//!
+//! Every value is `$ifNull`-ed to `""`: a missing value is the empty string, in groups and filters.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use contract::enrich::VisitorId;
+use contract::ids::ProjectId;
+use contract::wire::{PAGEVIEW, PAGE_EXIT, PATH_CHANGE};
+use futures_util::TryStreamExt;
+use mongodb::bson::{doc, Bson, Document};
+use mongodb::Collection;
+use store::analytics::{
+    DirtyHour, EventGroup, EventSide, Expired, Field, Filter, FilterOp, Granularity, RawQuery, Retention, RollupDim,
+    RollupRow, SessionGroup, StoredRollup,
+};
+use store::sessions::Session;
+use store::{Millis, Result, StoreError};
+
+use crate::codec::{self, date, oid, visitor_key};
+use crate::{backend, decoded, lost_statements, MongoStore, MAX_COMMAND_BYTES};
+
+/// Statements per multi-statement write command, at most (MongoDB's own limit is 100 000).
+const MAX_STATEMENTS: usize = 10_000;
+
+/// Ids per `$in` of one delete.
+const MAX_IN_IDS: usize = 10_000;
+
+/// Attempts of an upsert that lost a race to a concurrent upsert of the same new `_id` (the
+/// server may report it as a duplicate key instead of retrying it itself).
+const UPSERT_ATTEMPTS: usize = 5;
+
+// --- field values as expressions -------------------------------------------------------------
+
+fn or_empty(value: impl Into<Bson>) -> Bson {
+    Bson::Document(doc! { "$ifNull": [value.into(), ""] })
+}
+
+/// A prop's value, missing (not `""`) when the event has no such prop. `$getField` with a
+/// `$literal` name, not a `$props.<key>` path: a key may contain `$` (not first).
+fn prop_raw(key: &str) -> Bson {
+    Bson::Document(doc! { "$getField": { "field": { "$literal": key }, "input": { "$ifNull": ["$props", {}] } } })
+}
+
+/// Where a session sub-document keeps a field (`page` is the entry page); `None` for the fields
+/// a session does not have (event name, props).
+fn session_path(field: &Field) -> Option<&'static str> {
+    Some(match field {
+        Field::Page | Field::EntryPage => "entryPage",
+        Field::ExitPage => "exitPage",
+        Field::Hostname => "hostname",
+        Field::Source => "source",
+        Field::Referrer => "referrer",
+        Field::UtmSource => "utmSource",
+        Field::UtmMedium => "utmMedium",
+        Field::UtmCampaign => "utmCampaign",
+        Field::UtmTerm => "utmTerm",
+        Field::UtmContent => "utmContent",
+        Field::Browser => "browser",
+        Field::Os => "os",
+        Field::Device => "device",
+        Field::Country => "country",
+        Field::Region => "region",
+        Field::City => "city",
+        Field::EventName | Field::Prop(_) => return None,
+    })
+}
+
+/// The value of `field` for an event document, `""` when missing. Session-side fields read the
+/// joined session `$s` (absent when the event has none: then `""` too, like
+/// [`store::analytics::event_value`] without a session).
+fn event_value_expr(field: &Field) -> Bson {
+    if field.event_side() == EventSide::Session {
+        let path = session_path(field).expect("session-side fields are session fields");
+        return or_empty(format!("$s.{path}"));
+    }
+    match field {
+        Field::Page => or_empty("$path"),
+        Field::Hostname => or_empty("$hostname"),
+        Field::Browser => or_empty("$client.browser"),
+        Field::Os => or_empty("$client.os"),
+        Field::Device => or_empty("$client.device"),
+        Field::Country => or_empty("$geo.country"),
+        Field::Region => or_empty("$geo.region"),
+        Field::City => or_empty("$geo.city"),
+        Field::EventName => or_empty("$name"),
+        Field::Prop(key) => or_empty(prop_raw(key)),
+        _ => unreachable!("session-side fields are handled above"),
+    }
+}
+
+/// The value of `field` for an unwound session (`$sessions`), `""` when missing or not a
+/// field of sessions (as [`store::analytics::session_value`]).
+fn session_value_expr(field: &Field) -> Bson {
+    match session_path(field) {
+        Some(path) => or_empty(format!("$sessions.{path}")),
+        None => Bson::Document(doc! { "$literal": "" }),
+    }
+}
+
+/// [`Filter::accepts`] as an expression on `value` (a string expression).
+fn filter_expr(f: &Filter, value: Bson) -> Bson {
+    let values: Vec<Bson> = f.values.iter().map(|v| Bson::String(v.clone())).collect();
+    let any = |conditions: Vec<Bson>| Bson::Document(doc! { "$or": conditions });
+    match f.op {
+        FilterOp::Is => Bson::Document(doc! { "$in": [value, values] }),
+        FilterOp::IsNot => Bson::Document(doc! { "$not": [{ "$in": [value, values] }] }),
+        FilterOp::Contains => any(values
+            .into_iter()
+            .map(|v| Bson::Document(doc! { "$gte": [{ "$indexOfBytes": [value.clone(), v] }, 0] }))
+            .collect()),
+        FilterOp::Matches => any(values
+            .into_iter()
+            .map(|p| Bson::Document(doc! { "$regexMatch": { "input": value.clone(), "regex": p } }))
+            .collect()),
+    }
+}
+
+fn match_all(conditions: Vec<Bson>) -> Option<Document> {
+    (!conditions.is_empty()).then(|| doc! { "$match": { "$expr": { "$and": conditions } } })
+}
+
+/// The range a query reads: `[from, to)`, narrowed to the buckets' span with time buckets.
+/// `None` when nothing can match.
+fn effective_range(q: &RawQuery) -> Option<(Millis, Millis)> {
+    let (mut from, mut to) = (q.from, q.to);
+    if let Some(t) = &q.time {
+        if t.bounds.len() < 2 || t.labels.len() + 1 != t.bounds.len() {
+            return None;
+        }
+        from = from.max(t.bounds[0]);
+        to = to.min(t.bounds[t.bounds.len() - 1]);
+    }
+    (from < to).then_some((from, to))
+}
+
+/// The bucket label of the record whose time is at `time_path`, for a record known to be inside
+/// the buckets' span: `labels[(number of bounds <= time) - 1]`.
+fn label_expr(q: &RawQuery, time_path: &str) -> Option<Bson> {
+    let t = q.time.as_ref()?;
+    let bounds: Vec<Bson> = t.bounds.iter().map(|&b| Bson::DateTime(date(b))).collect();
+    let labels: Vec<Bson> = t.labels.iter().map(|&l| Bson::Int64(l)).collect();
+    let idx =
+        doc! { "$size": { "$filter": { "input": bounds, "as": "bound", "cond": { "$lte": ["$$bound", time_path] } } } };
+    Some(Bson::Document(
+        doc! { "$arrayElemAt": [labels, { "$subtract": [idx, 1_i64] }] },
+    ))
+}
+
+/// `_id` of the per-visitor group: `{k0: …, k1: …, b: label, v: visitorId}`.
+fn group_id(keys: &[Bson], label: Option<Bson>) -> Document {
+    let mut id = Document::new();
+    for (i, k) in keys.iter().enumerate() {
+        id.insert(format!("k{i}"), k.clone());
+    }
+    if let Some(label) = label {
+        id.insert("b", label);
+    }
+    id.insert("v", "$visitorId");
+    id
+}
+
+/// `_id` of the final group: the per-visitor `_id` without the visitor.
+fn regroup_id(keys: usize, time: bool) -> Document {
+    let mut id = Document::new();
+    for i in 0..keys {
+        id.insert(format!("k{i}"), format!("$_id.k{i}"));
+    }
+    if time {
+        id.insert("b", "$_id.b");
+    }
+    id
+}
+
+fn when(condition: Document, then: impl Into<Bson>) -> Document {
+    doc! { "$cond": [condition, then.into(), 0_i64] }
+}
+
+fn distinct_fields(q: &RawQuery) -> Vec<&Field> {
+    let mut seen = Vec::new();
+    for f in q.group.iter().chain(q.filters.iter().map(|f| &f.field)) {
+        if !seen.contains(&f) {
+            seen.push(f);
+        }
+    }
+    seen
+}
+
+/// The pipeline of [`store::Store::aggregate_events`] on `events` (see the module documentation);
+/// `None` when no event can match.
+pub fn events_pipeline(q: &RawQuery) -> Option<Vec<Document>> {
+    let (from, to) = effective_range(q)?;
+    let mut pipeline = vec![doc! { "$match": {
+        "projectId": oid(q.project.bytes()),
+        "occurredAt": { "$gte": date(from), "$lt": date(to) },
+    } }];
+
+    let own = |f: &Filter| f.field.event_side() == EventSide::Own;
+    let mut before_join: Vec<Bson> = q
+        .group
+        .iter()
+        .filter_map(|f| match f {
+            // Grouped by a prop: events without it are in no group.
+            Field::Prop(key) => Some(Bson::Document(
+                doc! { "$ne": [{ "$ifNull": [prop_raw(key), Bson::Null] }, Bson::Null] },
+            )),
+            _ => None,
+        })
+        .collect();
+    before_join.extend(
+        q.filters
+            .iter()
+            .filter(|f| own(f))
+            .map(|f| filter_expr(f, event_value_expr(&f.field))),
+    );
+    pipeline.extend(match_all(before_join));
+
+    let session_fields: Vec<&Field> = distinct_fields(q)
+        .into_iter()
+        .filter(|f| f.event_side() == EventSide::Session)
+        .collect();
+    if !session_fields.is_empty() {
+        let mut projection = doc! { "_id": 0, "sessions.start": 1, "sessions.end": 1 };
+        for f in &session_fields {
+            projection.insert(format!("sessions.{}", session_path(f).expect("session field")), 1);
+        }
+        pipeline.push(doc! { "$lookup": {
+            "from": crate::VISITOR_SESSIONS,
+            "localField": "visitorKey",
+            "foreignField": "_id",
+            "pipeline": [{ "$project": projection }],
+            "as": "vs",
+        } });
+        // `$getField` on the first (only) joined document rather than the path `$vs.sessions`:
+        // SecantusDB does not traverse arrays in expression paths.
+        let sessions =
+            doc! { "$ifNull": [{ "$getField": { "field": "sessions", "input": { "$arrayElemAt": ["$vs", 0] } } }, []] };
+        let holds = doc! { "$and": [{ "$lte": ["$$c.start", "$occurredAt"] }, { "$gte": ["$$c.end", "$occurredAt"] }] };
+        pipeline.push(doc! { "$addFields": {
+            "s": { "$arrayElemAt": [{ "$filter": { "input": sessions, "as": "c", "cond": holds } }, 0] },
+        } });
+        let after_join: Vec<Bson> = q
+            .filters
+            .iter()
+            .filter(|f| !own(f))
+            .map(|f| filter_expr(f, event_value_expr(&f.field)))
+            .collect();
+        pipeline.extend(match_all(after_join));
+    }
+
+    let keys: Vec<Bson> = q.group.iter().map(event_value_expr).collect();
+    let is = |name: &str| doc! { "$eq": ["$name", name] };
+    let is_page_exit = is(PAGE_EXIT);
+    let mut per_visitor = doc! {
+        "_id": group_id(&keys, label_expr(q, "$occurredAt")),
+        "pageviews": { "$sum": when(doc! { "$in": ["$name", [PAGEVIEW, PATH_CHANGE]] }, 1_i64) },
+        "customEvents": { "$sum": when(doc! { "$not": [{ "$in": ["$name", [PAGEVIEW, PATH_CHANGE, PAGE_EXIT]] }] }, 1_i64) },
+        "exits": { "$sum": when(is_page_exit.clone(), 1_i64) },
+        "exitDurationMs": { "$sum": when(is_page_exit.clone(), doc! { "$ifNull": ["$durationMs", 0_i64] }) },
+        "scrollCount": { "$sum": when(
+            doc! { "$and": [is_page_exit.clone(), { "$ne": [{ "$ifNull": ["$scrollDepth", Bson::Null] }, Bson::Null] }] },
+            1_i64,
+        ) },
+        "scrollSum": { "$sum": when(is_page_exit, doc! { "$ifNull": ["$scrollDepth", 0_i64] }) },
+    };
+    if let Some(goal) = &q.goal {
+        per_visitor.insert("converted", doc! { "$max": when(is(goal), 1_i64) });
+    }
+    pipeline.push(doc! { "$group": per_visitor });
+    let mut groups = doc! { "_id": regroup_id(keys.len(), q.time.is_some()), "visitors": { "$sum": 1_i64 } };
+    for counter in [
+        "pageviews",
+        "customEvents",
+        "exits",
+        "exitDurationMs",
+        "scrollCount",
+        "scrollSum",
+        "converted",
+    ] {
+        groups.insert(counter, doc! { "$sum": format!("${counter}") });
+    }
+    pipeline.push(doc! { "$group": groups });
+    Some(pipeline)
+}
+
+/// The pipeline of [`store::Store::aggregate_sessions`] on `visitor_sessions`; `None` when no
+/// session can match.
+pub fn sessions_pipeline(q: &RawQuery) -> Option<Vec<Document>> {
+    let (from, to) = effective_range(q)?;
+    let range = doc! { "$gte": date(from), "$lt": date(to) };
+    let mut pipeline = vec![
+        doc! { "$match": { "projectId": oid(q.project.bytes()), "sessions": { "$elemMatch": { "start": range.clone() } } } },
+        doc! { "$unwind": "$sessions" },
+        doc! { "$match": { "sessions.start": range } },
+    ];
+    let filters: Vec<Bson> = q
+        .filters
+        .iter()
+        .map(|f| filter_expr(f, session_value_expr(&f.field)))
+        .collect();
+    pipeline.extend(match_all(filters));
+    let keys: Vec<Bson> = q.group.iter().map(session_value_expr).collect();
+    let bounce = doc! { "$and": [{ "$lte": ["$sessions.pageviews", 1] }, { "$eq": ["$sessions.customEvents", 0] }] };
+    let duration = doc! { "$subtract": [{ "$toLong": "$sessions.end" }, { "$toLong": "$sessions.start" }] };
+    pipeline.push(doc! { "$group": {
+        "_id": group_id(&keys, label_expr(q, "$sessions.start")),
+        "visits": { "$sum": 1_i64 },
+        "bounces": { "$sum": when(bounce, 1_i64) },
+        "durationMs": { "$sum": duration },
+        "pageviews": { "$sum": "$sessions.pageviews" },
+    } });
+    pipeline.push(doc! { "$group": {
+        "_id": regroup_id(keys.len(), q.time.is_some()),
+        "visits": { "$sum": "$visits" },
+        "bounces": { "$sum": "$bounces" },
+        "durationMs": { "$sum": "$durationMs" },
+        "pageviews": { "$sum": "$pageviews" },
+        "visitors": { "$sum": 1_i64 },
+    } });
+    Some(pipeline)
+}
+
+// --- decoding group documents ----------------------------------------------------------------
+
+#[derive(Debug, thiserror::Error)]
+#[error("malformed aggregation result: {0}")]
+struct BadGroup(String);
+
+fn bad(problem: impl Into<String>) -> StoreError {
+    StoreError::backend(BadGroup(problem.into()))
+}
+
+/// A sum as a u64 (the server picks the width; a negative sum is corrupt data).
+fn count(d: &Document, key: &str) -> Result<u64> {
+    let n = match d.get(key) {
+        None | Some(Bson::Null) => 0,
+        Some(Bson::Int32(n)) => i64::from(*n),
+        Some(Bson::Int64(n)) => *n,
+        Some(Bson::Double(x)) if x.fract() == 0.0 => *x as i64,
+        Some(other) => return Err(bad(format!("{key} is {other}"))),
+    };
+    u64::try_from(n).map_err(|_| bad(format!("{key} is negative: {n}")))
+}
+
+fn group_keys(d: &Document, keys: usize, time: bool) -> Result<(Vec<String>, Option<i64>)> {
+    let empty = Document::new();
+    let id = match d.get("_id") {
+        Some(Bson::Document(id)) => id,
+        None | Some(Bson::Null) => &empty,
+        Some(other) => return Err(bad(format!("_id is {other}"))),
+    };
+    let values = (0..keys)
+        .map(|i| match id.get(format!("k{i}")) {
+            Some(Bson::String(s)) => Ok(s.clone()),
+            other => Err(bad(format!("key {i} is {other:?}"))),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let bucket = if time {
+        match id.get("b") {
+            Some(Bson::Int64(b)) => Some(*b),
+            Some(Bson::Int32(b)) => Some(i64::from(*b)),
+            other => return Err(bad(format!("bucket is {other:?}"))),
+        }
+    } else {
+        None
+    };
+    Ok((values, bucket))
+}
+
+impl MongoStore {
+    async fn aggregate_docs(
+        &self,
+        collection: &Collection<Document>,
+        pipeline: Vec<Document>,
+    ) -> Result<Vec<Document>> {
+        collection
+            .aggregate(pipeline)
+            .await
+            .map_err(backend)?
+            .try_collect()
+            .await
+            .map_err(backend)
+    }
+
+    pub(crate) async fn aggregate_events_impl(&self, q: &RawQuery) -> Result<Vec<EventGroup>> {
+        let Some(pipeline) = events_pipeline(q) else {
+            return Ok(Vec::new());
+        };
+        let docs = self.aggregate_docs(&self.events, pipeline).await?;
+        let mut out = docs
+            .iter()
+            .map(|d| {
+                let (keys, bucket) = group_keys(d, q.group.len(), q.time.is_some())?;
+                Ok(EventGroup {
+                    keys,
+                    bucket,
+                    pageviews: count(d, "pageviews")?,
+                    custom_events: count(d, "customEvents")?,
+                    exits: count(d, "exits")?,
+                    exit_duration_ms: count(d, "exitDurationMs")?,
+                    scroll_count: count(d, "scrollCount")?,
+                    scroll_sum: count(d, "scrollSum")?,
+                    visitors: count(d, "visitors")?,
+                    converted: count(d, "converted")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        out.sort_by(|a, b| (&a.keys, a.bucket).cmp(&(&b.keys, b.bucket)));
+        Ok(out)
+    }
+
+    pub(crate) async fn aggregate_sessions_impl(&self, q: &RawQuery) -> Result<Vec<SessionGroup>> {
+        let Some(pipeline) = sessions_pipeline(q) else {
+            return Ok(Vec::new());
+        };
+        let docs = self.aggregate_docs(&self.visitor_sessions, pipeline).await?;
+        let mut out = docs
+            .iter()
+            .map(|d| {
+                let (keys, bucket) = group_keys(d, q.group.len(), q.time.is_some())?;
+                Ok(SessionGroup {
+                    keys,
+                    bucket,
+                    visits: count(d, "visits")?,
+                    bounces: count(d, "bounces")?,
+                    duration_ms: count(d, "durationMs")?,
+                    pageviews: count(d, "pageviews")?,
+                    visitors: count(d, "visitors")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        out.sort_by(|a, b| (&a.keys, a.bucket).cmp(&(&b.keys, b.bucket)));
+        Ok(out)
+    }
+
+    pub(crate) async fn sessions_of_visitors_impl(
+        &self,
+        project: &ProjectId,
+        visitors: &[VisitorId],
+    ) -> Result<Vec<Session>> {
+        let ids: BTreeSet<String> = visitors.iter().map(|&v| visitor_key(project, v)).collect();
+        let mut out = Vec::new();
+        let ids: Vec<String> = ids.into_iter().collect();
+        for chunk in ids.chunks(MAX_IN_IDS) {
+            let mut cursor = self
+                .visitor_sessions
+                .find(doc! { "_id": { "$in": chunk } })
+                .await
+                .map_err(backend)?;
+            while let Some(d) = cursor.try_next().await.map_err(backend)? {
+                out.extend(decoded(codec::visitor_from(&d))?.sessions);
+            }
+        }
+        out.sort_by(|a, b| (a.start, a.visitor_id, &a.id).cmp(&(b.start, b.visitor_id, &b.id)));
+        Ok(out)
+    }
+
+    // --- multi-statement upserts ----------------------------------------------------------
+
+    /// Sends upsert statements (with estimated sizes) as multi-statement `update` commands on
+    /// `collection`. A statement that lost a race with a concurrent upsert of the same new `_id`
+    /// (a duplicate key) is sent again: the second time it finds the document.
+    async fn run_upserts(&self, collection: &Collection<Document>, statements: Vec<(Document, usize)>) -> Result<()> {
+        let mut pending = statements;
+        for _ in 0..UPSERT_ATTEMPTS {
+            let mut lost = Vec::new();
+            let mut chunk: Vec<(Document, usize)> = Vec::new();
+            let mut chunk_bytes = 0;
+            let total = pending.len();
+            for (i, statement) in pending.into_iter().enumerate() {
+                chunk_bytes += statement.1;
+                chunk.push(statement);
+                if chunk_bytes >= MAX_COMMAND_BYTES || chunk.len() >= MAX_STATEMENTS || i + 1 == total {
+                    let sent = std::mem::take(&mut chunk);
+                    chunk_bytes = 0;
+                    let updates: Vec<Document> = sent.iter().map(|(d, _)| d.clone()).collect();
+                    let command = doc! { "update": collection.name(), "updates": updates, "ordered": false };
+                    let reply = self.db.run_command(command).await.map_err(backend)?;
+                    let failed = lost_statements(&reply)?;
+                    lost.extend(
+                        sent.into_iter()
+                            .enumerate()
+                            .filter(|(i, _)| failed.contains(i))
+                            .map(|(_, s)| s),
+                    );
+                }
+            }
+            if lost.is_empty() {
+                return Ok(());
+            }
+            pending = lost;
+        }
+        Err(bad(format!("upserts into {} kept colliding", collection.name())))
+    }
+
+    // --- dirty marks ----------------------------------------------------------------------
+
+    /// Marks these hours dirty: one upsert each, `$inc` of the version, all in one command.
+    pub(crate) async fn mark_dirty(&self, hours: &BTreeSet<(ProjectId, Millis)>) -> Result<()> {
+        if hours.is_empty() {
+            return Ok(());
+        }
+        let statements = hours
+            .iter()
+            .map(|(project, hour)| {
+                // The epoch is only written when the mark is created: it tells a new mark from one
+                // deleted since, which a counter restarting at 1 could not.
+                let epoch = rand::random_range(1..(1_i64 << 30));
+                let statement = doc! {
+                    "q": { "_id": codec::dirty_key(project, *hour) },
+                    "u": {
+                        "$inc": { "version": 1_i64 },
+                        "$setOnInsert": { "projectId": oid(project.bytes()), "hour": date(*hour), "epoch": epoch },
+                    },
+                    "upsert": true,
+                };
+                (statement, 200)
+            })
+            .collect();
+        self.run_upserts(&self.rollup_dirty, statements).await
+    }
+
+    pub(crate) async fn dirty_hours_impl(&self, limit: usize) -> Result<Vec<DirtyHour>> {
+        if limit == 0 {
+            // A zero limit means "no limit" to MongoDB.
+            return Ok(Vec::new());
+        }
+        let docs: Vec<Document> = self
+            .rollup_dirty
+            .find(doc! {})
+            .sort(doc! { "hour": 1, "_id": 1 })
+            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+            .await
+            .map_err(backend)?
+            .try_collect()
+            .await
+            .map_err(backend)?;
+        docs.iter().map(|d| decoded(codec::dirty_from(d))).collect()
+    }
+
+    pub(crate) async fn clear_dirty_impl(&self, mark: &DirtyHour) -> Result<bool> {
+        let filter = doc! {
+            "_id": codec::dirty_key(&mark.project, mark.hour),
+            "epoch": mark.version >> codec::DIRTY_VERSION_BITS,
+            "version": mark.version & ((1 << codec::DIRTY_VERSION_BITS) - 1),
+        };
+        let result = self.rollup_dirty.delete_one(filter).await.map_err(backend)?;
+        Ok(result.deleted_count == 1)
+    }
+
+    // --- rollups --------------------------------------------------------------------------
+
+    pub(crate) async fn replace_rollups_impl(
+        &self,
+        project: &ProjectId,
+        granularity: Granularity,
+        bucket: Millis,
+        rows: &[RollupRow],
+    ) -> Result<()> {
+        // Write the new rows first (in place: `_id`s are deterministic), then delete the bucket's
+        // rows that are not among them, so a reader never finds the bucket empty in between.
+        let mut keep: HashSet<String> = HashSet::with_capacity(rows.len());
+        let statements: Vec<(Document, usize)> = rows
+            .iter()
+            .map(|row| {
+                let mut replacement = codec::rollup_doc(project, granularity, bucket, row);
+                let id = match replacement.remove("_id") {
+                    Some(Bson::String(id)) => id,
+                    _ => unreachable!("rollup_doc sets a string _id"),
+                };
+                keep.insert(id.clone());
+                let statement = doc! { "q": { "_id": id }, "u": replacement, "upsert": true };
+                (statement, codec::rollup_doc_bytes(row))
+            })
+            .collect();
+        if !statements.is_empty() {
+            self.run_upserts(&self.rollups, statements).await?;
+        }
+        let filter = doc! { "projectId": oid(project.bytes()), "g": granularity.code(), "b": date(bucket) };
+        let existing: Vec<Document> = self
+            .rollups
+            .find(filter)
+            .projection(doc! { "_id": 1 })
+            .await
+            .map_err(backend)?
+            .try_collect()
+            .await
+            .map_err(backend)?;
+        let stale: Vec<String> = existing
+            .iter()
+            .filter_map(|d| d.get_str("_id").ok())
+            .filter(|id| !keep.contains(*id))
+            .map(str::to_owned)
+            .collect();
+        for chunk in stale.chunks(MAX_IN_IDS) {
+            self.rollups
+                .delete_many(doc! { "_id": { "$in": chunk } })
+                .await
+                .map_err(backend)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn rollups_impl(
+        &self,
+        project: &ProjectId,
+        granularity: Granularity,
+        from: Millis,
+        to: Millis,
+        dim: Option<&RollupDim>,
+    ) -> Result<Vec<StoredRollup>> {
+        let mut filter = doc! {
+            "projectId": oid(project.bytes()),
+            "g": granularity.code(),
+            "b": { "$gte": date(from), "$lt": date(to) },
+        };
+        if let Some(dim) = dim {
+            filter.insert("d", dim.key());
+        }
+        let docs: Vec<Document> = self
+            .rollups
+            .find(filter)
+            .await
+            .map_err(backend)?
+            .try_collect()
+            .await
+            .map_err(backend)?;
+        let mut rows = docs
+            .iter()
+            .map(|d| decoded(codec::rollup_from(d)))
+            .collect::<Result<Vec<_>>>()?;
+        rows.sort_by(|a, b| (a.bucket, &a.row.dim, &a.row.value).cmp(&(b.bucket, &b.row.dim, &b.row.value)));
+        Ok(rows)
+    }
+
+    // --- retention --------------------------------------------------------------------------
+
+    pub(crate) async fn delete_expired_impl(&self, retention: &Retention) -> Result<Expired> {
+        let cut = date(retention.raw_before);
+        let events = self
+            .events
+            .delete_many(doc! { "occurredAt": { "$lt": cut } })
+            .await
+            .map_err(backend)?
+            .deleted_count;
+
+        // Sessions: counted, then pulled out of their visitor documents (with `rev` bumped, so a
+        // concurrent ingest that read the document before loses its compare-and-set and re-reads),
+        // then documents left without sessions are deleted.
+        let old = doc! { "$lt": cut };
+        let counted = self
+            .aggregate_docs(
+                &self.visitor_sessions,
+                vec![
+                    doc! { "$match": { "sessions.start": old.clone() } },
+                    doc! { "$unwind": "$sessions" },
+                    doc! { "$match": { "sessions.start": old.clone() } },
+                    doc! { "$group": { "_id": Bson::Null, "n": { "$sum": 1_i64 } } },
+                ],
+            )
+            .await?;
+        let sessions = counted.first().map(|d| count(d, "n")).transpose()?.unwrap_or(0);
+        if sessions > 0 {
+            self.visitor_sessions
+                .update_many(
+                    doc! { "sessions.start": old.clone() },
+                    doc! { "$pull": { "sessions": { "start": old } }, "$inc": { "rev": 1_i64 } },
+                )
+                .await
+                .map_err(backend)?;
+            self.visitor_sessions
+                .delete_many(doc! { "sessions": { "$size": 0 } })
+                .await
+                .map_err(backend)?;
+        }
+
+        let mut rollups = 0;
+        for (granularity, before) in [
+            (Granularity::Hour, retention.hourly_before),
+            (Granularity::Day, retention.daily_before),
+        ] {
+            rollups += self
+                .rollups
+                .delete_many(doc! { "g": granularity.code(), "b": { "$lt": date(before) } })
+                .await
+                .map_err(backend)?
+                .deleted_count;
+        }
+        self.rollup_dirty
+            .delete_many(doc! { "hour": { "$lt": cut } })
+            .await
+            .map_err(backend)?;
+        Ok(Expired {
+            events,
+            sessions,
+            rollups,
+        })
+    }
+}
+
+/// Starts of the sessions given to a fold, by id (to find those of sessions merged away).
+pub(crate) fn starts_by_id(sessions: &[Session]) -> BTreeMap<String, Millis> {
+    sessions.iter().map(|s| (s.id.clone(), s.start)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use store::analytics::TimeBuckets;
+
+    fn query() -> RawQuery {
+        RawQuery {
+            project: ProjectId::from_bytes([1; 12]),
+            from: 0,
+            to: 1_000,
+            filters: vec![],
+            group: vec![],
+            time: None,
+            goal: None,
+        }
+    }
+
+    fn stages(p: &[Document]) -> Vec<String> {
+        p.iter().map(|d| d.keys().next().unwrap().clone()).collect()
+    }
+
+    #[test]
+    fn the_join_is_only_there_for_session_side_fields() {
+        let mut q = query();
+        q.group = vec![Field::Page, Field::Prop("plan".into())];
+        assert_eq!(
+            stages(&events_pipeline(&q).unwrap()),
+            ["$match", "$match", "$group", "$group"]
+        );
+        q.filters = vec![Filter {
+            op: FilterOp::Is,
+            field: Field::Source,
+            values: vec!["Google".into()],
+        }];
+        assert_eq!(
+            stages(&events_pipeline(&q).unwrap()),
+            [
+                "$match",
+                "$match",
+                "$lookup",
+                "$addFields",
+                "$match",
+                "$group",
+                "$group"
+            ]
+        );
+    }
+
+    #[test]
+    fn time_buckets_narrow_the_range_and_empty_ones_match_nothing() {
+        let mut q = query();
+        q.time = Some(TimeBuckets {
+            bounds: vec![100, 200, 300],
+            labels: vec![7, 7],
+        });
+        let p = events_pipeline(&q).unwrap();
+        let range = p[0].get_document("$match").unwrap().get_document("occurredAt").unwrap();
+        assert_eq!(range, &doc! { "$gte": date(100), "$lt": date(300) });
+        q.time = Some(TimeBuckets {
+            bounds: vec![100],
+            labels: vec![],
+        });
+        assert!(events_pipeline(&q).is_none());
+        assert!(sessions_pipeline(&q).is_none());
+        q.time = Some(TimeBuckets {
+            bounds: vec![2_000, 3_000],
+            labels: vec![1],
+        });
+        assert!(events_pipeline(&q).is_none(), "buckets outside the range");
+    }
+}
