@@ -41,10 +41,14 @@ fn dashboard(project: &ProjectId) -> Vec<Value> {
         q.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
         q
     };
-    let top = |dim: &str| base(json!({"metrics": ["visitors", "pageviews", "bounce_rate"], "dimensions": [dim], "limit": 10}));
+    let top = |dim: &str| {
+        base(json!({"metrics": ["visitors", "pageviews", "bounce_rate"], "dimensions": [dim], "limit": 10}))
+    };
     vec![
-        base(json!({"metrics": ["visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration"],
-            "compare": "previous_period"})),
+        base(
+            json!({"metrics": ["visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration"],
+            "compare": "previous_period"}),
+        ),
         base(json!({"metrics": ["visitors", "pageviews"], "dimensions": ["time:day"]})),
         top("page"),
         top("source"),
@@ -72,14 +76,23 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 fn dir_size(path: &std::path::Path) -> u64 {
     std::fs::read_dir(path)
-        .map(|rd| rd.filter_map(|e| e.ok()).filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
         .unwrap_or(0)
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let backend = args.iter().skip(1).find(|a| matches!(a.as_str(), "sqlite" | "mongodb")).cloned();
+    let backend = args
+        .iter()
+        .skip(1)
+        .find(|a| matches!(a.as_str(), "sqlite" | "mongodb"))
+        .cloned();
     let backend = backend.unwrap_or_else(|| "sqlite".to_owned());
     let events_target = arg(&args, "--events", 10_000_000);
     let visitors = arg(&args, "--visitors", 100_000) as u32;
@@ -91,11 +104,16 @@ async fn main() {
         "mongodb" => {
             let server = store_mongo::testing::TestServer::shared();
             let db = store_mongo::testing::fresh_db_name();
-            let s = store_mongo::MongoStore::connect(server.uri(), Some(&db)).await.expect("connect");
+            let s = store_mongo::MongoStore::connect(server.uri(), Some(&db))
+                .await
+                .expect("connect");
             let database = s.database().clone();
             (Arc::new(s), Some(database))
         }
-        _ => (Arc::new(store_sqlite::SqliteStore::open_in(dir.path()).expect("open")), None),
+        _ => (
+            Arc::new(store_sqlite::SqliteStore::open_in(dir.path()).expect("open")),
+            None,
+        ),
     };
 
     // The 30 days up to today (UTC), so "30d" covers them.
@@ -147,7 +165,10 @@ async fn main() {
             break;
         }
     }
-    println!("rollups: {hours} hours rebuilt in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "rollups: {hours} hours rebuilt in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 
     let queries: Vec<query::Query> = dashboard(&project)
         .iter()
@@ -184,8 +205,20 @@ async fn main() {
 
     let bytes = match &mongo_db {
         Some(db) => {
-            let stats = db.run_command(mongodb::bson::doc! {"dbStats": 1}).await.expect("dbStats");
-            let n = |k: &str| stats.get(k).and_then(|v| v.as_f64().or(v.as_i64().map(|x| x as f64)).or(v.as_i32().map(f64::from))).unwrap_or(0.0);
+            let stats = db
+                .run_command(mongodb::bson::doc! {"dbStats": 1})
+                .await
+                .expect("dbStats");
+            let n = |k: &str| {
+                stats
+                    .get(k)
+                    .and_then(|v| {
+                        v.as_f64()
+                            .or(v.as_i64().map(|x| x as f64))
+                            .or(v.as_i32().map(f64::from))
+                    })
+                    .unwrap_or(0.0)
+            };
             (n("storageSize") + n("indexSize")) as u64
         }
         None => dir_size(dir.path()),
