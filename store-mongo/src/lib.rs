@@ -58,6 +58,8 @@
 //!   deletes the mark only if both still match, so a worker holding an old mark cannot delete a
 //!   new mark created after the old one was cleared (a bare counter would restart at 1).
 //!   `{hour: 1}` serves the oldest-first listing and the retention sweep.
+//! * The dashboard's raw aggregations are pipelines on `events` (joined to `visitor_sessions` only
+//!   when a session-side field is grouped or filtered) and on `visitor_sessions`: see [`analytics`].
 //! * The retention sweep ([`Store::delete_expired`]) deletes events by `occurredAt` and rollups by
 //!   `g`/`b` without a `projectId` (no index leads with those: it runs rarely and reads every
 //!   project anyway), pulls old sessions out of their visitor documents with `rev` incremented

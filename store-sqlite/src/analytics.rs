@@ -402,16 +402,23 @@ pub(crate) fn rollups(
 
 // --- dirty hours ---------------------------------------------------------------------------------
 
-/// Marks hours of a project for rebuilding, inside the ingest transaction.
-pub(crate) fn mark_dirty(tx: &Transaction<'_>, project: &ProjectId, hours: &BTreeSet<Millis>) -> Result<()> {
+/// Marks hours of a project for rebuilding, inside the ingest transaction. A new mark starts at
+/// the current time in ms, not at 1: a worker still holding the version of a mark cleared since
+/// must not match (and so delete) a newer mark of the same hour.
+pub(crate) fn mark_dirty(
+    tx: &Transaction<'_>,
+    project: &ProjectId,
+    hours: &BTreeSet<Millis>,
+    now: Millis,
+) -> Result<()> {
     let mut mark = tx
         .prepare_cached(
-            "INSERT INTO rollup_dirty (project_id, hour, version) VALUES (?1, ?2, 1) \
-             ON CONFLICT (project_id, hour) DO UPDATE SET version = version + 1",
+            "INSERT INTO rollup_dirty (project_id, hour, version) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (project_id, hour) DO UPDATE SET version = max(version + 1, ?3)",
         )
         .map_err(backend)?;
     for h in hours {
-        mark.execute(params![project.bytes(), h]).map_err(backend)?;
+        mark.execute(params![project.bytes(), h, now]).map_err(backend)?;
     }
     Ok(())
 }

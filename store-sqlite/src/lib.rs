@@ -46,7 +46,7 @@ use contract::ids::ProjectId;
 use contract::keys::KeyHash;
 use rusqlite::wal::CheckpointMode;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, MAIN_DB};
-use store::analytics::rollup::{hour_of, touched_hours};
+use store::analytics::rollup::touched_hours;
 use store::analytics::{
     DirtyHour, EventGroup, Expired, Granularity, RawQuery, Retention, RollupDim, RollupRow, SessionGroup, StoredRollup,
 };
@@ -389,7 +389,7 @@ fn ingest(tx: &Transaction<'_>, events: &[EnrichedEvent], now: Millis) -> Result
         }
     }
     for (project, hours) in &dirty {
-        analytics::mark_dirty(tx, project, hours)?;
+        analytics::mark_dirty(tx, project, hours, now)?;
     }
     Ok(IngestReport {
         stored,
@@ -764,7 +764,7 @@ impl Store for SqliteStore {
             let run = |sql: &str, at: Millis| tx.execute(sql, [at]).map_err(backend);
             let events = run("DELETE FROM events WHERE occurred_at < ?1", r.raw_before)?;
             let sessions = run("DELETE FROM sessions WHERE start_at < ?1", r.raw_before)?;
-            run("DELETE FROM rollup_dirty WHERE hour < ?1", hour_of(r.raw_before))?;
+            run("DELETE FROM rollup_dirty WHERE hour < ?1", r.raw_before)?;
             let hourly = tx
                 .execute(
                     "DELETE FROM rollups WHERE granularity = ?1 AND bucket < ?2",

@@ -143,6 +143,8 @@ pub fn generate() -> Vec<EnrichedEvent> {
                 } else {
                     T0 + rng.random_range(0..3 * DAY_MS - 3 * 60 * MIN)
                 };
+                // Some visits start on the hour: exactly on a bucket bound.
+                let start = if rng.random_bool(0.15) { hour_of(start) } else { start };
                 let host = *["example.com", "shop.example.com"].choose(&mut rng).unwrap();
                 let (source, referrer, utm) = attribution(&mut rng);
                 let mut t = start;
@@ -465,6 +467,25 @@ fn common_cases(fields: &[Field]) -> Vec<(String, RawQuery)> {
             }),
         ),
         (
+            "one bucket",
+            with(&|q| {
+                q.time = Some(TimeBuckets {
+                    bounds: vec![T0 + HOUR_MS, T0 + 2 * DAY_MS],
+                    labels: vec![7],
+                });
+                q.group = vec![Field::Browser];
+            }),
+        ),
+        (
+            "buckets sharing one label",
+            with(&|q| {
+                q.time = Some(TimeBuckets {
+                    bounds: vec![T0, T0 + DAY_MS, T0 + 2 * DAY_MS + 7 * HOUR_MS],
+                    labels: vec![-1, -1],
+                });
+            }),
+        ),
+        (
             "buckets partly outside the range",
             with(&|q| {
                 q.from = T0 + DAY_MS + 90 * MIN;
@@ -745,6 +766,8 @@ pub async fn the_generated_data_covers_the_cases(_b: &dyn Backend) {
         })
         .count();
     assert!(same_ms >= 5, "{same_ms} exits with a path change in the same ms");
+    let on_the_hour = events.iter().filter(|e| e.occurred_at % HOUR_MS == 0).count();
+    assert!(on_the_hour >= 5, "{on_the_hour} events on the hour");
     let visitors_per_project = |p| {
         events
             .iter()
