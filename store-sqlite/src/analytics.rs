@@ -14,7 +14,7 @@ use store::analytics::{
     Counters, DirtyHour, EventGroup, Field, FilterOp, Granularity, RawQuery, RollupDim, RollupRow, SessionGroup,
     Sketch, StoredRollup,
 };
-use store::{Millis, Result, StoreError};
+use store::{Millis, Result};
 
 use crate::backend;
 use crate::codec::visitor_to_sql;
@@ -467,9 +467,4 @@ pub(crate) fn visitor_params(project: &ProjectId, visitors: &[VisitorId]) -> Vec
             .map(|v| ToSqlOutput::Owned(Value::Integer(visitor_to_sql(*v)))),
     );
     out
-}
-
-#[allow(dead_code)]
-fn _assert_error_type(e: StoreError) -> StoreError {
-    e
 }
