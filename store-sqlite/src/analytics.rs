@@ -402,23 +402,23 @@ pub(crate) fn rollups(
 
 // --- dirty hours ---------------------------------------------------------------------------------
 
-/// Marks hours of a project for rebuilding, inside the ingest transaction. A new mark starts at
-/// the current time in ms, not at 1: a worker still holding the version of a mark cleared since
-/// must not match (and so delete) a newer mark of the same hour.
+/// Marks hours of a project for rebuilding, inside the ingest transaction, with `version` from the
+/// store's strictly increasing mark clock, not a per-row counter restarting at 1: a worker still
+/// holding the version of a mark cleared since must not match (and so delete) a newer mark.
 pub(crate) fn mark_dirty(
     tx: &Transaction<'_>,
     project: &ProjectId,
     hours: &BTreeSet<Millis>,
-    now: Millis,
+    version: Millis,
 ) -> Result<()> {
     let mut mark = tx
         .prepare_cached(
             "INSERT INTO rollup_dirty (project_id, hour, version) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (project_id, hour) DO UPDATE SET version = max(version + 1, ?3)",
+             ON CONFLICT (project_id, hour) DO UPDATE SET version = ?3",
         )
         .map_err(backend)?;
     for h in hours {
-        mark.execute(params![project.bytes(), h, now]).map_err(backend)?;
+        mark.execute(params![project.bytes(), h, version]).map_err(backend)?;
     }
     Ok(())
 }

@@ -33,7 +33,7 @@ mod schema;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::c_int;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::thread::JoinHandle;
@@ -81,6 +81,23 @@ struct Inner {
     /// Set by the writer's WAL hook when the log has grown past [`CHECKPOINT_AT`] frames.
     wal_is_long: Arc<AtomicBool>,
     checkpointer: Option<Checkpointer>,
+    /// The last dirty-mark version handed out; see [`Inner::next_mark_version`].
+    mark_clock: AtomicI64,
+}
+
+impl Inner {
+    /// A dirty-mark version greater than every one handed out before, by this process or (through
+    /// the seed read at open) stored by an earlier one. Close to the current time in ms, but
+    /// strictly increasing even when two ingests fall in the same millisecond: a worker holding the
+    /// version of a mark cleared since must never match a newer mark of the same hour.
+    fn next_mark_version(&self) -> Millis {
+        let now = now_ms();
+        let previous = self
+            .mark_clock
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |last| Some(now.max(last + 1)))
+            .unwrap_or_else(|last| last);
+        now.max(previous + 1)
+    }
 }
 
 /// WAL frames (pages) after which the background thread copies the log back into the database:
@@ -184,6 +201,9 @@ impl SqliteStore {
                 Ok(())
             }))
             .map_err(StoreError::backend)?;
+        let last_mark: Millis = writer
+            .query_row("SELECT coalesce(max(version), 0) FROM rollup_dirty", [], |r| r.get(0))
+            .map_err(StoreError::backend)?;
         let writer = Arc::new(Mutex::new(writer));
         let checkpointer = Checkpointer::start(path, writer.clone()).map_err(StoreError::backend)?;
         Ok(Self {
@@ -194,6 +214,7 @@ impl SqliteStore {
                 next_reader: AtomicUsize::new(0),
                 wal_is_long,
                 checkpointer: Some(checkpointer),
+                mark_clock: AtomicI64::new(last_mark),
             }),
         })
     }
@@ -336,7 +357,7 @@ static SELECT_SESSIONS: LazyLock<String> = LazyLock::new(|| {
 const DELETE_SESSION: &str = "DELETE FROM sessions WHERE id = ?1";
 
 /// The body of [`Store::ingest`], inside the caller's immediate transaction.
-fn ingest(tx: &Transaction<'_>, events: &[EnrichedEvent], now: Millis) -> Result<IngestReport> {
+fn ingest(tx: &Transaction<'_>, events: &[EnrichedEvent], now: Millis, mark_version: Millis) -> Result<IngestReport> {
     let mut stored = 0;
     {
         let mut insert = tx.prepare_cached(&codec::INSERT_EVENT).map_err(backend)?;
@@ -389,7 +410,7 @@ fn ingest(tx: &Transaction<'_>, events: &[EnrichedEvent], now: Millis) -> Result
         }
     }
     for (project, hours) in &dirty {
-        analytics::mark_dirty(tx, project, hours, now)?;
+        analytics::mark_dirty(tx, project, hours, mark_version)?;
     }
     Ok(IngestReport {
         stored,
@@ -659,7 +680,10 @@ impl Store for SqliteStore {
         // Owned for the blocking thread; a clone of a batch costs far less than its transaction.
         let events = events.to_vec();
         let now = now_ms();
-        self.write(move |tx| ingest(tx, &events, now)).await
+        let inner = self.inner.clone();
+        // The version is taken under the writer's lock, so versions also increase in commit order.
+        self.write(move |tx| ingest(tx, &events, now, inner.next_mark_version()))
+            .await
     }
 
     async fn events(&self, project: &ProjectId, from: Millis, to: Millis) -> Result<Vec<EnrichedEvent>> {
