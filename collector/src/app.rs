@@ -78,7 +78,8 @@ pub async fn build_state(config: &Config) -> anyhow::Result<(AppState, Services)
         }),
         spawn_every(config.rollup_interval, {
             let store = store.clone();
-            move || crate::rollups::rebuild_pending(store.clone())
+            let days = config.raw_retention_days;
+            move || crate::rollups::rebuild_pending(store.clone(), days)
         }),
         spawn_every(crate::rollups::RETENTION_INTERVAL, {
             let store = store.clone();

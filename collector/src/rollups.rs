@@ -15,11 +15,12 @@ pub const REBUILD_BATCH: usize = 64;
 /// How often the retention sweep runs.
 pub const RETENTION_INTERVAL: Duration = Duration::from_secs(3600);
 
-/// Rebuilds every dirty hour (and its day), batch by batch. Errors are logged; the marks stay, so
-/// the next round retries.
-pub async fn rebuild_pending(store: Arc<dyn Store>) {
+/// Rebuilds every dirty hour (and its day) within the retention of `raw_days`, batch by batch.
+/// Errors are logged; the marks stay, so the next round retries.
+pub async fn rebuild_pending(store: Arc<dyn Store>, raw_days: u32) {
+    let kept_since = retention(crate::now_ms(), raw_days).hourly_before;
     loop {
-        match query::engine::rebuild_dirty(&*store, REBUILD_BATCH).await {
+        match query::engine::rebuild_dirty(&*store, REBUILD_BATCH, kept_since).await {
             Ok(n) if n < REBUILD_BATCH => return,
             Ok(_) => {}
             Err(e) => {

@@ -18,7 +18,11 @@ async fn with_three_pageviews() -> TestApp {
         assert_eq!(app.beacon(body.to_string()).await.status, StatusCode::ACCEPTED);
     }
     // What the rollup worker does every few seconds.
-    while query::engine::rebuild_dirty(&*app.state.store, 64).await.unwrap() > 0 {}
+    while query::engine::rebuild_dirty(&*app.state.store, 64, i64::MIN)
+        .await
+        .unwrap()
+        > 0
+    {}
     app
 }
 

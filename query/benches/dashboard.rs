@@ -159,7 +159,7 @@ async fn main() {
     let started = Instant::now();
     let mut hours = 0;
     loop {
-        let n = engine::rebuild_dirty(&*store, 64).await.expect("rollups");
+        let n = engine::rebuild_dirty(&*store, 64, i64::MIN).await.expect("rollups");
         hours += n;
         if n == 0 {
             break;

@@ -17,7 +17,7 @@
 //! exact up to [`store::analytics::sketch::EXACT_LIMIT`] visitors, within ~2% beyond.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
 
 use store::analytics::rollup::{day_of, DAY_MS, HOUR_MS};
@@ -662,15 +662,24 @@ pub async fn daily_stats(
 }
 
 /// Rebuilds the rollups of the dirty hours (at most `limit`), then the UTC days they fall in.
-/// Returns how many hours were rebuilt. What the collector's rollup worker runs in a loop.
-pub async fn rebuild_dirty(store: &dyn Store, limit: usize) -> Result<usize, EngineError> {
+/// Returns how many marks were handled. What the collector's rollup worker runs in a loop.
+///
+/// `hourly_kept_since` is the retention cut-off of raw events and hourly rollups
+/// ([`store::analytics::Retention::hourly_before`]). An hour before it is not rebuilt (its events
+/// are gone or going, and so is its rollup), and neither is a day that starts before it: its
+/// daily rollup was built when all its hours were there, and rebuilding it from the hours left
+/// would drop the expired ones. A late event in such a day reaches its hour, not its day.
+pub async fn rebuild_dirty(store: &dyn Store, limit: usize, hourly_kept_since: Millis) -> Result<usize, EngineError> {
     let marks = store.dirty_hours(limit).await?;
-    let mut days: BTreeMap<(contract::ids::ProjectId, Millis), ()> = BTreeMap::new();
-    for mark in &marks {
+    let mut days = BTreeSet::new();
+    for mark in marks.iter().filter(|m| m.hour >= hourly_kept_since) {
         rebuild_hour(store, &mark.project, mark.hour).await?;
-        days.insert((mark.project, day_of(mark.hour)), ());
+        let day = day_of(mark.hour);
+        if day >= hourly_kept_since {
+            days.insert((mark.project, day));
+        }
     }
-    for (project, day) in days.keys() {
+    for (project, day) in &days {
         rebuild_day(store, project, *day).await?;
     }
     // Cleared last: a crash before this point only means the same hours are rebuilt again.

@@ -100,7 +100,7 @@ async fn load(store: &dyn Store, events: &[EnrichedEvent]) {
     for chunk in shuffled.chunks(97) {
         store.ingest(chunk).await.unwrap();
     }
-    while engine::rebuild_dirty(store, 64).await.unwrap() > 0 {}
+    while engine::rebuild_dirty(store, 64, i64::MIN).await.unwrap() > 0 {}
 }
 
 // --- brute force -------------------------------------------------------------------------------
@@ -450,4 +450,89 @@ async fn both_stores_match_the_ground_truth_and_each_other() {
     load(&*mongo, &events).await;
     let on_mongo = run_all(mongo, &events, &sessions).await;
     assert_eq!(on_sqlite, on_mongo, "SQLite and MongoDB answer alike");
+}
+
+/// Daily total page views of the UTC day starting at `day`, and hourly ones of the hour at `hour`.
+async fn rolled_pageviews(store: &dyn Store, g: store::analytics::Granularity, bucket: Millis) -> Option<u64> {
+    let rows = store
+        .rollups(
+            &project(),
+            g,
+            bucket,
+            bucket + 1,
+            Some(&store::analytics::RollupDim::Total),
+        )
+        .await
+        .unwrap();
+    rows.first().map(|r| r.row.counters.pageviews)
+}
+
+/// A day that holds the retention cut-off keeps the daily rollup built when all its hours were
+/// there: late events in its kept hours rebuild those hours, never the day from what is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_day_holding_the_retention_cut_off_keeps_its_rollup() {
+    use store::analytics::{Granularity, Retention};
+    const HOUR: Millis = 3_600_000;
+    let events = dataset();
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_sqlite::SqliteStore::open_in(dir.path()).unwrap();
+    load(&store, &events).await;
+
+    let day = T0 + 86_400_000;
+    let whole_day = events
+        .iter()
+        .filter(|e| {
+            (day..day + 86_400_000).contains(&e.occurred_at) && matches!(e.name.as_str(), "pageview" | "path_change")
+        })
+        .count() as u64;
+    assert_eq!(rolled_pageviews(&store, Granularity::Day, day).await, Some(whole_day));
+
+    let cut = day + 12 * HOUR;
+    store
+        .delete_expired(&Retention {
+            raw_before: cut,
+            hourly_before: cut,
+            daily_before: i64::MIN,
+        })
+        .await
+        .unwrap();
+    let kept_hour = day + 18 * HOUR;
+    let before = rolled_pageviews(&store, Granularity::Hour, kept_hour)
+        .await
+        .unwrap_or(0);
+    let expired_hour = day + 3 * HOUR;
+    let late = |id: &str, at: Millis| {
+        let mut e = events[0].clone();
+        e.id = contract::ids::EventId::parse(id).unwrap();
+        e.name = "pageview".into();
+        e.occurred_at = at;
+        e.received_at = NOW;
+        e.visitor_id = contract::enrich::VisitorId(777);
+        e
+    };
+    store
+        .ingest(&[
+            late("late-kept", kept_hour + 60_000),
+            late("late-expired", expired_hour + 60_000),
+        ])
+        .await
+        .unwrap();
+    while engine::rebuild_dirty(&store, 64, cut).await.unwrap() > 0 {}
+
+    assert_eq!(
+        rolled_pageviews(&store, Granularity::Hour, kept_hour).await,
+        Some(before + 1),
+        "the kept hour counts the late event"
+    );
+    assert_eq!(
+        rolled_pageviews(&store, Granularity::Hour, expired_hour).await,
+        None,
+        "an expired hour is not rebuilt"
+    );
+    assert_eq!(
+        rolled_pageviews(&store, Granularity::Day, day).await,
+        Some(whole_day),
+        "the day is not rebuilt from its remaining hours"
+    );
+    assert!(store.dirty_hours(10).await.unwrap().is_empty(), "every mark is cleared");
 }
