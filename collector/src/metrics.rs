@@ -28,6 +28,11 @@ pub struct Metrics {
     pub store_write_seconds: Histogram,
     /// Failed store writes.
     pub store_write_errors: Counter,
+    /// Acknowledged (queued) events given up after [`crate::ingest::QUEUED_WRITE_ATTEMPTS`] failed
+    /// store writes. Anything but zero needs an operator's attention.
+    pub events_lost: Counter,
+    /// Requests refused with 503 because the write queue was full.
+    pub ingest_overloaded: Counter,
 }
 
 impl Metrics {
@@ -41,6 +46,8 @@ impl Metrics {
             events_duplicate: Counter::default(),
             store_write_seconds: Histogram::new(exponential_buckets(0.0005, 2.0, 14)),
             store_write_errors: Counter::default(),
+            events_lost: Counter::default(),
+            ingest_overloaded: Counter::default(),
             registry: Registry::default(),
         };
         registry.register("events_accepted", "Valid events accepted", m.events_accepted.clone());
@@ -69,6 +76,16 @@ impl Metrics {
             "store_write_errors",
             "Failed store writes",
             m.store_write_errors.clone(),
+        );
+        registry.register(
+            "events_lost",
+            "Acknowledged events given up after repeated store failures",
+            m.events_lost.clone(),
+        );
+        registry.register(
+            "ingest_overloaded",
+            "Requests refused because the write queue was full",
+            m.ingest_overloaded.clone(),
         );
         Self { registry, ..m }
     }

@@ -549,12 +549,14 @@ async fn health_and_metrics_answer() {
     assert_eq!(health.json(), json!({"status": "ok", "store": "sqlite"}));
     app.beacon(pageview(&app, "m1", "https://example.com/").to_string())
         .await;
+    app.state.writer.flush().await.unwrap();
     let metrics = String::from_utf8(app.call(Method::GET, "/metrics", None, None).await.body).unwrap();
     assert!(metrics.contains("collector_events_stored_total 1"), "{metrics}");
     assert!(
         metrics.contains("collector_events_accepted_total{path=\"direct\"} 1"),
         "{metrics}"
     );
+    assert!(metrics.contains("collector_events_lost_total 0"), "{metrics}");
 }
 
 #[tokio::test]

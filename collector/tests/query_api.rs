@@ -17,6 +17,7 @@ async fn with_three_pageviews() -> TestApp {
             "r": "https://www.google.com/"});
         assert_eq!(app.beacon(body.to_string()).await.status, StatusCode::ACCEPTED);
     }
+    app.state.writer.flush().await.unwrap();
     // What the rollup worker does every few seconds.
     while query::engine::rebuild_dirty(&*app.state.store, 64, i64::MIN)
         .await

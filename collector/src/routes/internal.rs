@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::ingest::read_limited;
 use crate::error::{AppError, AppResult};
-use crate::ingest::store_valid;
+use crate::ingest::{store_valid, Ack};
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -88,7 +88,7 @@ async fn ingest(State(state): State<AppState>, request: Request) -> AppResult<Js
             Err(error) => rejected.push(RejectedEvent { index, error }),
         }
     }
-    let accepted = store_valid(&state, "edge", valid, &rejected, false).await?;
+    let accepted = store_valid(&state, "edge", valid, &rejected, false, Ack::Stored).await?;
     Ok(Json(IngestAnswer { accepted, rejected }))
 }
 

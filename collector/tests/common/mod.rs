@@ -160,7 +160,10 @@ impl TestApp {
         contract::ids::ProjectId::parse(&self.project_id).unwrap()
     }
 
+    /// The project's events once everything sent so far is written (browsers' requests are
+    /// answered when queued).
     pub async fn stored_events(&self) -> Vec<contract::enriched::EnrichedEvent> {
+        self.state.writer.flush().await.unwrap();
         let now = collector::now_ms();
         self.state
             .store
