@@ -1,5 +1,6 @@
 //! End-to-end tests of the edge Worker: the real Worker (built by `scripts/build-edge.sh`) in
-//! workerd via `wrangler dev --local`, in front of a real collector.
+//! workerd via `wrangler dev --local`, or under a bare `workerd serve`, in front of a real
+//! collector.
 
 #[path = "edge/harness.rs"]
 mod harness;
@@ -12,7 +13,7 @@ use contract::enriched::{enrich, EnrichedEvent, RequestContext};
 use contract::internal::{day_of, salt_path, SaltInfo};
 use contract::signing::{sign, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use e2e::{TestCollector, EDGE_SECRET};
-use harness::{Edge, EdgeOptions};
+use harness::{Edge, EdgeOptions, Runtime};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -297,6 +298,21 @@ async fn without_a_queue_events_are_forwarded_directly_with_retries() {
     assert!(["d-1", "d-2", "d-3"].iter().all(|id| counts.get(*id) == Some(&1)));
 }
 
+/// The config `Edge::start_workerd` generates runs the Worker as wrangler does (vars, secrets,
+/// modules, outbound to loopback): what `BENCH_RUNTIME=workerd` measures is the same Worker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bare_workerd_accepts_and_forwards_events() {
+    let collector = TestCollector::start(None).await;
+    let edge = Edge::start_workerd(&collector, EdgeOptions::default()).await;
+    let event = json!({"k": collector.key, "n": "pageview", "u": "https://shop.example/bare", "id": "w-1"});
+    let (status, answer) = post_json(&edge, &event).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}\n{}", edge.logs());
+    assert_eq!(answer["accepted"], 1);
+    let events = wait_for_events(&collector, 1, Duration::from_secs(20)).await;
+    assert_eq!(by_id(&events).get("w-1"), Some(&1), "{}", edge.logs());
+    assert_eq!(events[0].path, "/bare");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_key_is_refused_after_the_ttl() {
     let collector = TestCollector::start(None).await;
@@ -493,7 +509,9 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 /// `POST /api/event` on the local workerd: requests/s, p50/p99 latency and workerd CPU time per
 /// request, warm key cache, loopback only, bounded in count and time. Run it with
-/// `scripts/bench-edge.sh` (BENCH_REQUESTS, BENCH_CONCURRENCY override the defaults).
+/// `scripts/bench-edge.sh` (BENCH_REQUESTS, BENCH_CONCURRENCY override the defaults;
+/// BENCH_RUNTIME=workerd serves the Worker by a bare workerd instead of `wrangler dev`, whose
+/// proxies dominate the latency).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark: scripts/bench-edge.sh"]
 async fn bench_post_event() {
@@ -506,6 +524,18 @@ async fn bench_post_event() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(8);
     let time_limit = Duration::from_secs(120);
+    let runtime = match std::env::var("BENCH_RUNTIME").as_deref() {
+        Err(_) | Ok("" | "wrangler") => Runtime::WranglerDev,
+        Ok("workerd") => Runtime::Workerd,
+        Ok(other) => panic!("BENCH_RUNTIME={other}: use `wrangler` (the default) or `workerd`"),
+    };
+    let bench_env = std::env::var("BENCH_ENV").ok();
+    if runtime == Runtime::Workerd {
+        assert!(
+            bench_env.as_deref().is_none_or(|e| e == "direct"),
+            "BENCH_RUNTIME=workerd runs the `direct` env only (a bare workerd has no queues): unset BENCH_ENV or set it to direct"
+        );
+    }
     let collector = TestCollector::start(None).await;
     let options = EdgeOptions {
         vars: vec![
@@ -513,16 +543,17 @@ async fn bench_post_event() {
             ("RATE_LIMIT_IP_PER_MINUTE", "100000000".into()),
         ],
         // BENCH_ENV=direct: without the queue (forwarding in waitUntil).
-        env: std::env::var("BENCH_ENV")
-            .ok()
-            .filter(|e| e == "direct")
-            .map(|_| "direct"),
+        env: bench_env.as_deref().filter(|e| *e == "direct").map(|_| "direct"),
     };
-    let edge = Edge::start(&collector, options).await;
-    println!(
-        "bench-edge: wrangler env {}",
-        std::env::var("BENCH_ENV").unwrap_or_else(|_| "default (queue)".into())
-    );
+    let edge = match runtime {
+        Runtime::WranglerDev => Edge::start(&collector, options).await,
+        Runtime::Workerd => Edge::start_workerd(&collector, options).await,
+    };
+    let env_label = match (runtime, bench_env) {
+        (Runtime::Workerd, _) => "direct".to_owned(),
+        (Runtime::WranglerDev, env) => env.unwrap_or_else(|| "default (queue)".into()),
+    };
+    println!("bench-edge: runtime {}, wrangler env {env_label}", runtime.name());
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
         .build()
@@ -578,7 +609,8 @@ async fn bench_post_event() {
         }
     };
 
-    // Baseline: the wrangler dev proxy + workerd round trip of a route that does no work.
+    // Baseline: the round trip of a route that does no work (through wrangler's proxies under
+    // `wrangler dev`): what the runtime adds before the Worker does anything.
     let mut baseline = Vec::new();
     for _ in 0..300 {
         let started = Instant::now();
@@ -605,17 +637,18 @@ async fn bench_post_event() {
         let cpu = group_cpu_secs(pgid) - cpu_before;
         sent += latencies.len();
         println!(
-            "bench-edge {label:>10} (concurrency {concurrency}): {} requests in {:.2} s = {:.0} req/s; p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; workerd+wrangler CPU {:.2} ms/request",
+            "bench-edge {label:>10} (concurrency {concurrency}): {} requests in {:.2} s = {:.0} req/s; p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; {} CPU {:.2} ms/request",
             latencies.len(),
             elapsed.as_secs_f64(),
             latencies.len() as f64 / elapsed.as_secs_f64(),
             percentile(&latencies, 0.50).as_secs_f64() * 1e3,
             percentile(&latencies, 0.99).as_secs_f64() * 1e3,
             latencies.last().unwrap().as_secs_f64() * 1e3,
+            runtime.processes(),
             cpu * 1e3 / latencies.len() as f64,
         );
     }
-    // Everything accepted reaches the collector (through the queue).
+    // Everything accepted reaches the collector (through the queue, or from waitUntil in `direct`).
     let events = wait_for_events(&collector, sent, Duration::from_secs(60)).await;
     println!("bench-edge: {} of {sent} accepted events stored", events.len());
     assert_eq!(events.len(), sent);
