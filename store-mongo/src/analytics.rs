@@ -716,6 +716,7 @@ impl MongoStore {
         from: Millis,
         to: Millis,
         dim: Option<&RollupDim>,
+        values: Option<&[String]>,
     ) -> Result<Vec<StoredRollup>> {
         let mut filter = doc! {
             "projectId": oid(project.bytes()),
@@ -724,6 +725,9 @@ impl MongoStore {
         };
         if let Some(dim) = dim {
             filter.insert("d", dim.key());
+        }
+        if let Some(values) = values {
+            filter.insert("v", doc! { "$in": values });
         }
         let docs: Vec<Document> = self
             .rollups

@@ -26,7 +26,7 @@ use rand::{Rng, SeedableRng};
 use crate::analytics::rollup::{self, hour_of, DAY_MS, HOUR_MS};
 use crate::analytics::{
     event_value, session_value, Counters, DirtyHour, EventGroup, Expired, Field, Filter, FilterOp, Granularity,
-    RawQuery, Retention, RollupDim, RollupRow, SessionGroup, StoredRollup, TimeBuckets,
+    RawQuery, Retention, RollupDim, RollupRow, RollupSummary, SessionGroup, StoredRollup, TimeBuckets,
 };
 use crate::conformance::Backend;
 use crate::sessions::{fold, testing::event, Session};
@@ -935,6 +935,45 @@ pub async fn replace_rollups_replaces_exactly_one_bucket(b: &dyn Backend) {
     assert!(
         got.iter().all(|r| r.bucket == day) && got.len() <= daily.len(),
         "granularities are apart"
+    );
+
+    // Summaries are the rows without their sketches (a dense sketch's count is its estimate),
+    // and rows can be read by value.
+    for dim in [
+        RollupDim::Field(Field::Page),
+        RollupDim::Total,
+        RollupDim::Field(Field::Prop("a".into())),
+    ] {
+        let want: Vec<StoredRollup> = both.iter().filter(|r| r.row.dim == dim).cloned().collect();
+        let mut got = s
+            .rollup_summaries(&pid(1), Granularity::Hour, h1, h2 + 1, &dim)
+            .await
+            .unwrap();
+        got.sort_by(|a, b| (a.bucket, &a.value).cmp(&(b.bucket, &b.value)));
+        let mut expected: Vec<RollupSummary> = want.iter().map(RollupSummary::of).collect();
+        expected.sort_by(|a, b| (a.bucket, &a.value).cmp(&(b.bucket, &b.value)));
+        assert_eq!(got, expected, "summaries of {}", dim.key());
+        let values: Vec<String> = want.iter().step_by(2).map(|r| r.row.value.clone()).collect();
+        let wanted: Vec<StoredRollup> = want.iter().filter(|r| values.contains(&r.row.value)).cloned().collect();
+        let mut got = s
+            .rollups_of_values(&pid(1), Granularity::Hour, h1, h2 + 1, &dim, &values)
+            .await
+            .unwrap();
+        sort_rollups(&mut got);
+        assert_same_rollups(&got, &wanted, &format!("values of {}", dim.key()));
+        let none = s
+            .rollups_of_values(&pid(1), Granularity::Hour, h1 + 1, h2, &dim, &values)
+            .await
+            .unwrap();
+        assert!(none.is_empty(), "values between the hours");
+    }
+    let dense = s
+        .rollup_summaries(&pid(1), Granularity::Hour, h1, h1 + 1, &RollupDim::Total)
+        .await
+        .unwrap();
+    assert!(
+        dense.iter().any(|r| !r.visitors_exact && r.visitors > 2_900),
+        "a dense sketch's summary: {dense:?}"
     );
 
     // Replacing with nothing empties the bucket.

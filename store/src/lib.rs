@@ -17,7 +17,8 @@ pub mod analytics_conformance;
 pub mod conformance;
 
 use analytics::{
-    DirtyHour, EventGroup, Expired, Granularity, RawQuery, Retention, RollupDim, RollupRow, SessionGroup, StoredRollup,
+    DirtyHour, EventGroup, Expired, Granularity, RawQuery, Retention, RollupDim, RollupRow, RollupSummary,
+    SessionGroup, StoredRollup,
 };
 use async_trait::async_trait;
 use contract::enrich::VisitorId;
@@ -147,6 +148,36 @@ pub trait Store: Send + Sync + 'static {
         to: Millis,
         dim: Option<&RollupDim>,
     ) -> Result<Vec<StoredRollup>>;
+    /// The rows of one dimension like [`Store::rollups`], without their sketches: enough to rank
+    /// a dimension's values by counters, or to bound their visitors, before reading sketches.
+    /// The default reads the sketches and drops them; backends override it where they can skip
+    /// reading them.
+    async fn rollup_summaries(
+        &self,
+        project: &ProjectId,
+        granularity: Granularity,
+        from: Millis,
+        to: Millis,
+        dim: &RollupDim,
+    ) -> Result<Vec<RollupSummary>> {
+        let rows = self.rollups(project, granularity, from, to, Some(dim)).await?;
+        Ok(rows.iter().map(RollupSummary::of).collect())
+    }
+    /// The rows of one dimension like [`Store::rollups`], only those with one of `values`.
+    async fn rollups_of_values(
+        &self,
+        project: &ProjectId,
+        granularity: Granularity,
+        from: Millis,
+        to: Millis,
+        dim: &RollupDim,
+        values: &[String],
+    ) -> Result<Vec<StoredRollup>> {
+        let wanted: std::collections::HashSet<&str> = values.iter().map(String::as_str).collect();
+        let mut rows = self.rollups(project, granularity, from, to, Some(dim)).await?;
+        rows.retain(|r| wanted.contains(r.row.value.as_str()));
+        Ok(rows)
+    }
     /// Deletes what is older than the retention cut-offs.
     async fn delete_expired(&self, retention: &Retention) -> Result<Expired>;
 }

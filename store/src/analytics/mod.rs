@@ -23,7 +23,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 pub use raw::{EventGroup, Filter, FilterOp, RawQuery, SessionGroup, TimeBuckets};
-pub use rollup::{Counters, DirtyHour, Expired, Granularity, Retention, RollupDim, RollupRow, StoredRollup};
+pub use rollup::{
+    Counters, DirtyHour, Expired, Granularity, Retention, RollupDim, RollupRow, RollupSummary, StoredRollup,
+};
 pub use sketch::Sketch;
 
 /// Longest custom property key accepted in a query (the contract's own limit).

@@ -158,6 +158,29 @@ pub struct StoredRollup {
     pub row: RollupRow,
 }
 
+/// A rollup row without its sketch ([`crate::Store::rollup_summaries`]).
+#[derive(Clone, PartialEq, Debug)]
+pub struct RollupSummary {
+    pub bucket: Millis,
+    pub value: String,
+    pub counters: Counters,
+    /// The row's visitors: its sketch's estimate, exact when `visitors_exact`.
+    pub visitors: u64,
+    pub visitors_exact: bool,
+}
+
+impl RollupSummary {
+    pub fn of(r: &StoredRollup) -> Self {
+        Self {
+            bucket: r.bucket,
+            value: r.row.value.clone(),
+            counters: r.row.counters,
+            visitors: r.row.visitors.estimate(),
+            visitors_exact: r.row.visitors.is_exact(),
+        }
+    }
+}
+
 /// One visitor's sessions, to find the one an event belongs to.
 fn session_index(sessions: &[Session]) -> HashMap<VisitorId, Vec<&Session>> {
     let mut by_visitor: HashMap<VisitorId, Vec<&Session>> = HashMap::new();
