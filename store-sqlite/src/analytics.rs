@@ -10,9 +10,10 @@ use rusqlite::functions::{Context, FunctionFlags};
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{params, params_from_iter, Connection, Transaction};
 use store::analytics::raw::compile_regex;
+use store::analytics::rollup::{DAY_MS, HOUR_MS};
 use store::analytics::{
-    Counters, DirtyHour, EventGroup, Field, FilterOp, Granularity, RawQuery, RollupDim, RollupRow, SessionGroup,
-    Sketch, StoredRollup,
+    Counters, DirtyHour, EventGroup, Field, FilterOp, Granularity, RawQuery, RollupDim, RollupRow, RollupSummary,
+    SessionGroup, Sketch, StoredRollup,
 };
 use store::{Millis, Result};
 
@@ -25,7 +26,15 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
     conn.create_scalar_function("metrics_regexp", 2, flags, regexp)?;
     conn.create_scalar_function("metrics_bucket", 3, flags, bucket)?;
+    conn.create_scalar_function("metrics_sketch_count", 1, flags, sketch_count)?;
     Ok(())
+}
+
+/// `metrics_sketch_count(sketch)`: the visitors a stored sketch counts (schema migration 3).
+fn sketch_count(ctx: &Context<'_>) -> rusqlite::Result<i64> {
+    let bytes = ctx.get_raw(0).as_blob()?;
+    let sketch = Sketch::from_bytes(bytes).map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))?;
+    Ok(i64::try_from(sketch.estimate()).unwrap_or(i64::MAX))
 }
 
 /// `metrics_regexp(pattern, text)`: whether `text` matches. The compiled pattern is cached per
@@ -308,18 +317,7 @@ fn rollup_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRollup> {
         row: RollupRow {
             dim,
             value: r.get(2)?,
-            counters: Counters {
-                pageviews: u(r, 3)?,
-                custom_events: u(r, 4)?,
-                exits: u(r, 5)?,
-                exit_duration_ms: u(r, 6)?,
-                scroll_count: u(r, 7)?,
-                scroll_sum: u(r, 8)?,
-                visits: u(r, 9)?,
-                bounces: u(r, 10)?,
-                visit_duration_ms: u(r, 11)?,
-                session_pageviews: u(r, 12)?,
-            },
+            counters: counters_from(r, 3)?,
             visitors: sketch,
         },
     })
@@ -343,8 +341,8 @@ pub(crate) fn replace_rollups(
         .map_err(backend)?;
     let mut insert = tx
         .prepare_cached(&format!(
-            "INSERT INTO rollups (project_id, granularity, {ROLLUP_COLUMNS}) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+            "INSERT INTO rollups (project_id, granularity, {ROLLUP_COLUMNS}, visitor_count, visitors_exact) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
         ))
         .map_err(backend)?;
     for r in rows {
@@ -367,6 +365,8 @@ pub(crate) fn replace_rollups(
                 sql_u64(c.visit_duration_ms),
                 sql_u64(c.session_pageviews),
                 r.visitors.to_bytes(),
+                sql_u64(r.visitors.estimate()),
+                r.visitors.is_exact(),
             ])
             .map_err(backend)?;
     }
@@ -398,6 +398,108 @@ pub(crate) fn rollups(
             .and_then(|mut s| s.query_map(params![p, g, from, to], rollup_from)?.collect()),
     };
     rows.map_err(backend)
+}
+
+fn counters_from(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Counters> {
+    Ok(Counters {
+        pageviews: u(r, first)?,
+        custom_events: u(r, first + 1)?,
+        exits: u(r, first + 2)?,
+        exit_duration_ms: u(r, first + 3)?,
+        scroll_count: u(r, first + 4)?,
+        scroll_sum: u(r, first + 5)?,
+        visits: u(r, first + 6)?,
+        bounces: u(r, first + 7)?,
+        visit_duration_ms: u(r, first + 8)?,
+        session_pageviews: u(r, first + 9)?,
+    })
+}
+
+/// Answered from the `rollups_summary` index alone (it covers every column named), never from
+/// the table's rows with their sketches.
+pub(crate) const SELECT_SUMMARIES: &str = "SELECT bucket, value, pageviews, custom_events, exits, exit_duration_ms, \
+     scroll_count, scroll_sum, visits, bounces, visit_duration_ms, session_pageviews, visitor_count, visitors_exact \
+     FROM rollups INDEXED BY rollups_summary \
+     WHERE project_id = ?1 AND granularity = ?2 AND dim = ?3 AND bucket >= ?4 AND bucket < ?5";
+
+pub(crate) fn rollup_summaries(
+    conn: &Connection,
+    project: &ProjectId,
+    granularity: Granularity,
+    from: Millis,
+    to: Millis,
+    dim: &RollupDim,
+) -> Result<Vec<RollupSummary>> {
+    conn.prepare_cached(SELECT_SUMMARIES)
+        .and_then(|mut s| {
+            s.query_map(params![project.bytes(), granularity.code(), dim.key(), from, to], |r| {
+                Ok(RollupSummary {
+                    bucket: r.get(0)?,
+                    value: r.get(1)?,
+                    counters: counters_from(r, 2)?,
+                    visitors: u(r, 12)?,
+                    visitors_exact: r.get(13)?,
+                })
+            })?
+            .collect()
+        })
+        .map_err(backend)
+}
+
+/// Values per statement of [`rollups_of_values`], and most buckets listed in one (past it, the
+/// statement scans the bucket range instead): well under SQLite's parameter limit.
+const VALUES_PER_STATEMENT: usize = 500;
+const MAX_LISTED_BUCKETS: usize = 1000;
+
+pub(crate) fn rollups_of_values(
+    conn: &Connection,
+    project: &ProjectId,
+    granularity: Granularity,
+    from: Millis,
+    to: Millis,
+    dim: &RollupDim,
+    values: &[String],
+) -> Result<Vec<StoredRollup>> {
+    // Listing the buckets as well as the values makes both `IN`s key look-ups: SQLite seeks each
+    // (bucket, value) pair in the primary key instead of reading every row of every bucket.
+    let step = match granularity {
+        Granularity::Hour => HOUR_MS,
+        Granularity::Day => DAY_MS,
+    };
+    let first = from.div_euclid(step) * step + if from.rem_euclid(step) == 0 { 0 } else { step };
+    let buckets: Vec<Millis> = (0..)
+        .map(|i| first + i * step)
+        .take_while(|b| *b < to)
+        .take(MAX_LISTED_BUCKETS + 1)
+        .collect();
+    let listed = buckets.len() <= MAX_LISTED_BUCKETS;
+    let mut out = Vec::new();
+    for chunk in values.chunks(VALUES_PER_STATEMENT) {
+        let mut params: Vec<Value> = vec![
+            Value::Blob(project.bytes().to_vec()),
+            Value::Integer(granularity.code()),
+            Value::Text(dim.key()),
+        ];
+        let bucket_sql = if listed {
+            params.extend(buckets.iter().map(|b| Value::Integer(*b)));
+            format!("bucket IN ({})", placeholders(4, buckets.len()))
+        } else {
+            params.extend([Value::Integer(from), Value::Integer(to)]);
+            "bucket >= ?4 AND bucket < ?5".to_owned()
+        };
+        let first_value = params.len() + 1;
+        params.extend(chunk.iter().map(|v| Value::Text(v.clone())));
+        let sql = format!(
+            "SELECT {ROLLUP_COLUMNS} FROM rollups \
+             WHERE project_id = ?1 AND granularity = ?2 AND dim = ?3 AND {bucket_sql} AND value IN ({})",
+            placeholders(first_value, chunk.len())
+        );
+        let rows: rusqlite::Result<Vec<StoredRollup>> = conn
+            .prepare(&sql)
+            .and_then(|mut s| s.query_map(params_from_iter(params), rollup_from)?.collect());
+        out.extend(rows.map_err(backend)?);
+    }
+    Ok(out)
 }
 
 // --- dirty hours ---------------------------------------------------------------------------------

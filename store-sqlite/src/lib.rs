@@ -48,7 +48,8 @@ use rusqlite::wal::CheckpointMode;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, MAIN_DB};
 use store::analytics::rollup::touched_hours;
 use store::analytics::{
-    DirtyHour, EventGroup, Expired, Granularity, RawQuery, Retention, RollupDim, RollupRow, SessionGroup, StoredRollup,
+    DirtyHour, EventGroup, Expired, Granularity, RawQuery, Retention, RollupDim, RollupRow, RollupSummary,
+    SessionGroup, StoredRollup,
 };
 use store::sessions::{self, Session};
 use store::{
@@ -782,6 +783,33 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn rollup_summaries(
+        &self,
+        project: &ProjectId,
+        granularity: Granularity,
+        from: Millis,
+        to: Millis,
+        dim: &RollupDim,
+    ) -> Result<Vec<RollupSummary>> {
+        let (project, dim) = (*project, dim.clone());
+        self.read(move |c| analytics::rollup_summaries(c, &project, granularity, from, to, &dim))
+            .await
+    }
+
+    async fn rollups_of_values(
+        &self,
+        project: &ProjectId,
+        granularity: Granularity,
+        from: Millis,
+        to: Millis,
+        dim: &RollupDim,
+        values: &[String],
+    ) -> Result<Vec<StoredRollup>> {
+        let (project, dim, values) = (*project, dim.clone(), values.to_vec());
+        self.read(move |c| analytics::rollups_of_values(c, &project, granularity, from, to, &dim, &values))
+            .await
+    }
+
     async fn delete_expired(&self, r: &Retention) -> Result<Expired> {
         let r = *r;
         self.write(move |tx| {
@@ -835,6 +863,7 @@ mod tests {
             format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE key_hash = ?1"),
             "UPDATE api_keys SET last_used_at = max(coalesce(last_used_at, ?2), ?2) WHERE id = ?1".to_string(),
             "SELECT salt FROM salts WHERE day = ?1".to_string(),
+            analytics::SELECT_SUMMARIES.to_string(),
         ];
         for sql in queries {
             let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
@@ -851,5 +880,14 @@ mod tests {
                 assert!(indexed, "{sql}: {step}");
             }
         }
+        // The top-N ranking reads no sketch: its index covers the query.
+        let plan: String = conn
+            .query_row(
+                &format!("EXPLAIN QUERY PLAN {}", analytics::SELECT_SUMMARIES),
+                rusqlite::params![rusqlite::types::Null, 0, "page", 0, 1],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("COVERING INDEX rollups_summary"), "{plan}");
     }
 }

@@ -52,7 +52,7 @@ async fn data_survives_closing_and_reopening() {
     assert_eq!(sessions_before[0].visitor_id, VisitorId(u64::MAX));
 
     let s = SqliteStore::open_in(&data_dir).unwrap();
-    assert_eq!(s.schema_version().await.unwrap(), 2);
+    assert_eq!(s.schema_version().await.unwrap(), 3);
     assert_eq!(s.user_by_email(&ada.email).await.unwrap(), Some(ada.clone()));
     assert_eq!(s.projects_of(&ada.id).await.unwrap(), vec![blog.clone()]);
     assert_eq!(s.events(&blog.id, T0, T0 + 60 * MIN).await.unwrap(), events);
@@ -101,4 +101,55 @@ async fn a_file_from_a_newer_build_is_refused() {
         .pragma_update(None, "user_version", 99)
         .unwrap();
     assert!(SqliteStore::open(&path).is_err());
+}
+
+/// Migration 3 gives the rollup rows of an older file their visitor counts, from their sketches.
+#[tokio::test]
+async fn migrating_to_version_3_counts_the_visitors_of_existing_rollups() {
+    use store::analytics::{Counters, Granularity, RollupDim, RollupRow, Sketch};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.sqlite3");
+    let project = ProjectId::parse("65f0a1b2c3d4e5f601234567").unwrap();
+    let row = |value: &str, visitors: u64| {
+        let mut sketch = Sketch::new();
+        (0..visitors).for_each(|v| sketch.insert(v));
+        RollupRow {
+            dim: RollupDim::Total,
+            value: value.into(),
+            counters: Counters::default(),
+            visitors: sketch,
+        }
+    };
+    let rows = [row("exact", 700), row("dense", 5_000), row("none", 0)];
+    {
+        let s = SqliteStore::open(&path).unwrap();
+        s.replace_rollups(&project, Granularity::Day, T0, &rows).await.unwrap();
+    }
+    // Back to what a version-2 file holds.
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "DROP INDEX rollups_summary; ALTER TABLE rollups DROP COLUMN visitor_count; \
+             ALTER TABLE rollups DROP COLUMN visitors_exact; PRAGMA user_version = 2;",
+        )
+        .unwrap();
+    let s = SqliteStore::open(&path).unwrap();
+    assert_eq!(s.schema_version().await.unwrap(), 3);
+    let mut got = s
+        .rollup_summaries(&project, Granularity::Day, T0, T0 + 1, &RollupDim::Total)
+        .await
+        .unwrap();
+    got.sort_by(|a, b| a.value.cmp(&b.value));
+    let counts: Vec<(&str, u64, bool)> = got
+        .iter()
+        .map(|r| (r.value.as_str(), r.visitors, r.visitors_exact))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ("dense", rows[1].visitors.estimate(), false),
+            ("exact", 700, true),
+            ("none", 0, true)
+        ]
+    );
 }
