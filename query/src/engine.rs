@@ -87,6 +87,23 @@ impl Visitors {
             }
         }
     }
+
+    /// [`merge_sketch`](Self::merge_sketch) of a sketch no longer needed: the first one is moved
+    /// in, not copied (a dense sketch is 16 KiB, and a top-pages query merges thousands).
+    fn merge_owned(&mut self, mut other: Sketch) {
+        match self {
+            // Union is commutative: merge the exact set into the dense copy we own.
+            Visitors::Sketch(s) if s.is_exact() && !other.is_exact() => {
+                other.merge(s);
+                *s = other;
+            }
+            Visitors::Sketch(s) => s.merge(&other),
+            Visitors::Count(n) => {
+                debug_assert_eq!(*n, 0, "raw counts never merge with sketches");
+                *self = Visitors::Sketch(other);
+            }
+        }
+    }
 }
 
 /// Everything the metrics of one row are computed from.
@@ -119,6 +136,11 @@ impl Acc {
     fn add_rollup(&mut self, r: &StoredRollup) {
         self.c.add(&r.row.counters);
         self.visitors.merge_sketch(&r.row.visitors);
+    }
+
+    fn add_rollup_owned(&mut self, r: StoredRollup) {
+        self.c.add(&r.row.counters);
+        self.visitors.merge_owned(r.row.visitors);
     }
 
     fn metric(&self, m: Metric) -> Value {
@@ -319,19 +341,143 @@ fn plan_rollup_reads(range: &Range, layout: &TimeLayout, opts: &EngineOptions) -
     (days, hours)
 }
 
+/// Reads the rollup rows of every span at once: each read runs on its own blocking thread and
+/// database connection (or server cursor), so a 30-day read takes the time of its largest span,
+/// not the sum of all of them.
 async fn read_rollups(
     store: &dyn Store,
     q: &Query,
     reads: &(Spans, Spans),
     dim: &RollupDim,
 ) -> Result<Vec<StoredRollup>, EngineError> {
-    let mut out = Vec::new();
-    for (granularity, list) in [(Granularity::Day, &reads.0), (Granularity::Hour, &reads.1)] {
-        for &(from, to) in list {
-            out.extend(store.rollups(&q.project, granularity, from, to, Some(dim)).await?);
-        }
+    let spans = [(Granularity::Day, &reads.0), (Granularity::Hour, &reads.1)]
+        .into_iter()
+        .flat_map(|(granularity, list)| list.iter().map(move |&(from, to)| (granularity, from, to)));
+    let parts = futures_util::future::try_join_all(
+        spans.map(|(granularity, from, to)| store.rollups(&q.project, granularity, from, to, Some(dim))),
+    )
+    .await?;
+    Ok(parts.into_iter().flatten().collect())
+}
+
+/// An upper bound of the visitors of a value whose rows count `sum` visitors in all, each row's
+/// count exact or not: the union of the rows' visitors is at most the sum of their counts, and
+/// when estimates are involved (a row's sketch, or a union past the exact limit) an estimate can
+/// land above the true count by HyperLogLog's error (relative standard error 0.81%). 5% plus 16
+/// is over six standard errors: no value is left out that the full read would rank higher.
+fn visitors_ceiling(sum: u64, all_exact: bool) -> u64 {
+    if all_exact && sum <= store::analytics::sketch::EXACT_LIMIT as u64 {
+        sum
+    } else {
+        sum + sum / 20 + 16
     }
-    Ok(out)
+}
+
+/// The rows of a field dimension for a top-`limit` query without a time dimension, reading the
+/// sketches of only the values that can make the top.
+///
+/// Sketches are most of a rollup's bytes (up to 16 KiB a row), and a field like `page` has
+/// hundreds of values a day: a 30-day top-pages query would otherwise read and merge thousands
+/// of them for ten rows. First the rows' summaries (counters and visitor counts, no sketches)
+/// are read for every value. When the order's first key is a metric computed from counters,
+/// they rank the values exactly, and only the top `limit` (and values tied with the last of
+/// them) are read in full. When it is `visitors` descending, the threshold method: read the
+/// `limit` values with the highest upper bounds ([`visitors_ceiling`] of the sums of their rows'
+/// counts), take the `limit`-th largest visitor count among them, and read every other value
+/// whose upper bound reaches it. Otherwise every row is read.
+async fn field_rollups(
+    store: &dyn Store,
+    q: &Query,
+    reads: &(Spans, Spans),
+    dim: &RollupDim,
+) -> Result<Vec<StoredRollup>, EngineError> {
+    let Some(&(OrderKey::Metric(first), direction)) = q.order_by.first() else {
+        return read_rollups(store, q, reads, dim).await;
+    };
+    let by_visitors = matches!(first, Metric::Visitors) && matches!(direction, Direction::Desc);
+    let by_counters = !matches!(first, Metric::Visitors | Metric::LiveVisitors | Metric::ConversionRate);
+    if !by_visitors && !by_counters {
+        return read_rollups(store, q, reads, dim).await;
+    }
+    let spans: Vec<(Granularity, Millis, Millis)> = [(Granularity::Day, &reads.0), (Granularity::Hour, &reads.1)]
+        .into_iter()
+        .flat_map(|(g, list)| list.iter().map(move |&(from, to)| (g, from, to)))
+        .collect();
+    let summaries = futures_util::future::try_join_all(
+        spans
+            .iter()
+            .map(|&(g, from, to)| store.rollup_summaries(&q.project, g, from, to, dim)),
+    )
+    .await?;
+    // Per value: its counters, the sum of its rows' visitor counts and whether all were exact.
+    let mut values: HashMap<String, (Acc, u64, bool)> = HashMap::new();
+    for s in summaries.into_iter().flatten() {
+        let (acc, sum, exact) = values.entry(s.value).or_insert_with(|| (Acc::default(), 0, true));
+        acc.c.add(&s.counters);
+        *sum += s.visitors;
+        *exact &= s.visitors_exact;
+    }
+    if values.len() <= q.limit {
+        return read_rollups(store, q, reads, dim).await;
+    }
+    let read_values = |wanted: Vec<String>| {
+        let spans = &spans;
+        async move {
+            if wanted.is_empty() {
+                return Ok(Vec::new());
+            }
+            let parts = futures_util::future::try_join_all(
+                spans
+                    .iter()
+                    .map(|&(g, from, to)| store.rollups_of_values(&q.project, g, from, to, dim, &wanted)),
+            )
+            .await?;
+            Ok::<_, EngineError>(parts.into_iter().flatten().collect::<Vec<_>>())
+        }
+    };
+    if by_counters {
+        let mut ranked: Vec<(String, Value)> = values
+            .into_iter()
+            .map(|(v, (acc, _, _))| (v, acc.metric(first)))
+            .collect();
+        let order = |a: &Value, b: &Value| match direction {
+            Direction::Asc => compare_values(a, b),
+            Direction::Desc => compare_values(b, a),
+        };
+        ranked.sort_by(|a, b| order(&a.1, &b.1));
+        let last = ranked[q.limit - 1].1.clone();
+        let wanted = ranked
+            .into_iter()
+            .take_while(|(_, m)| order(m, &last) != Ordering::Greater)
+            .map(|(v, _)| v)
+            .collect();
+        return read_values(wanted).await;
+    }
+    let mut ranked: Vec<(String, u64)> = values
+        .into_iter()
+        .map(|(v, (_, sum, exact))| (v, visitors_ceiling(sum, exact)))
+        .collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let rest = ranked.split_off(q.limit);
+    let first_rows = read_values(ranked.into_iter().map(|(v, _)| v).collect()).await?;
+    let mut estimates: HashMap<&str, Visitors> = HashMap::new();
+    for r in &first_rows {
+        estimates
+            .entry(r.row.value.as_str())
+            .or_default()
+            .merge_sketch(&r.row.visitors);
+    }
+    let mut top: Vec<u64> = estimates.values().map(Visitors::value).collect();
+    top.sort_unstable_by(|a, b| b.cmp(a));
+    let threshold = top.get(q.limit - 1).copied().unwrap_or(0);
+    let more: Vec<String> = rest
+        .into_iter()
+        .filter(|(_, ceiling)| *ceiling >= threshold)
+        .map(|(v, _)| v)
+        .collect();
+    let mut rows = first_rows;
+    rows.extend(read_values(more).await?);
+    Ok(rows)
 }
 
 async fn from_rollups(
@@ -350,18 +496,27 @@ async fn from_rollups(
         TimeLayout::None => None,
         _ => layout.label_of(r.bucket),
     };
-    let total_rows = read_rollups(store, q, &reads, &RollupDim::Total).await?;
+    let field_dim = field.clone().map(RollupDim::Field);
+    let (total_rows, field_rows) =
+        futures_util::future::try_join(read_rollups(store, q, &reads, &RollupDim::Total), async {
+            match &field_dim {
+                // Only a top list needs no more than its top values; a timeline by field needs all.
+                Some(dim) if matches!(layout, TimeLayout::None) => field_rollups(store, q, &reads, dim).await,
+                Some(dim) => read_rollups(store, q, &reads, dim).await,
+                None => Ok(Vec::new()),
+            }
+        })
+        .await?;
     for r in &total_rows {
         totals.add_rollup(r);
         if field.is_none() && !matches!(layout, TimeLayout::None) {
             rows.entry((Vec::new(), label(r))).or_default().add_rollup(r);
         }
     }
-    if let Some(field) = &field {
-        for r in read_rollups(store, q, &reads, &RollupDim::Field(field.clone())).await? {
-            rows.entry((vec![r.row.value.clone()], label(&r)))
-                .or_default()
-                .add_rollup(&r);
+    if field.is_some() {
+        for r in field_rows {
+            let key = (vec![r.row.value.clone()], label(&r));
+            rows.entry(key).or_default().add_rollup_owned(r);
         }
     }
     if let (Some(goal), true) = (&q.goal, q.metrics.contains(&Metric::ConversionRate)) {

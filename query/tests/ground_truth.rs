@@ -21,7 +21,7 @@ use query::engine::{self, EngineOptions};
 use query::{parse_query, Dimension, Metric, Query, TimeUnit, Value};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
-use serde_json::json;
+use serde_json::{json, Value as Json};
 use store::analytics::{event_value, session_value, Field};
 use store::sessions::{fold, Session};
 use store::{Millis, Store};
@@ -318,6 +318,33 @@ fn queries() -> Vec<serde_json::Value> {
         json!({"project_id": p, "metrics": event_metrics, "date_range": range, "filters": [["is_not", "props.plan", ["pro"]]], "dimensions": ["event_name"]}),
         json!({"project_id": p, "metrics": all_metrics, "date_range": ["2026-03-27T10:30:00Z", "2026-03-28T05:15:00Z"]}),
     ];
+    // Top lists: the rollup path reads the sketches of only the values that can make the top
+    // (see `run_all`, which holds them to the raw path's rows).
+    for (field, metrics, order, limit) in [
+        ("page", json!(["visitors", "pageviews", "bounce_rate"]), Json::Null, 3),
+        ("page", json!(["pageviews", "visitors"]), Json::Null, 5),
+        (
+            "source",
+            json!(["bounce_rate", "visitors"]),
+            json!([["bounce_rate", "asc"]]),
+            2,
+        ),
+        (
+            "country",
+            json!(["visits", "visitors"]),
+            json!([["visits", "desc"], ["country", "asc"]]),
+            1,
+        ),
+        ("browser", json!(["visitors"]), json!([["visitors", "asc"]]), 2),
+        ("entry_page", json!(["visitors", "visit_duration"]), Json::Null, 4),
+    ] {
+        let mut q =
+            json!({"project_id": p, "metrics": metrics, "date_range": range, "dimensions": [field], "limit": limit});
+        if !order.is_null() {
+            q["order_by"] = order;
+        }
+        qs.push(q);
+    }
     for field in [
         "page",
         "entry_page",
@@ -416,6 +443,10 @@ async fn run_all(store: Arc<dyn Store>, events: &[EnrichedEvent], sessions: &[Se
             );
             let label = format!("{} force_raw={force_raw} {body}", store.backend_name());
             answers.push(check(&label, &q, &result, events, sessions));
+        }
+        if q.limit < 100 {
+            let (raw, rolled) = (&answers[answers.len() - 1], &answers[answers.len() - 2]);
+            assert_eq!(rolled, raw, "a top list from rollups is the raw path's: {body}");
         }
     }
     // Most queries have no filter and whole-hour zones: the rollup path is what was checked.
