@@ -2,8 +2,13 @@
 //! nothing (timing asserts fail on noisy machines).
 //!
 //! ```text
-//! cargo bench -p query --bench dashboard -- [sqlite|mongodb] [--events 10000000] [--visitors 100000] [--runs 30]
+//! cargo bench -p query --bench dashboard -- [sqlite|mongodb] [--events 10000000] [--visitors 100000] [--runs 30] [--keep DIR]
 //! ```
+//!
+//! `--keep DIR` keeps the loaded data for the next run (loading 10M events takes minutes): the
+//! SQLite store lives in DIR, the MongoDB database's name is noted there (point
+//! `METRICS_TEST_MONGODB_URI` at a server that outlives the bench), and a later run with the same
+//! DIR on the same UTC day skips steps 1 and 2.
 //!
 //! 1. generates `--events` events over 30 days for `--visitors` visitors (`query::dataset`) and
 //!    loads them through `Store::ingest` in batches of 100, as the collector's writer does;
@@ -85,44 +90,18 @@ fn dir_size(path: &std::path::Path) -> u64 {
         .unwrap_or(0)
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let backend = args
-        .iter()
-        .skip(1)
-        .find(|a| matches!(a.as_str(), "sqlite" | "mongodb"))
-        .cloned();
-    let backend = backend.unwrap_or_else(|| "sqlite".to_owned());
-    let events_target = arg(&args, "--events", 10_000_000);
-    let visitors = arg(&args, "--visitors", 100_000) as u32;
-    let runs = arg(&args, "--runs", 30) as usize;
-    let days = 30;
+const KEPT: &str = "bench-notes.json";
 
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (store, mongo_db): (Arc<dyn Store>, Option<mongodb::Database>) = match backend.as_str() {
-        "mongodb" => {
-            let server = store_mongo::testing::TestServer::shared();
-            let db = store_mongo::testing::fresh_db_name();
-            let s = store_mongo::MongoStore::connect(server.uri(), Some(&db))
-                .await
-                .expect("connect");
-            let database = s.database().clone();
-            (Arc::new(s), Some(database))
-        }
-        _ => (
-            Arc::new(store_sqlite::SqliteStore::open_in(dir.path()).expect("open")),
-            None,
-        ),
-    };
-
-    // The 30 days up to today (UTC), so "30d" covers them.
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
-    let start = (now / DAY_MS - days as i64 + 1) * DAY_MS;
-    let project = store::ids::new_project_id(now);
+/// Steps 1 and 2: generates and ingests the events, then rebuilds the rollups. Returns how many
+/// events were stored.
+async fn load(
+    store: &Arc<dyn Store>,
+    project: ProjectId,
+    start: i64,
+    days: u32,
+    events_target: u64,
+    visitors: u32,
+) -> u64 {
     let shape = Shape {
         project,
         seed: 42,
@@ -132,7 +111,6 @@ async fn main() {
         visits_per_visitor: events_target as f64 / EVENTS_PER_VISIT / f64::from(visitors),
         pages: 500,
     };
-    println!("dashboard bench on {backend}: ~{events_target} events, {visitors} visitors, {days} days");
 
     // Load through Store::ingest, batches of 100, one in flight per worker (the writer's shape).
     let started = Instant::now();
@@ -159,7 +137,7 @@ async fn main() {
     let started = Instant::now();
     let mut hours = 0;
     loop {
-        let n = engine::rebuild_dirty(&*store, 64, i64::MIN).await.expect("rollups");
+        let n = engine::rebuild_dirty(&**store, 64, i64::MIN).await.expect("rollups");
         hours += n;
         if n == 0 {
             break;
@@ -169,6 +147,77 @@ async fn main() {
         "rollups: {hours} hours rebuilt in {:.1} s",
         started.elapsed().as_secs_f64()
     );
+
+    stored
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let backend = args
+        .iter()
+        .skip(1)
+        .find(|a| matches!(a.as_str(), "sqlite" | "mongodb"))
+        .cloned();
+    let backend = backend.unwrap_or_else(|| "sqlite".to_owned());
+    let events_target = arg(&args, "--events", 10_000_000);
+    let visitors = arg(&args, "--visitors", 100_000) as u32;
+    let runs = arg(&args, "--runs", 30) as usize;
+    let days = 30;
+    let keep = args
+        .iter()
+        .position(|a| a == "--keep")
+        .and_then(|i| args.get(i + 1))
+        .map(std::path::PathBuf::from);
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = keep.clone().unwrap_or_else(|| tmp.path().to_owned());
+    std::fs::create_dir_all(&dir).expect("data dir");
+    let kept: Option<Value> = std::fs::read(dir.join(KEPT))
+        .ok()
+        .map(|b| serde_json::from_slice(&b).expect("the kept bench's notes"))
+        .filter(|k: &Value| k["backend"] == backend.as_str());
+    let (store, mongo_db): (Arc<dyn Store>, Option<mongodb::Database>) = match backend.as_str() {
+        "mongodb" => {
+            let server = store_mongo::testing::TestServer::shared();
+            let db = kept
+                .as_ref()
+                .and_then(|k| k["db"].as_str().map(str::to_owned))
+                .unwrap_or_else(store_mongo::testing::fresh_db_name);
+            let s = store_mongo::MongoStore::connect(server.uri(), Some(&db))
+                .await
+                .expect("connect");
+            let database = s.database().clone();
+            (Arc::new(s), Some(database))
+        }
+        _ => (Arc::new(store_sqlite::SqliteStore::open_in(&dir).expect("open")), None),
+    };
+
+    // The 30 days up to today (UTC), so "30d" covers them.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let start = (now / DAY_MS - days as i64 + 1) * DAY_MS;
+    println!("dashboard bench on {backend}: ~{events_target} events, {visitors} visitors, {days} days");
+    let same_day = kept.as_ref().is_some_and(|k| k["start"].as_i64() == Some(start));
+    let (project, stored) = match kept.filter(|_| same_day) {
+        Some(k) => {
+            let project = ProjectId::parse(k["project"].as_str().unwrap()).expect("kept project");
+            let stored = k["stored"].as_u64().unwrap();
+            println!("load: kept from an earlier run in {} ({stored} events)", dir.display());
+            (project, stored)
+        }
+        None => {
+            let project = store::ids::new_project_id(now);
+            let stored = load(&store, project, start, days, events_target, visitors).await;
+            if keep.is_some() {
+                let db = mongo_db.as_ref().map(|d| d.name().to_owned());
+                let notes = json!({"backend": backend, "project": project.to_string(), "start": start, "stored": stored, "db": db});
+                std::fs::write(dir.join(KEPT), notes.to_string()).expect("writing the notes");
+            }
+            (project, stored)
+        }
+    };
 
     let queries: Vec<query::Query> = dashboard(&project)
         .iter()
@@ -187,7 +236,32 @@ async fn main() {
         queries.len()
     );
 
-    let naive_runs = 3;
+    // Each query alone, to see where the time goes.
+    let bodies = dashboard(&project);
+    for (q, body) in queries.iter().zip(&bodies) {
+        let mut times = Vec::new();
+        for _ in 0..runs.clamp(1, 10) {
+            times.push(run_dashboard(&*store, std::slice::from_ref(q), &opts).await);
+        }
+        times.sort_by(f64::total_cmp);
+        let mut what = body.clone();
+        if let Some(o) = what.as_object_mut() {
+            o.remove("project_id");
+            o.remove("date_range");
+            o.remove("timezone");
+        }
+        println!("  p50 {:6.1} ms  {what}", percentile(&times, 0.5));
+    }
+
+    // Raw aggregations read every event: a single run at millions of events says enough.
+    // `--no-naive` skips it (when profiling the rollup path).
+    let naive_runs = if args.iter().any(|a| a == "--no-naive") {
+        0
+    } else if stored > 2_000_000 {
+        1
+    } else {
+        3
+    };
     let raw = EngineOptions {
         force_raw: true,
         ..EngineOptions::default()
@@ -197,11 +271,13 @@ async fn main() {
         naive.push(run_dashboard(&*store, &queries, &raw).await);
     }
     naive.sort_by(f64::total_cmp);
-    let naive_p50 = percentile(&naive, 0.5);
-    println!(
-        "naive dashboard (raw aggregations over the events) x{naive_runs}: p50 {naive_p50:.0} ms = {:.0}x the rollups",
-        naive_p50 / p50
-    );
+    if !naive.is_empty() {
+        let naive_p50 = percentile(&naive, 0.5);
+        println!(
+            "naive dashboard (raw aggregations over the events) x{naive_runs}: p50 {naive_p50:.0} ms = {:.0}x the rollups",
+            naive_p50 / p50
+        );
+    }
 
     let bytes = match &mongo_db {
         Some(db) => {
@@ -221,7 +297,7 @@ async fn main() {
             };
             (n("storageSize") + n("indexSize")) as u64
         }
-        None => dir_size(dir.path()),
+        None => dir_size(&dir),
     };
     println!(
         "disk: {:.1} MiB in all, {:.1} MiB per million events",

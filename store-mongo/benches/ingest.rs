@@ -142,6 +142,31 @@ fn main() {
             "baseline, events alone (insert_many, no sessions): {:.0} events/s",
             traffic.len() as f64 / secs
         );
+        // What the server needs just to write one small document per visitor of each batch (a
+        // plain `$set` upsert by `_id`, all of a batch in one `update` command, no read, no
+        // compare-and-set, no index but `_id`): the ceiling for any design that keeps sessions
+        // in per-visitor documents.
+        let started = Instant::now();
+        for chunk in traffic.chunks(batch) {
+            let ids: std::collections::BTreeSet<u64> = chunk.iter().map(|e| e.visitor_id.0).collect();
+            let updates: Vec<_> = ids
+                .into_iter()
+                .map(|v| {
+                    mongodb::bson::doc! {
+                        "q": { "_id": format!("{v:016x}") },
+                        "u": { "$set": { "pages": 3_i64, "entry": "/p1", "exit": "/p2", "at": T0 } },
+                        "upsert": true,
+                    }
+                })
+                .collect();
+            let command = mongodb::bson::doc! { "update": "visitor_docs", "updates": updates, "ordered": false };
+            store.database().run_command(command).await.expect("update");
+        }
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "baseline, one small upsert per visitor of each batch alone: {:.0} events/s",
+            traffic.len() as f64 / secs
+        );
     });
     for c in concurrency {
         rt.block_on(async {
