@@ -384,7 +384,8 @@ fn visitors_ceiling(sum: u64, all_exact: bool) -> u64 {
 /// them) are read in full. When it is `visitors` descending, the threshold method: read the
 /// `limit` values with the highest upper bounds ([`visitors_ceiling`] of the sums of their rows'
 /// counts), take the `limit`-th largest visitor count among them, and read every other value
-/// whose upper bound reaches it. Otherwise every row is read.
+/// whose upper bound reaches it. Otherwise, or when the store cannot read summaries without the
+/// sketches ([`Store::reads_summaries_cheaply`]), every row is read.
 async fn field_rollups(
     store: &dyn Store,
     q: &Query,
@@ -394,6 +395,9 @@ async fn field_rollups(
     let Some(&(OrderKey::Metric(first), direction)) = q.order_by.first() else {
         return read_rollups(store, q, reads, dim).await;
     };
+    if !store.reads_summaries_cheaply() {
+        return read_rollups(store, q, reads, dim).await;
+    }
     let by_visitors = matches!(first, Metric::Visitors) && matches!(direction, Direction::Desc);
     let by_counters = !matches!(first, Metric::Visitors | Metric::LiveVisitors | Metric::ConversionRate);
     if !by_visitors && !by_counters {

@@ -716,7 +716,6 @@ impl MongoStore {
         from: Millis,
         to: Millis,
         dim: Option<&RollupDim>,
-        values: Option<&[String]>,
     ) -> Result<Vec<StoredRollup>> {
         let mut filter = doc! {
             "projectId": oid(project.bytes()),
@@ -725,9 +724,6 @@ impl MongoStore {
         };
         if let Some(dim) = dim {
             filter.insert("d", dim.key());
-        }
-        if let Some(values) = values {
-            filter.insert("v", doc! { "$in": values });
         }
         let docs: Vec<Document> = self
             .rollups

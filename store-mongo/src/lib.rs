@@ -888,20 +888,7 @@ impl Store for MongoStore {
         to: Millis,
         dim: Option<&RollupDim>,
     ) -> Result<Vec<StoredRollup>> {
-        self.rollups_impl(project, granularity, from, to, dim, None).await
-    }
-
-    async fn rollups_of_values(
-        &self,
-        project: &ProjectId,
-        granularity: Granularity,
-        from: Millis,
-        to: Millis,
-        dim: &RollupDim,
-        values: &[String],
-    ) -> Result<Vec<StoredRollup>> {
-        self.rollups_impl(project, granularity, from, to, Some(dim), Some(values))
-            .await
+        self.rollups_impl(project, granularity, from, to, dim).await
     }
 
     async fn delete_expired(&self, retention: &Retention) -> Result<Expired> {

@@ -783,6 +783,10 @@ impl Store for SqliteStore {
             .await
     }
 
+    fn reads_summaries_cheaply(&self) -> bool {
+        true
+    }
+
     async fn rollup_summaries(
         &self,
         project: &ProjectId,

@@ -148,6 +148,12 @@ pub trait Store: Send + Sync + 'static {
         to: Millis,
         dim: Option<&RollupDim>,
     ) -> Result<Vec<StoredRollup>>;
+    /// Whether [`Store::rollup_summaries`] and [`Store::rollups_of_values`] read less than
+    /// [`Store::rollups`] does, so that a top list pays for ranking values before reading their
+    /// sketches. False for the default implementations (they read every sketch).
+    fn reads_summaries_cheaply(&self) -> bool {
+        false
+    }
     /// The rows of one dimension like [`Store::rollups`], without their sketches: enough to rank
     /// a dimension's values by counters, or to bound their visitors, before reading sketches.
     /// The default reads the sketches and drops them; backends override it where they can skip
