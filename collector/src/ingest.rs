@@ -33,9 +33,10 @@ use crate::state::AppState;
 /// is well under 4 KiB, so ~400 MiB at worst) and how much a crash can lose; past it,
 /// [`Writer::enqueue`] answers 503 and [`Writer::write`] waits for room.
 pub const MAX_QUEUED_EVENTS: usize = 100_000;
-/// Requests (jobs) that may be queued at once; a job holds at least one event, so this only
-/// sizes the channel.
-pub const WRITE_QUEUE_CAPACITY: usize = 4096;
+/// Requests (jobs) that may be queued at once: as many as events, since a job holds at least one,
+/// so that only [`MAX_QUEUED_EVENTS`] bounds the queue (a burst of single-event requests past 4096
+/// was refused with 503 while the queue still had room).
+pub const WRITE_QUEUE_CAPACITY: usize = MAX_QUEUED_EVENTS;
 /// Most events in one store write.
 pub const WRITE_BATCH_MAX_EVENTS: usize = 2000;
 /// Store writes tried for queued events before they are given up (logged and counted in
