@@ -341,6 +341,14 @@ fn plan_rollup_reads(range: &Range, layout: &TimeLayout, opts: &EngineOptions) -
     (days, hours)
 }
 
+/// Every span of a plan with the granularity it is read at.
+fn spans_of(reads: &(Spans, Spans)) -> Vec<(Granularity, Millis, Millis)> {
+    [(Granularity::Day, &reads.0), (Granularity::Hour, &reads.1)]
+        .into_iter()
+        .flat_map(|(g, list)| list.iter().map(move |&(from, to)| (g, from, to)))
+        .collect()
+}
+
 /// Reads the rollup rows of every span at once: each read runs on its own blocking thread and
 /// database connection (or server cursor), so a 30-day read takes the time of its largest span,
 /// not the sum of all of them.
@@ -350,11 +358,10 @@ async fn read_rollups(
     reads: &(Spans, Spans),
     dim: &RollupDim,
 ) -> Result<Vec<StoredRollup>, EngineError> {
-    let spans = [(Granularity::Day, &reads.0), (Granularity::Hour, &reads.1)]
-        .into_iter()
-        .flat_map(|(granularity, list)| list.iter().map(move |&(from, to)| (granularity, from, to)));
     let parts = futures_util::future::try_join_all(
-        spans.map(|(granularity, from, to)| store.rollups(&q.project, granularity, from, to, Some(dim))),
+        spans_of(reads)
+            .into_iter()
+            .map(|(granularity, from, to)| store.rollups(&q.project, granularity, from, to, Some(dim))),
     )
     .await?;
     Ok(parts.into_iter().flatten().collect())
@@ -403,10 +410,7 @@ async fn field_rollups(
     if !by_visitors && !by_counters {
         return read_rollups(store, q, reads, dim).await;
     }
-    let spans: Vec<(Granularity, Millis, Millis)> = [(Granularity::Day, &reads.0), (Granularity::Hour, &reads.1)]
-        .into_iter()
-        .flat_map(|(g, list)| list.iter().map(move |&(from, to)| (g, from, to)))
-        .collect();
+    let spans = spans_of(reads);
     let summaries = futures_util::future::try_join_all(
         spans
             .iter()
