@@ -10,7 +10,7 @@ use rusqlite::functions::{Context, FunctionFlags};
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{params, params_from_iter, Connection, Transaction};
 use store::analytics::raw::compile_regex;
-use store::analytics::rollup::{DAY_MS, HOUR_MS};
+use store::analytics::rollup::{day_of, hour_of, DAY_MS, HOUR_MS};
 use store::analytics::{
     Counters, DirtyHour, EventGroup, Field, FilterOp, Granularity, RawQuery, RollupDim, RollupRow, RollupSummary,
     SessionGroup, Sketch, StoredRollup,
@@ -462,11 +462,12 @@ pub(crate) fn rollups_of_values(
 ) -> Result<Vec<StoredRollup>> {
     // Listing the buckets as well as the values makes both `IN`s key look-ups: SQLite seeks each
     // (bucket, value) pair in the primary key instead of reading every row of every bucket.
-    let step = match granularity {
-        Granularity::Hour => HOUR_MS,
-        Granularity::Day => DAY_MS,
+    let (step, floor) = match granularity {
+        Granularity::Hour => (HOUR_MS, hour_of(from)),
+        Granularity::Day => (DAY_MS, day_of(from)),
     };
-    let first = from.div_euclid(step) * step + if from.rem_euclid(step) == 0 { 0 } else { step };
+    // The first bucket starting at or after `from`.
+    let first = if floor < from { floor + step } else { floor };
     let buckets: Vec<Millis> = (0..)
         .map(|i| first + i * step)
         .take_while(|b| *b < to)

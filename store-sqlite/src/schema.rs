@@ -207,7 +207,9 @@ CREATE INDEX sessions_age ON sessions (start_at);
 /// ranks a dimension's values from this index (a few MiB where the rows with their sketches are
 /// tens of MiB at 10 million events a month) and then reads the sketches of the few values that
 /// can make the top (`Store::rollup_summaries`, `Store::rollups_of_values`). Existing rows get
-/// their counts from their sketches (`metrics_sketch_count`, a function of this crate).
+/// their counts from their sketches (`metrics_sketch_count`, a function of this crate); a stored
+/// sketch is exact up to 8193 bytes (a tag byte and 8 bytes for each of at most 1024 visitors),
+/// dense beyond (a tag byte and 16384 registers).
 const V3: &str = r#"
 ALTER TABLE rollups ADD COLUMN visitor_count INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE rollups ADD COLUMN visitors_exact INTEGER NOT NULL DEFAULT 1;
