@@ -45,7 +45,7 @@ use mongodb::bson::{doc, Bson, Document};
 use mongodb::Collection;
 use store::analytics::{
     DirtyHour, EventGroup, EventSide, Expired, Field, Filter, FilterOp, Granularity, RawQuery, Retention, RollupDim,
-    RollupRow, SessionGroup, StoredRollup, TimeBuckets,
+    RollupRow, RollupSummary, SessionGroup, StoredRollup, TimeBuckets,
 };
 use store::sessions::Session;
 use store::{Millis, Result, StoreError};
@@ -58,6 +58,12 @@ const MAX_STATEMENTS: usize = 10_000;
 
 /// Ids per `$in` of one delete.
 const MAX_IN_IDS: usize = 10_000;
+/// Most buckets [`MongoStore::rollups_of_values_impl`] lists to build row `_id`s (two years of
+/// days; a longer range reads the dimension's rows instead).
+const MAX_LISTED_BUCKETS: usize = 731;
+/// Most row `_id`s (buckets times values) it looks up; past it, reading the dimension's rows of
+/// the range costs less than that many index look-ups.
+const MAX_LISTED_ROLLUP_IDS: usize = 50_000;
 
 /// Attempts of an upsert that lost a race to a concurrent upsert of the same new `_id` (the
 /// server may report it as a duplicate key instead of retrying it itself).
@@ -739,6 +745,95 @@ impl MongoStore {
             .collect::<Result<Vec<_>>>()?;
         rows.sort_by(|a, b| (a.bucket, &a.row.dim, &a.row.value).cmp(&(b.bucket, &b.row.dim, &b.row.value)));
         Ok(rows)
+    }
+
+    /// Like [`Self::rollups_impl`] for one dimension, without the sketches (see
+    /// [`codec::rollup_summary_projection`]). Rows stored before summaries were written carry no
+    /// visitor count: those are read again whole, by `_id`, and summarised from their sketches.
+    pub(crate) async fn rollup_summaries_impl(
+        &self,
+        project: &ProjectId,
+        granularity: Granularity,
+        from: Millis,
+        to: Millis,
+        dim: &RollupDim,
+    ) -> Result<Vec<RollupSummary>> {
+        let filter = doc! {
+            "projectId": oid(project.bytes()),
+            "g": granularity.code(),
+            "d": dim.key(),
+            "b": { "$gte": date(from), "$lt": date(to) },
+        };
+        let docs: Vec<Document> = self
+            .rollups
+            .find(filter)
+            .projection(codec::rollup_summary_projection())
+            .await
+            .map_err(backend)?
+            .try_collect()
+            .await
+            .map_err(backend)?;
+        let mut out = Vec::with_capacity(docs.len());
+        let mut unsummarised = Vec::new();
+        for d in &docs {
+            match decoded(codec::rollup_summary_from(d))? {
+                Some(summary) => out.push(summary),
+                None => unsummarised.push(d.get("_id").cloned().unwrap_or(Bson::Null)),
+            }
+        }
+        for chunk in unsummarised.chunks(MAX_IN_IDS) {
+            for row in self.rollups_by_id(chunk).await? {
+                out.push(RollupSummary::of(&row));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Like [`Self::rollups_impl`] for one dimension, only the rows with one of `values`. Their
+    /// `_id`s are known ([`codec::rollup_key`] of every listed bucket and value), so the server
+    /// looks each up in the `_id` index: SecantusDB answers `v: {$in: ...}` by reading every row
+    /// of the range, which is what a top list's pruning is there to avoid.
+    pub(crate) async fn rollups_of_values_impl(
+        &self,
+        project: &ProjectId,
+        granularity: Granularity,
+        from: Millis,
+        to: Millis,
+        dim: &RollupDim,
+        values: &[String],
+    ) -> Result<Vec<StoredRollup>> {
+        let buckets = granularity
+            .buckets_in(from, to, MAX_LISTED_BUCKETS)
+            .filter(|b| b.len().saturating_mul(values.len()) <= MAX_LISTED_ROLLUP_IDS);
+        let Some(buckets) = buckets else {
+            let wanted: HashSet<&str> = values.iter().map(String::as_str).collect();
+            let mut rows = self.rollups_impl(project, granularity, from, to, Some(dim)).await?;
+            rows.retain(|r| wanted.contains(r.row.value.as_str()));
+            return Ok(rows);
+        };
+        let dim = dim.key();
+        let ids: Vec<Bson> = buckets
+            .iter()
+            .flat_map(|b| values.iter().map(move |v| (b, v)))
+            .map(|(b, v)| Bson::String(codec::rollup_key(project, granularity, *b, &dim, v)))
+            .collect();
+        let mut rows = Vec::new();
+        for chunk in ids.chunks(MAX_IN_IDS) {
+            rows.extend(self.rollups_by_id(chunk).await?);
+        }
+        Ok(rows)
+    }
+
+    async fn rollups_by_id(&self, ids: &[Bson]) -> Result<Vec<StoredRollup>> {
+        let docs: Vec<Document> = self
+            .rollups
+            .find(doc! { "_id": { "$in": ids } })
+            .await
+            .map_err(backend)?
+            .try_collect()
+            .await
+            .map_err(backend)?;
+        docs.iter().map(|d| decoded(codec::rollup_from(d))).collect()
     }
 
     // --- retention --------------------------------------------------------------------------

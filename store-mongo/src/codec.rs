@@ -12,7 +12,7 @@ use contract::keys::{KeyHash, KeyPreview};
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::spec::BinarySubtype;
 use mongodb::bson::{doc, Binary, Bson, DateTime, Document};
-use store::analytics::{Counters, DirtyHour, Granularity, RollupDim, RollupRow, Sketch, StoredRollup};
+use store::analytics::{Counters, DirtyHour, Granularity, RollupDim, RollupRow, RollupSummary, Sketch, StoredRollup};
 use store::sessions::{EventKey, Session};
 use store::{AuthToken, Email, KeyId, KeyRecord, Millis, Name, Project, TokenKind, User, UserId};
 
@@ -619,8 +619,16 @@ pub fn rollup_doc(project: &ProjectId, granularity: Granularity, bucket: Millis,
         "bounces": u64_i64(c.bounces),
         "visitDurationMs": u64_i64(c.visit_duration_ms),
         "sessionPageviews": u64_i64(c.session_pageviews),
+        "n": u64_i64(row.visitors.estimate()),
+        "x": row.visitors.is_exact(),
         "sketch": Binary { subtype: BinarySubtype::Generic, bytes: row.visitors.to_bytes() },
     }
+}
+
+/// The fields [`rollup_summary_from`] reads: every one but the sketch, which is most of a
+/// row's bytes and is what ranking a dimension's values avoids reading.
+pub fn rollup_summary_projection() -> Document {
+    doc! { "sketch": 0 }
 }
 
 /// Rough size of [`rollup_doc`]'s document, to bound the bytes of one write command.
@@ -640,21 +648,45 @@ pub fn rollup_from(d: &Document) -> Decoded<StoredRollup> {
         row: RollupRow {
             dim,
             value: r.str("v")?,
-            counters: Counters {
-                pageviews: r.int("pageviews")?,
-                custom_events: r.int("customEvents")?,
-                exits: r.int("exits")?,
-                exit_duration_ms: r.int("exitDurationMs")?,
-                scroll_count: r.int("scrollCount")?,
-                scroll_sum: r.int("scrollSum")?,
-                visits: r.int("visits")?,
-                bounces: r.int("bounces")?,
-                visit_duration_ms: r.int("visitDurationMs")?,
-                session_pageviews: r.int("sessionPageviews")?,
-            },
+            counters: rollup_counters(&r)?,
             visitors: sketch,
         },
     })
+}
+
+fn rollup_counters(r: &Reader<'_>) -> Decoded<Counters> {
+    Ok(Counters {
+        pageviews: r.int("pageviews")?,
+        custom_events: r.int("customEvents")?,
+        exits: r.int("exits")?,
+        exit_duration_ms: r.int("exitDurationMs")?,
+        scroll_count: r.int("scrollCount")?,
+        scroll_sum: r.int("scrollSum")?,
+        visits: r.int("visits")?,
+        bounces: r.int("bounces")?,
+        visit_duration_ms: r.int("visitDurationMs")?,
+        session_pageviews: r.int("sessionPageviews")?,
+    })
+}
+
+/// A row read with [`rollup_summary_projection`]. `Ok(None)` for a row written before rollups
+/// carried `n` and `x` (the visitor count and whether it is exact): its summary needs its sketch.
+pub fn rollup_summary_from(d: &Document) -> Decoded<Option<RollupSummary>> {
+    let r = Reader::new("rollups", d);
+    let (Some(_), Some(exact)) = (r.opt("n"), r.opt("x")) else {
+        return Ok(None);
+    };
+    let exact = match exact {
+        Bson::Boolean(b) => *b,
+        other => return Err(r.err(format!("x is {:?}, not a boolean", other.element_type()))),
+    };
+    Ok(Some(RollupSummary {
+        bucket: r.date("b")?,
+        value: r.str("v")?,
+        counters: rollup_counters(&r)?,
+        visitors: r.int("n")?,
+        visitors_exact: exact,
+    }))
 }
 
 /// The `_id` of a dirty mark: `"<project hex>:<hour ms>"`.

@@ -45,12 +45,15 @@
 //!   granularity's code: 0 hour, 1 day), `d` (the dimension's key: `total`, `page`,
 //!   `props.plan`), `b` (the bucket's start, a Date), `v` (the value), the counters as Int64
 //!   (`pageviews`, `customEvents`, `exits`, `exitDurationMs`, `scrollCount`, `scrollSum`,
-//!   `visits`, `bounces`, `visitDurationMs`, `sessionPageviews`) and `sketch` (Binary,
-//!   [`store::analytics::Sketch::to_bytes`]). The `_id` is deterministic (see
+//!   `visits`, `bounces`, `visitDurationMs`, `sessionPageviews`), `sketch` (Binary,
+//!   [`store::analytics::Sketch::to_bytes`]) and the sketch's summary: `n` (its visitor count,
+//!   Int64) and `x` (whether that count is exact). The `_id` is deterministic (see
 //!   [`codec::rollup_key`]), so replacing a bucket upserts its rows in place, then deletes the
 //!   bucket's other rows: a reader never finds a rebuilt bucket empty. `{projectId, g, d, b}`
 //!   serves reads of one dimension, `{projectId, g, b}` reads of all dimensions of a range and the
-//!   replacement's look-up of a bucket's rows.
+//!   replacement's look-up of a bucket's rows. A top list ranks a dimension's values on the rows
+//!   read without `sketch` (most of a row's bytes), then reads the sketches of its candidates by
+//!   `_id`; rows written before `n` and `x` existed are summarised from their sketches.
 //! * `rollup_dirty` holds the hours whose rollups are stale: `projectId`, `hour` (Date), `version`
 //!   (Int64, `$inc`-ed by every ingest that touches the hour, all marks of a batch in one `update`
 //!   command, after the sessions are written) and `epoch` (a random Int64 set when the mark is
@@ -131,7 +134,8 @@ use mongodb::error::{Error as MongoError, ErrorKind, WriteFailure};
 use mongodb::options::{ClientOptions, IndexOptions, ReturnDocument};
 use mongodb::{Client, Collection, Database, IndexModel};
 use store::analytics::{
-    DirtyHour, EventGroup, Expired, Granularity, RawQuery, Retention, RollupDim, RollupRow, SessionGroup, StoredRollup,
+    DirtyHour, EventGroup, Expired, Granularity, RawQuery, Retention, RollupDim, RollupRow, RollupSummary,
+    SessionGroup, StoredRollup,
 };
 use store::sessions::{self, Session};
 use store::{
@@ -889,6 +893,34 @@ impl Store for MongoStore {
         dim: Option<&RollupDim>,
     ) -> Result<Vec<StoredRollup>> {
         self.rollups_impl(project, granularity, from, to, dim).await
+    }
+
+    fn reads_summaries_cheaply(&self) -> bool {
+        true
+    }
+
+    async fn rollup_summaries(
+        &self,
+        project: &ProjectId,
+        granularity: Granularity,
+        from: Millis,
+        to: Millis,
+        dim: &RollupDim,
+    ) -> Result<Vec<RollupSummary>> {
+        self.rollup_summaries_impl(project, granularity, from, to, dim).await
+    }
+
+    async fn rollups_of_values(
+        &self,
+        project: &ProjectId,
+        granularity: Granularity,
+        from: Millis,
+        to: Millis,
+        dim: &RollupDim,
+        values: &[String],
+    ) -> Result<Vec<StoredRollup>> {
+        self.rollups_of_values_impl(project, granularity, from, to, dim, values)
+            .await
     }
 
     async fn delete_expired(&self, retention: &Retention) -> Result<Expired> {

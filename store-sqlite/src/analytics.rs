@@ -10,7 +10,6 @@ use rusqlite::functions::{Context, FunctionFlags};
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{params, params_from_iter, Connection, Transaction};
 use store::analytics::raw::compile_regex;
-use store::analytics::rollup::{day_of, hour_of, DAY_MS, HOUR_MS};
 use store::analytics::{
     Counters, DirtyHour, EventGroup, Field, FilterOp, Granularity, RawQuery, RollupDim, RollupRow, RollupSummary,
     SessionGroup, Sketch, StoredRollup,
@@ -462,18 +461,7 @@ pub(crate) fn rollups_of_values(
 ) -> Result<Vec<StoredRollup>> {
     // Listing the buckets as well as the values makes both `IN`s key look-ups: SQLite seeks each
     // (bucket, value) pair in the primary key instead of reading every row of every bucket.
-    let (step, floor) = match granularity {
-        Granularity::Hour => (HOUR_MS, hour_of(from)),
-        Granularity::Day => (DAY_MS, day_of(from)),
-    };
-    // The first bucket starting at or after `from`.
-    let first = if floor < from { floor + step } else { floor };
-    let buckets: Vec<Millis> = (0..)
-        .map(|i| first + i * step)
-        .take_while(|b| *b < to)
-        .take(MAX_LISTED_BUCKETS + 1)
-        .collect();
-    let listed = buckets.len() <= MAX_LISTED_BUCKETS;
+    let buckets = granularity.buckets_in(from, to, MAX_LISTED_BUCKETS);
     let mut out = Vec::new();
     for chunk in values.chunks(VALUES_PER_STATEMENT) {
         let mut params: Vec<Value> = vec![
@@ -481,7 +469,7 @@ pub(crate) fn rollups_of_values(
             Value::Integer(granularity.code()),
             Value::Text(dim.key()),
         ];
-        let bucket_sql = if listed {
+        let bucket_sql = if let Some(buckets) = &buckets {
             params.extend(buckets.iter().map(|b| Value::Integer(*b)));
             format!("bucket IN ({})", placeholders(4, buckets.len()))
         } else {

@@ -57,6 +57,28 @@ impl Granularity {
             Granularity::Day => 1,
         }
     }
+
+    /// The start of the bucket holding `t`.
+    pub fn bucket_of(self, t: Millis) -> Millis {
+        match self {
+            Granularity::Hour => hour_of(t),
+            Granularity::Day => day_of(t),
+        }
+    }
+
+    /// The starts of the buckets starting in `[from, to)`, oldest first, or `None` if there are
+    /// more than `max`: stores list them to look rows up by key rather than scan a range.
+    pub fn buckets_in(self, from: Millis, to: Millis, max: usize) -> Option<Vec<Millis>> {
+        let step = self.bucket_ms();
+        let floor = self.bucket_of(from);
+        let first = if floor < from { floor + step } else { floor };
+        let buckets: Vec<Millis> = (0..)
+            .map(|i| first + i * step)
+            .take_while(|b| *b < to)
+            .take(max + 1)
+            .collect();
+        (buckets.len() <= max).then_some(buckets)
+    }
 }
 
 /// What a rollup row is grouped by: nothing (the bucket's totals) or one field.
