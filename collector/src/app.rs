@@ -76,7 +76,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<(AppState, Services)
                 }
             }
         }),
-        spawn_every(config.rollup_interval, {
+        spawn_paced(config.rollup_interval, crate::rollups::MAX_REBUILD_DUTY, {
             let store = store.clone();
             let days = config.raw_retention_days;
             move || crate::rollups::rebuild_pending(store.clone(), days)
@@ -186,6 +186,26 @@ impl Application {
     }
 }
 
+/// Like [`spawn_every`], but a tick that took `t` is followed by a pause of at least
+/// `t * (1 - max_duty) / max_duty`, so the work takes at most `max_duty` of the time however long
+/// a tick grows: under heavy ingest, rebuilding rollups makes room for ingest instead of taking
+/// a core.
+fn spawn_paced<F, Fut>(period: std::time::Duration, max_duty: f64, mut tick: F) -> JoinHandle<()>
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        loop {
+            let started = tokio::time::Instant::now();
+            tick().await;
+            let took = started.elapsed();
+            let pause = took.mul_f64((1.0 - max_duty) / max_duty);
+            tokio::time::sleep_until(started + period.max(took + pause)).await;
+        }
+    })
+}
+
 fn spawn_every<F, Fut>(period: std::time::Duration, mut tick: F) -> JoinHandle<()>
 where
     F: FnMut() -> Fut + Send + 'static,
@@ -221,4 +241,47 @@ async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutting down: finishing requests and writes");
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use tokio::time::Instant;
+
+    /// Starts of the ticks of a paced task whose ticks take `took[i]`.
+    async fn tick_starts(period: Duration, duty: f64, took: Vec<Duration>) -> Vec<Duration> {
+        let origin = Instant::now();
+        let starts = Arc::new(Mutex::new(Vec::new()));
+        let n = took.len();
+        let task = super::spawn_paced(period, duty, {
+            let (starts, took) = (starts.clone(), Arc::new(took));
+            move || {
+                let (starts, took) = (starts.clone(), took.clone());
+                async move {
+                    let i = {
+                        let mut s = starts.lock().unwrap();
+                        s.push(origin.elapsed());
+                        s.len() - 1
+                    };
+                    tokio::time::sleep(took.get(i).copied().unwrap_or_default()).await;
+                }
+            }
+        });
+        while starts.lock().unwrap().len() < n {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        task.abort();
+        let starts = starts.lock().unwrap().clone();
+        starts
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn short_ticks_run_every_period_and_long_ones_leave_three_times_their_length() {
+        let ms = Duration::from_millis;
+        let starts = tick_starts(ms(2000), 0.25, vec![ms(100), ms(100), ms(1000), ms(3000), ms(10)]).await;
+        // 100 ms ticks: every 2 s. A 1 s tick: 4 s to the next. A 3 s tick: 12 s.
+        assert_eq!(starts, vec![ms(0), ms(2000), ms(4000), ms(8000), ms(20000)]);
+    }
 }

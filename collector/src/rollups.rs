@@ -12,6 +12,12 @@ use crate::config::ROLLUP_RETENTION_DAYS;
 
 /// Dirty hours rebuilt per round; rounds repeat until none are left.
 pub const REBUILD_BATCH: usize = 64;
+/// Most of the wall time the rollup worker spends rebuilding: after a round that took `t`, it
+/// waits at least `3t` (and at least the configured interval) before the next. Rebuilding an hour
+/// costs in proportion to the hour's events, so without a cap a busy site's worker would rebuild
+/// its current hour back to back and take a core from ingestion; with it, the dashboard lags
+/// ingestion by at most four rounds' time.
+pub const MAX_REBUILD_DUTY: f64 = 0.25;
 /// How often the retention sweep runs.
 pub const RETENTION_INTERVAL: Duration = Duration::from_secs(3600);
 
