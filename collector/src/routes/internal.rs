@@ -11,7 +11,7 @@ use contract::keys::KeyHash;
 use contract::limits::MAX_FORWARD_BATCH_EVENTS;
 use contract::signing::{verify, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::ingest::read_limited;
 use crate::error::{AppError, AppResult};
@@ -45,11 +45,13 @@ async fn authenticate(state: &AppState, parts: &Parts, body: axum::body::Body) -
     Ok(bytes)
 }
 
-/// [`contract::internal::IngestBatch`] with each event still raw, so one bad event is reported
-/// on its own instead of failing the whole batch.
+/// [`contract::internal::IngestBatch`] with each event still raw text, so one bad event is
+/// reported on its own instead of failing the whole batch, and each good one is parsed once
+/// (through a `Value` tree, parsing took as long as storing).
 #[derive(Deserialize)]
-struct Batch {
-    events: Vec<Value>,
+struct Batch<'a> {
+    #[serde(borrow)]
+    events: Vec<&'a RawValue>,
 }
 
 /// Stores a batch of events the edge enriched. Answers 200 with what was stored and what was
@@ -77,7 +79,7 @@ async fn ingest(State(state): State<AppState>, request: Request) -> AppResult<Js
     let mut valid = Vec::with_capacity(batch.events.len());
     let mut rejected = Vec::new();
     for (index, value) in batch.events.into_iter().enumerate() {
-        let parsed = serde_json::from_value::<EnrichedEvent>(value)
+        let parsed = serde_json::from_str::<EnrichedEvent>(value.get())
             .map_err(|e| e.to_string())
             .and_then(|event| {
                 event.check(now).map_err(|e| e.to_string())?;
