@@ -6,6 +6,13 @@
 //! the target rate) for the given seconds, sent whether or not earlier ones were answered
 //! (a closed loop would hide queueing), from 2,000 simulated visitors; then a closed-loop burst with
 //! 64 concurrent clients for the throughput ceiling. Prints p50/p90/p99/max latency and rates.
+//!
+//! Then batch ingest as the edge does it: [`EDGES`] concurrent clients post signed batches of
+//! [`MAX_EVENTS_PER_FORWARD`] enriched events (a day of traffic from many visitors, in arrival
+//! order, so a batch mixes ~100 visitors) to `/internal/v1/ingest`, which answers once the events
+//! are stored. The collector's writer folds the batches waiting at the same time into one store
+//! write, as it does in production. Prints events stored per second.
+//!
 //! The load generator shares the 2 cores with the server, so figures are conservative.
 
 use std::sync::Arc;
@@ -16,12 +23,21 @@ use collector::Application;
 use serde_json::json;
 
 const PEPPER: &str = "bench key pepper, at least thirty-two bytes long";
+const EDGE_SECRET: &str = "bench edge secret, at least thirty-two bytes long";
+/// Concurrent edge clients in the batch phase (Cloudflare runs many isolates, each forwarding).
+const EDGES: usize = 16;
+/// Events per forwarded batch: the edge's own limit.
+const MAX_EVENTS_PER_FORWARD: usize = 100;
+/// Events of the batch phase.
+const BATCH_PHASE_EVENTS: usize = 200_000;
 const VISITORS: usize = 2_000;
 const UA: &str =
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 
 struct Started {
     url: String,
+    base: String,
+    project: contract::ids::ProjectId,
     key: String,
     stop: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
@@ -34,6 +50,7 @@ async fn start(mongodb_uri: Option<String>) -> Started {
         data_dir: Some(dir.path().into()),
         mongodb_uri,
         key_pepper: Some(PEPPER.into()),
+        edge_secret: Some(EDGE_SECRET.into()),
         trust_proxy: Some(true),
         ..Default::default()
     };
@@ -47,13 +64,16 @@ async fn start(mongodb_uri: Option<String>) -> Started {
         .await
         .unwrap();
     let app = Application::build(config).await.unwrap();
-    let url = format!("http://127.0.0.1:{}/api/event", app.port());
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let url = format!("{base}/api/event");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(app.run_until(async move {
         let _ = stopped.await;
     }));
     Started {
         url,
+        base,
+        project: project.id,
         key: key.expose().to_owned(),
         stop,
         task,
@@ -161,9 +181,96 @@ async fn run(store: &str, mongodb_uri: Option<String>, seconds: u64) {
     }
     report("closed loop, 64 clients", latencies, failed, started.elapsed());
 
+    edge_batches(&client, &s).await;
+
     let s = Arc::into_inner(s).expect("all requests done");
     s.stop.send(()).unwrap();
     s.task.await.unwrap().unwrap();
+}
+
+/// A day of traffic up to now, in arrival order, as the edge's signed batch bodies.
+fn edge_bodies(project: contract::ids::ProjectId) -> Vec<Vec<u8>> {
+    const DAY_MS: i64 = 86_400_000;
+    let visitors = 20_000;
+    let shape = query::dataset::Shape {
+        project,
+        seed: 7,
+        start: collector::now_ms() - DAY_MS,
+        days: 1,
+        visitors,
+        // ~6.4 events per visit in the generator.
+        visits_per_visitor: BATCH_PHASE_EVENTS as f64 / 6.4 / f64::from(visitors),
+        pages: 200,
+    };
+    let mut events = Vec::new();
+    query::dataset::generate(&shape, 10_000, |b| events.extend(b));
+    events.sort_by_key(|e| e.occurred_at);
+    events.truncate(BATCH_PHASE_EVENTS);
+    events
+        .chunks(MAX_EVENTS_PER_FORWARD)
+        .map(|chunk| serde_json::to_vec(&json!({ "events": chunk })).unwrap())
+        .collect()
+}
+
+async fn edge_batches(client: &reqwest::Client, s: &Arc<Started>) {
+    let bodies = Arc::new(edge_bodies(s.project));
+    let events: usize = BATCH_PHASE_EVENTS.min(bodies.len() * MAX_EVENTS_PER_FORWARD);
+    let url = format!("{}{}", s.base, contract::internal::INGEST_PATH);
+    let started = Instant::now();
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut workers = Vec::new();
+    for _ in 0..EDGES {
+        let (client, url, bodies, next) = (client.clone(), url.clone(), bodies.clone(), next.clone());
+        workers.push(tokio::spawn(async move {
+            let (mut mine, mut failed, mut stored) = (Vec::new(), 0, 0);
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(body) = bodies.get(i) else {
+                    break (mine, failed, stored);
+                };
+                let ts = collector::now_ms() / 1000;
+                let path = contract::internal::INGEST_PATH;
+                let sig = contract::signing::sign(EDGE_SECRET.as_bytes(), ts, "POST", path, body);
+                let t = Instant::now();
+                let answer = client
+                    .post(&url)
+                    .header(contract::signing::TIMESTAMP_HEADER, ts.to_string())
+                    .header(contract::signing::SIGNATURE_HEADER, sig)
+                    .body(body.clone())
+                    .send()
+                    .await;
+                let accepted = match answer {
+                    Ok(a) if a.status() == 200 => a
+                        .json::<serde_json::Value>()
+                        .await
+                        .ok()
+                        .and_then(|v| v["accepted"].as_u64()),
+                    _ => None,
+                };
+                match accepted {
+                    Some(n) => {
+                        mine.push(t.elapsed());
+                        stored += n as usize;
+                    }
+                    None => failed += 1,
+                }
+            }
+        }));
+    }
+    let (mut latencies, mut failed, mut stored) = (Vec::new(), 0, 0);
+    for w in workers {
+        let (l, f, n) = w.await.unwrap();
+        latencies.extend(l);
+        failed += f;
+        stored += n;
+    }
+    let wall = started.elapsed();
+    report(&format!("edge batches, {EDGES} clients"), latencies, failed, wall);
+    println!(
+        "  batch ingest: {stored} of {events} events stored in {:.2} s = {:.0} events/s (batches of {MAX_EVENTS_PER_FORWARD}; target 50,000 embedded, 30,000 MongoDB)",
+        wall.as_secs_f64(),
+        stored as f64 / wall.as_secs_f64()
+    );
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
