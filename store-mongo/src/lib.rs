@@ -117,7 +117,6 @@ pub mod codec;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -796,12 +795,8 @@ impl Store for MongoStore {
         // rebuilt from data that includes this batch, or sees the mark's version change.
         let mut hours = BTreeSet::new();
         for (project, (sessions, removed)) in folds {
-            let mine: Cow<[EnrichedEvent]> = if events.iter().all(|e| e.project_id == project) {
-                Cow::Borrowed(events)
-            } else {
-                Cow::Owned(events.iter().filter(|e| e.project_id == project).cloned().collect())
-            };
-            let touched = store::analytics::rollup::touched_hours(&mine, &sessions, &removed);
+            let mine = events.iter().filter(|e| e.project_id == project);
+            let touched = store::analytics::rollup::touched_hours(mine, &sessions, &removed);
             hours.extend(touched.into_iter().map(|hour| (project, hour)));
         }
         self.mark_dirty(&hours).await?;

@@ -286,7 +286,11 @@ pub fn merge(rows: impl IntoIterator<Item = RollupRow>) -> Vec<RollupRow> {
 /// The UTC hours whose rollups change when `events` are folded into `sessions` (the visitors'
 /// sessions after the fold): each event's hour, and the start hour of the session holding it
 /// (its visit counters change). `removed_starts` are the starts of sessions merged away.
-pub fn touched_hours(events: &[EnrichedEvent], sessions: &[Session], removed_starts: &[Millis]) -> BTreeSet<Millis> {
+pub fn touched_hours<'a>(
+    events: impl IntoIterator<Item = &'a EnrichedEvent>,
+    sessions: &[Session],
+    removed_starts: &[Millis],
+) -> BTreeSet<Millis> {
     let index = session_index(sessions);
     let mut hours: BTreeSet<Millis> = removed_starts.iter().map(|&t| hour_of(t)).collect();
     for e in events {
