@@ -172,9 +172,12 @@ async fn run_writer(store: Arc<dyn Store>, metrics: Arc<Metrics>, mut rx: mpsc::
         let mut queued: Vec<EnrichedEvent> = Vec::new();
         // Their room in the queue stays taken until they are written or given up.
         let mut held = Vec::new();
+        // Flushes (no events of their own) wait for the retries of what was queued before them.
+        let mut flushes = Vec::new();
         let mut offset = 0;
         for (job, len) in jobs.into_iter().zip(lens) {
             match job.done {
+                Some(done) if len == 0 => flushes.push(done),
                 // A requester that went away still had its events written (or may retry them).
                 Some(done) => {
                     let _ = done.send(outcome);
@@ -191,6 +194,9 @@ async fn run_writer(store: Arc<dyn Store>, metrics: Arc<Metrics>, mut rx: mpsc::
             retry_queued(&*store, &metrics, &queued).await;
         }
         drop(held);
+        for done in flushes {
+            let _ = done.send(Ok(()));
+        }
     }
     tracing::debug!("writer drained and stopped");
 }

@@ -1,0 +1,247 @@
+//! The writer against a store that fails: browsers' events are acknowledged before they are
+//! stored, so the writer must keep them through store failures and retry until the store is back,
+//! and count what it finally gives up. The store is the real SQLite store, with failures injected
+//! into `ingest`.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use collector::ingest::{Writer, QUEUED_WRITE_ATTEMPTS};
+use collector::metrics::Metrics;
+use contract::enrich::VisitorId;
+use contract::enriched::EnrichedEvent;
+use contract::ids::ProjectId;
+use contract::keys::KeyHash;
+use store::analytics::{
+    DirtyHour, EventGroup, Expired, Granularity, RawQuery, Retention, RollupDim, RollupRow, RollupSummary,
+    SessionGroup, StoredRollup,
+};
+use store::sessions::testing::event;
+use store::{
+    AuthToken, Email, IngestReport, KeyId, KeyRecord, Millis, Project, Result, Session, Store, StoreError, User, UserId,
+};
+
+const T0: Millis = 1_763_683_200_000;
+
+/// The SQLite store, whose `ingest` fails while `failures_left` is above zero.
+struct Flaky {
+    inner: store_sqlite::SqliteStore,
+    failures_left: AtomicUsize,
+    ingest_calls: AtomicUsize,
+}
+
+#[async_trait]
+impl Store for Flaky {
+    async fn ingest(&self, events: &[EnrichedEvent]) -> Result<IngestReport> {
+        self.ingest_calls.fetch_add(1, Ordering::SeqCst);
+        let failing = self
+            .failures_left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if failing {
+            return Err(StoreError::backend(std::io::Error::other("injected: the disk is full")));
+        }
+        self.inner.ingest(events).await
+    }
+
+    fn backend_name(&self) -> &'static str {
+        self.inner.backend_name()
+    }
+    async fn health(&self) -> Result<()> {
+        self.inner.health().await
+    }
+    async fn create_user(&self, user: &User) -> Result<()> {
+        self.inner.create_user(user).await
+    }
+    async fn user_by_email(&self, email: &Email) -> Result<Option<User>> {
+        self.inner.user_by_email(email).await
+    }
+    async fn user_by_id(&self, id: &UserId) -> Result<Option<User>> {
+        self.inner.user_by_id(id).await
+    }
+    async fn create_auth_token(&self, token: &AuthToken) -> Result<()> {
+        self.inner.create_auth_token(token).await
+    }
+    async fn auth_token(&self, token_hash: &str, now: Millis) -> Result<Option<AuthToken>> {
+        self.inner.auth_token(token_hash, now).await
+    }
+    async fn delete_auth_token(&self, token_hash: &str) -> Result<()> {
+        self.inner.delete_auth_token(token_hash).await
+    }
+    async fn create_project(&self, project: &Project) -> Result<()> {
+        self.inner.create_project(project).await
+    }
+    async fn project(&self, id: &ProjectId) -> Result<Option<Project>> {
+        self.inner.project(id).await
+    }
+    async fn projects_of(&self, owner: &UserId) -> Result<Vec<Project>> {
+        self.inner.projects_of(owner).await
+    }
+    async fn create_key(&self, key: &KeyRecord) -> Result<()> {
+        self.inner.create_key(key).await
+    }
+    async fn key(&self, id: &KeyId) -> Result<Option<KeyRecord>> {
+        self.inner.key(id).await
+    }
+    async fn key_by_hash(&self, hash: &KeyHash) -> Result<Option<KeyRecord>> {
+        self.inner.key_by_hash(hash).await
+    }
+    async fn keys_of(&self, project: &ProjectId) -> Result<Vec<KeyRecord>> {
+        self.inner.keys_of(project).await
+    }
+    async fn revoke_key(&self, id: &KeyId, at: Millis) -> Result<bool> {
+        self.inner.revoke_key(id, at).await
+    }
+    async fn touch_keys(&self, used: &[(KeyId, Millis)]) -> Result<()> {
+        self.inner.touch_keys(used).await
+    }
+    async fn salt_for_day(&self, day: i64, candidate: [u8; 32]) -> Result<[u8; 32]> {
+        self.inner.salt_for_day(day, candidate).await
+    }
+    async fn delete_salts_before(&self, day: i64) -> Result<u64> {
+        self.inner.delete_salts_before(day).await
+    }
+    async fn events(&self, project: &ProjectId, from: Millis, to: Millis) -> Result<Vec<EnrichedEvent>> {
+        self.inner.events(project, from, to).await
+    }
+    async fn sessions(&self, project: &ProjectId, from: Millis, to: Millis) -> Result<Vec<Session>> {
+        self.inner.sessions(project, from, to).await
+    }
+    async fn aggregate_events(&self, q: &RawQuery) -> Result<Vec<EventGroup>> {
+        self.inner.aggregate_events(q).await
+    }
+    async fn aggregate_sessions(&self, q: &RawQuery) -> Result<Vec<SessionGroup>> {
+        self.inner.aggregate_sessions(q).await
+    }
+    async fn sessions_of_visitors(&self, project: &ProjectId, visitors: &[VisitorId]) -> Result<Vec<Session>> {
+        self.inner.sessions_of_visitors(project, visitors).await
+    }
+    async fn dirty_hours(&self, limit: usize) -> Result<Vec<DirtyHour>> {
+        self.inner.dirty_hours(limit).await
+    }
+    async fn clear_dirty(&self, mark: &DirtyHour) -> Result<bool> {
+        self.inner.clear_dirty(mark).await
+    }
+    async fn replace_rollups(
+        &self,
+        project: &ProjectId,
+        granularity: Granularity,
+        bucket: Millis,
+        rows: &[RollupRow],
+    ) -> Result<()> {
+        self.inner.replace_rollups(project, granularity, bucket, rows).await
+    }
+    async fn rollups(
+        &self,
+        project: &ProjectId,
+        granularity: Granularity,
+        from: Millis,
+        to: Millis,
+        dim: Option<&RollupDim>,
+    ) -> Result<Vec<StoredRollup>> {
+        self.inner.rollups(project, granularity, from, to, dim).await
+    }
+    fn reads_summaries_cheaply(&self) -> bool {
+        self.inner.reads_summaries_cheaply()
+    }
+    async fn rollup_summaries(
+        &self,
+        project: &ProjectId,
+        granularity: Granularity,
+        from: Millis,
+        to: Millis,
+        dim: &RollupDim,
+    ) -> Result<Vec<RollupSummary>> {
+        self.inner.rollup_summaries(project, granularity, from, to, dim).await
+    }
+    async fn rollups_of_values(
+        &self,
+        project: &ProjectId,
+        granularity: Granularity,
+        from: Millis,
+        to: Millis,
+        dim: &RollupDim,
+        values: &[String],
+    ) -> Result<Vec<StoredRollup>> {
+        self.inner
+            .rollups_of_values(project, granularity, from, to, dim, values)
+            .await
+    }
+    async fn delete_expired(&self, retention: &Retention) -> Result<Expired> {
+        self.inner.delete_expired(retention).await
+    }
+}
+
+fn flaky(failures: usize) -> (Arc<Flaky>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Flaky {
+        inner: store_sqlite::SqliteStore::open_in(dir.path()).unwrap(),
+        failures_left: AtomicUsize::new(failures),
+        ingest_calls: AtomicUsize::new(0),
+    };
+    (Arc::new(store), dir)
+}
+
+fn events(project: ProjectId, n: usize) -> Vec<EnrichedEvent> {
+    (0..n)
+        .map(|i| {
+            event(
+                project,
+                i as u64 % 7,
+                &format!("w{i}"),
+                "pageview",
+                T0 + i as i64 * 1000,
+                "/w",
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn acknowledged_events_survive_store_failures_and_are_stored_once_it_recovers() {
+    let (store, _dir) = flaky(5);
+    let metrics = Arc::new(Metrics::new());
+    let (writer, task) = Writer::spawn(store.clone(), metrics.clone());
+    let p = ProjectId::from_bytes([3; 12]);
+    let sent = events(p, 30);
+    for chunk in sent.chunks(10) {
+        writer.enqueue(chunk.to_vec()).unwrap();
+    }
+    writer.flush().await.unwrap();
+
+    let stored = store.inner.events(&p, T0, T0 + 3_600_000).await.unwrap();
+    assert_eq!(stored.len(), 30, "every acknowledged event is stored");
+    assert!(
+        store.ingest_calls.load(Ordering::SeqCst) > 5,
+        "it retried past the failures"
+    );
+    assert_eq!(metrics.events_lost.get(), 0);
+    assert_eq!(metrics.store_write_errors.get(), 5);
+    assert_eq!(metrics.events_stored.get(), 30);
+    drop(writer);
+    task.await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn events_are_given_up_and_counted_only_after_every_attempt_failed() {
+    let (store, _dir) = flaky(usize::MAX);
+    let metrics = Arc::new(Metrics::new());
+    let (writer, task) = Writer::spawn(store.clone(), metrics.clone());
+    let p = ProjectId::from_bytes([4; 12]);
+    writer.enqueue(events(p, 12)).unwrap();
+    writer.flush().await.unwrap();
+    assert_eq!(
+        store.ingest_calls.load(Ordering::SeqCst),
+        QUEUED_WRITE_ATTEMPTS as usize
+    );
+    assert_eq!(metrics.events_lost.get(), 12);
+
+    // A sender that waits (the edge) is told at once and retries itself: nothing is counted lost.
+    let calls = store.ingest_calls.load(Ordering::SeqCst);
+    assert!(writer.write(events(p, 3)).await.is_err());
+    assert_eq!(store.ingest_calls.load(Ordering::SeqCst), calls + 1);
+    assert_eq!(metrics.events_lost.get(), 12);
+    drop(writer);
+    task.await.unwrap();
+}
