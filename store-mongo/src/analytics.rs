@@ -479,6 +479,25 @@ fn group_keys(d: &Document, keys: usize, time: bool) -> Result<(Vec<String>, Opt
     Ok((values, bucket))
 }
 
+/// The rollup rows of buckets starting in `[from, to)`, of one dimension or of all.
+fn rollup_range(
+    project: &ProjectId,
+    granularity: Granularity,
+    from: Millis,
+    to: Millis,
+    dim: Option<&RollupDim>,
+) -> Document {
+    let mut filter = doc! {
+        "projectId": oid(project.bytes()),
+        "g": granularity.code(),
+        "b": { "$gte": date(from), "$lt": date(to) },
+    };
+    if let Some(dim) = dim {
+        filter.insert("d", dim.key());
+    }
+    filter
+}
+
 impl MongoStore {
     async fn aggregate_docs(
         &self,
@@ -723,17 +742,9 @@ impl MongoStore {
         to: Millis,
         dim: Option<&RollupDim>,
     ) -> Result<Vec<StoredRollup>> {
-        let mut filter = doc! {
-            "projectId": oid(project.bytes()),
-            "g": granularity.code(),
-            "b": { "$gte": date(from), "$lt": date(to) },
-        };
-        if let Some(dim) = dim {
-            filter.insert("d", dim.key());
-        }
         let docs: Vec<Document> = self
             .rollups
-            .find(filter)
+            .find(rollup_range(project, granularity, from, to, dim))
             .await
             .map_err(backend)?
             .try_collect()
@@ -758,15 +769,9 @@ impl MongoStore {
         to: Millis,
         dim: &RollupDim,
     ) -> Result<Vec<RollupSummary>> {
-        let filter = doc! {
-            "projectId": oid(project.bytes()),
-            "g": granularity.code(),
-            "d": dim.key(),
-            "b": { "$gte": date(from), "$lt": date(to) },
-        };
         let docs: Vec<Document> = self
             .rollups
-            .find(filter)
+            .find(rollup_range(project, granularity, from, to, Some(dim)))
             .projection(codec::rollup_summary_projection())
             .await
             .map_err(backend)?
