@@ -186,7 +186,7 @@ impl Application {
     }
 }
 
-/// Like [`spawn_every`], but a tick that took `t` is followed by a pause of at least
+/// Runs `tick` every `period`, and a tick that took `t` is followed by a pause of at least
 /// `t * (1 - max_duty) / max_duty`, so the work takes at most `max_duty` of the time however long
 /// a tick grows: under heavy ingest, rebuilding rollups makes room for ingest instead of taking
 /// a core.
@@ -206,19 +206,13 @@ where
     })
 }
 
-fn spawn_every<F, Fut>(period: std::time::Duration, mut tick: F) -> JoinHandle<()>
+/// Runs `tick` every `period` (a tick that overruns is followed by the next at once).
+fn spawn_every<F, Fut>(period: std::time::Duration, tick: F) -> JoinHandle<()>
 where
     F: FnMut() -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send,
 {
-    tokio::spawn(async move {
-        let mut interval = tokio::time::interval(period);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            interval.tick().await;
-            tick().await;
-        }
-    })
+    spawn_paced(period, 1.0, tick)
 }
 
 async fn shutdown_signal() {
@@ -283,5 +277,12 @@ mod tests {
         let starts = tick_starts(ms(2000), 0.25, vec![ms(100), ms(100), ms(1000), ms(3000), ms(10)]).await;
         // 100 ms ticks: every 2 s. A 1 s tick: 4 s to the next. A 3 s tick: 12 s.
         assert_eq!(starts, vec![ms(0), ms(2000), ms(4000), ms(8000), ms(20000)]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn unpaced_ticks_run_every_period_and_at_once_after_an_overrun() {
+        let ms = Duration::from_millis;
+        let starts = tick_starts(ms(2000), 1.0, vec![ms(100), ms(3000), ms(10)]).await;
+        assert_eq!(starts, vec![ms(0), ms(2000), ms(5000)]);
     }
 }
