@@ -35,7 +35,8 @@
 //!
 //! Every value is `$ifNull`-ed to `""`: a missing value is the empty string, in groups and filters.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use contract::enrich::VisitorId;
 use contract::ids::ProjectId;
@@ -50,6 +51,7 @@ use store::analytics::{
 use store::sessions::Session;
 use store::{Millis, Result, StoreError};
 
+use crate::cache::BucketKey;
 use crate::codec::{self, date, oid, visitor_key};
 use crate::{backend, decoded, lost_statements, MongoStore, MAX_COMMAND_BYTES};
 
@@ -498,6 +500,31 @@ fn rollup_range(
     filter
 }
 
+/// The rows of one dimension in the listed buckets.
+fn rollup_buckets(project: &ProjectId, granularity: Granularity, buckets: &[Millis], dim: &RollupDim) -> Document {
+    let dates: Vec<Bson> = buckets.iter().map(|&b| Bson::DateTime(date(b))).collect();
+    doc! {
+        "projectId": oid(project.bytes()),
+        "g": granularity.code(),
+        "d": dim.key(),
+        "b": { "$in": dates },
+    }
+}
+
+/// A `rollup_revs` document without its `_id`, with a fresh revision (see [`crate::cache`]).
+fn rev_fields(project: &ProjectId, granularity: Granularity, bucket: Millis) -> Document {
+    doc! {
+        "projectId": oid(project.bytes()),
+        "g": granularity.code(),
+        "b": date(bucket),
+        "rev": fresh_rev(),
+    }
+}
+
+fn fresh_rev() -> i64 {
+    rand::random_range(1..i64::MAX)
+}
+
 impl MongoStore {
     async fn aggregate_docs(
         &self,
@@ -731,9 +758,124 @@ impl MongoStore {
                 .await
                 .map_err(backend)?;
         }
+        // Last: a reader that sees the new revision must find the new rows.
+        self.revise_bucket(project, granularity, bucket).await
+    }
+
+    /// The rows of `filter`, decoded.
+    async fn find_rollups(&self, filter: Document) -> Result<Vec<StoredRollup>> {
+        let docs: Vec<Document> = self
+            .rollups
+            .find(filter)
+            .await
+            .map_err(backend)?
+            .try_collect()
+            .await
+            .map_err(backend)?;
+        docs.iter().map(|d| decoded(codec::rollup_from(d))).collect()
+    }
+
+    /// The revisions of the buckets starting in `[from, to)` (see [`crate::cache`]), with the
+    /// list of those buckets, or `None` when there are more than [`MAX_LISTED_BUCKETS`] (such a
+    /// read goes through the cache). Buckets without a revision are given one for the next read.
+    async fn bucket_revs(
+        &self,
+        project: &ProjectId,
+        granularity: Granularity,
+        from: Millis,
+        to: Millis,
+    ) -> Result<Option<(Vec<Millis>, Arc<HashMap<Millis, i64>>)>> {
+        let Some(buckets) = granularity.buckets_in(from, to, MAX_LISTED_BUCKETS) else {
+            return Ok(None);
+        };
+        let span = (*project, granularity, from, to);
+        let project_rev = self.project_rev(project).await?;
+        if let Some(revs) = project_rev.and_then(|rev| self.rollup_cache.span_revs(&span, rev)) {
+            return Ok(Some((buckets, revs)));
+        }
+        let docs: Vec<Document> = self
+            .rollup_revs
+            .find(rollup_range(project, granularity, from, to, None))
+            .projection(doc! { "b": 1, "rev": 1 })
+            .await
+            .map_err(backend)?
+            .try_collect()
+            .await
+            .map_err(backend)?;
+        let mut revs = HashMap::with_capacity(docs.len());
+        for d in &docs {
+            let (b, rev) = decoded(codec::rollup_rev_from(d))?;
+            revs.insert(b, rev);
+        }
+        // `$setOnInsert`: a rebuild's `$set` that got there first is never overwritten.
+        let mut unrevised: Vec<(Document, usize)> = buckets
+            .iter()
+            .filter(|b| !revs.contains_key(b))
+            .map(|&b| {
+                let statement = doc! {
+                    "q": { "_id": codec::rollup_rev_key(project, granularity, b) },
+                    "u": { "$setOnInsert": rev_fields(project, granularity, b) },
+                    "upsert": true,
+                };
+                (statement, 200)
+            })
+            .collect();
+        if project_rev.is_none() {
+            let statement = doc! {
+                "q": { "_id": codec::project_rev_key(project) },
+                "u": { "$setOnInsert": { "rev": fresh_rev() } },
+                "upsert": true,
+            };
+            unrevised.push((statement, 100));
+        }
+        let revs = Arc::new(revs);
+        match project_rev {
+            // Remembered only when complete: buckets given a revision just now are read again.
+            Some(rev) if unrevised.is_empty() => self.rollup_cache.put_span_revs(span, rev, revs.clone()),
+            _ => self.run_upserts(&self.rollup_revs, unrevised).await?,
+        }
+        Ok(Some((buckets, revs)))
+    }
+
+    /// The project's revision (see [`crate::cache`]), if it has one.
+    async fn project_rev(&self, project: &ProjectId) -> Result<Option<i64>> {
+        let found = self
+            .rollup_revs
+            .find_one(doc! { "_id": codec::project_rev_key(project) })
+            .await
+            .map_err(backend)?;
+        found
+            .map(|d| {
+                d.get_i64("rev")
+                    .map_err(|e| bad(format!("a project's rollup revision: {e}")))
+            })
+            .transpose()
+    }
+
+    /// Sets a fresh revision on a rebuilt bucket, then on its project: its cached rows, in any
+    /// process, are stale.
+    async fn revise_bucket(&self, project: &ProjectId, granularity: Granularity, bucket: Millis) -> Result<()> {
+        self.rollup_revs
+            .update_one(
+                doc! { "_id": codec::rollup_rev_key(project, granularity, bucket) },
+                doc! { "$set": rev_fields(project, granularity, bucket) },
+            )
+            .upsert(true)
+            .await
+            .map_err(backend)?;
+        self.rollup_revs
+            .update_one(
+                doc! { "_id": codec::project_rev_key(project) },
+                doc! { "$set": { "rev": fresh_rev() } },
+            )
+            .upsert(true)
+            .await
+            .map_err(backend)?;
         Ok(())
     }
 
+    /// Reads one dimension's rows in `[from, to)`: from the cache for the buckets it holds under
+    /// their current revision, from the database for the others (then cached).
     pub(crate) async fn rollups_impl(
         &self,
         project: &ProjectId,
@@ -742,20 +884,67 @@ impl MongoStore {
         to: Millis,
         dim: Option<&RollupDim>,
     ) -> Result<Vec<StoredRollup>> {
-        let docs: Vec<Document> = self
-            .rollups
-            .find(rollup_range(project, granularity, from, to, dim))
-            .await
-            .map_err(backend)?
-            .try_collect()
-            .await
-            .map_err(backend)?;
-        let mut rows = docs
-            .iter()
-            .map(|d| decoded(codec::rollup_from(d)))
-            .collect::<Result<Vec<_>>>()?;
+        let mut rows = match dim {
+            Some(dim) => self.cached_rollups(project, granularity, from, to, dim).await?,
+            None => {
+                self.find_rollups(rollup_range(project, granularity, from, to, None))
+                    .await?
+            }
+        };
         rows.sort_by(|a, b| (a.bucket, &a.row.dim, &a.row.value).cmp(&(b.bucket, &b.row.dim, &b.row.value)));
         Ok(rows)
+    }
+
+    async fn cached_rollups(
+        &self,
+        project: &ProjectId,
+        granularity: Granularity,
+        from: Millis,
+        to: Millis,
+        dim: &RollupDim,
+    ) -> Result<Vec<StoredRollup>> {
+        let Some((buckets, revs)) = self.bucket_revs(project, granularity, from, to).await? else {
+            return self
+                .find_rollups(rollup_range(project, granularity, from, to, Some(dim)))
+                .await;
+        };
+        let dim_key = dim.key();
+        let key = |bucket| BucketKey {
+            project: *project,
+            granularity,
+            dim: dim_key.clone(),
+            bucket,
+        };
+        let mut out = Vec::new();
+        let mut missing = Vec::new();
+        for &b in &buckets {
+            match revs.get(&b).and_then(|&rev| self.rollup_cache.rows(&key(b), rev)) {
+                Some(rows) => out.extend(rows.iter().cloned()),
+                None => missing.push(b),
+            }
+        }
+        if missing.is_empty() {
+            return Ok(out);
+        }
+        let filter = if missing.len() == buckets.len() {
+            rollup_range(project, granularity, from, to, Some(dim))
+        } else {
+            rollup_buckets(project, granularity, &missing, dim)
+        };
+        let read = self.find_rollups(filter).await?;
+        let mut by_bucket: HashMap<Millis, Vec<StoredRollup>> = missing.iter().map(|&b| (b, Vec::new())).collect();
+        for r in &read {
+            if let Some(list) = by_bucket.get_mut(&r.bucket) {
+                list.push(r.clone());
+            }
+        }
+        for (b, rows) in by_bucket {
+            if let Some(&rev) = revs.get(&b) {
+                self.rollup_cache.put_rows(key(b), rev, rows);
+            }
+        }
+        out.extend(read);
+        Ok(out)
     }
 
     /// Like [`Self::rollups_impl`] for one dimension, without the sketches (see
@@ -769,9 +958,54 @@ impl MongoStore {
         to: Millis,
         dim: &RollupDim,
     ) -> Result<Vec<RollupSummary>> {
+        let Some((buckets, revs)) = self.bucket_revs(project, granularity, from, to).await? else {
+            return self
+                .find_summaries(rollup_range(project, granularity, from, to, Some(dim)))
+                .await;
+        };
+        let dim_key = dim.key();
+        let key = |bucket| BucketKey {
+            project: *project,
+            granularity,
+            dim: dim_key.clone(),
+            bucket,
+        };
+        let mut out = Vec::new();
+        let mut missing = Vec::new();
+        for &b in &buckets {
+            match revs.get(&b).and_then(|&rev| self.rollup_cache.summaries(&key(b), rev)) {
+                Some(summaries) => out.extend(summaries),
+                None => missing.push(b),
+            }
+        }
+        if missing.is_empty() {
+            return Ok(out);
+        }
+        let filter = if missing.len() == buckets.len() {
+            rollup_range(project, granularity, from, to, Some(dim))
+        } else {
+            rollup_buckets(project, granularity, &missing, dim)
+        };
+        let read = self.find_summaries(filter).await?;
+        let mut by_bucket: HashMap<Millis, Vec<RollupSummary>> = missing.iter().map(|&b| (b, Vec::new())).collect();
+        for s in &read {
+            if let Some(list) = by_bucket.get_mut(&s.bucket) {
+                list.push(s.clone());
+            }
+        }
+        for (b, summaries) in by_bucket {
+            if let Some(&rev) = revs.get(&b) {
+                self.rollup_cache.put_summaries(key(b), rev, summaries);
+            }
+        }
+        out.extend(read);
+        Ok(out)
+    }
+
+    async fn find_summaries(&self, filter: Document) -> Result<Vec<RollupSummary>> {
         let docs: Vec<Document> = self
             .rollups
-            .find(rollup_range(project, granularity, from, to, Some(dim)))
+            .find(filter)
             .projection(codec::rollup_summary_projection())
             .await
             .map_err(backend)?
@@ -794,10 +1028,10 @@ impl MongoStore {
         Ok(out)
     }
 
-    /// Like [`Self::rollups_impl`] for one dimension, only the rows with one of `values`. Their
-    /// `_id`s are known ([`codec::rollup_key`] of every listed bucket and value), so the server
-    /// looks each up in the `_id` index: SecantusDB answers `v: {$in: ...}` by reading every row
-    /// of the range, which is what a top list's pruning is there to avoid.
+    /// Like [`Self::rollups_impl`] for one dimension, only the rows with one of `values`. Those
+    /// not cached are read by `_id` (known: [`codec::rollup_key`] of every listed bucket and
+    /// value), which the server looks up in the `_id` index: SecantusDB answers `v: {$in: ...}`
+    /// by reading every row of the range, which is what a top list's pruning is there to avoid.
     pub(crate) async fn rollups_of_values_impl(
         &self,
         project: &ProjectId,
@@ -807,38 +1041,67 @@ impl MongoStore {
         dim: &RollupDim,
         values: &[String],
     ) -> Result<Vec<StoredRollup>> {
-        let buckets = granularity
-            .buckets_in(from, to, MAX_LISTED_BUCKETS)
-            .filter(|b| b.len().saturating_mul(values.len()) <= MAX_LISTED_ROLLUP_IDS);
-        let Some(buckets) = buckets else {
+        let listed = match self.bucket_revs(project, granularity, from, to).await? {
+            Some((buckets, revs)) if buckets.len().saturating_mul(values.len()) <= MAX_LISTED_ROLLUP_IDS => {
+                Some((buckets, revs))
+            }
+            _ => None,
+        };
+        let Some((buckets, revs)) = listed else {
             let wanted: HashSet<&str> = values.iter().map(String::as_str).collect();
-            let mut rows = self.rollups_impl(project, granularity, from, to, Some(dim)).await?;
+            let mut rows = self
+                .find_rollups(rollup_range(project, granularity, from, to, Some(dim)))
+                .await?;
             rows.retain(|r| wanted.contains(r.row.value.as_str()));
             return Ok(rows);
         };
-        let dim = dim.key();
-        let ids: Vec<Bson> = buckets
-            .iter()
-            .flat_map(|b| values.iter().map(move |v| (b, v)))
-            .map(|(b, v)| Bson::String(codec::rollup_key(project, granularity, *b, &dim, v)))
-            .collect();
-        let mut rows = Vec::new();
-        for chunk in ids.chunks(MAX_IN_IDS) {
-            rows.extend(self.rollups_by_id(chunk).await?);
+        let dim_key = dim.key();
+        let key = |bucket| BucketKey {
+            project: *project,
+            granularity,
+            dim: dim_key.clone(),
+            bucket,
+        };
+        let mut out = Vec::new();
+        // Per bucket, the values the cache could not answer for.
+        let mut unknown: Vec<(Millis, Vec<String>)> = Vec::new();
+        for &b in &buckets {
+            match revs.get(&b) {
+                Some(&rev) => {
+                    let (rows, left) = self.rollup_cache.values(&key(b), rev, values);
+                    out.extend(rows);
+                    if !left.is_empty() {
+                        unknown.push((b, left));
+                    }
+                }
+                None => unknown.push((b, values.to_vec())),
+            }
         }
-        Ok(rows)
+        let ids: Vec<Bson> = unknown
+            .iter()
+            .flat_map(|(b, left)| left.iter().map(move |v| (*b, v)))
+            .map(|(b, v)| Bson::String(codec::rollup_key(project, granularity, b, &dim_key, v)))
+            .collect();
+        let mut read = Vec::new();
+        for chunk in ids.chunks(MAX_IN_IDS) {
+            read.extend(self.rollups_by_id(chunk).await?);
+        }
+        let mut by_bucket: HashMap<Millis, Vec<StoredRollup>> = HashMap::new();
+        for r in &read {
+            by_bucket.entry(r.bucket).or_default().push(r.clone());
+        }
+        for (b, asked) in &unknown {
+            if let Some(&rev) = revs.get(b) {
+                let found = by_bucket.remove(b).unwrap_or_default();
+                self.rollup_cache.put_values(key(*b), rev, asked, found);
+            }
+        }
+        out.extend(read);
+        Ok(out)
     }
 
     async fn rollups_by_id(&self, ids: &[Bson]) -> Result<Vec<StoredRollup>> {
-        let docs: Vec<Document> = self
-            .rollups
-            .find(doc! { "_id": { "$in": ids } })
-            .await
-            .map_err(backend)?
-            .try_collect()
-            .await
-            .map_err(backend)?;
-        docs.iter().map(|d| decoded(codec::rollup_from(d))).collect()
+        self.find_rollups(doc! { "_id": { "$in": ids } }).await
     }
 
     // --- retention --------------------------------------------------------------------------
@@ -893,7 +1156,21 @@ impl MongoStore {
                 .await
                 .map_err(backend)?
                 .deleted_count;
+            // After the rows: a bucket whose revision is gone is read through, never from cache.
+            self.rollup_revs
+                .delete_many(doc! { "g": granularity.code(), "b": { "$lt": date(before) } })
+                .await
+                .map_err(backend)?;
         }
+        // Then every project's revision (the documents without a `g`): the bucket revisions
+        // remembered under the old ones include deleted buckets.
+        self.rollup_revs
+            .update_many(
+                doc! { "g": { "$exists": false } },
+                doc! { "$set": { "rev": fresh_rev() } },
+            )
+            .await
+            .map_err(backend)?;
         self.rollup_dirty
             .delete_many(doc! { "hour": { "$lt": cut } })
             .await

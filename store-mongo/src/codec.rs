@@ -598,6 +598,17 @@ pub fn rollup_key(project: &ProjectId, granularity: Granularity, bucket: Millis,
     format!("{project}:{}:{bucket}:{}:{dim}:{value}", granularity.code(), dim.len())
 }
 
+/// The `_id` of a bucket's revision in `rollup_revs` (see [`crate::cache`]).
+pub fn rollup_rev_key(project: &ProjectId, granularity: Granularity, bucket: Millis) -> String {
+    format!("{project}:{}:{bucket}", granularity.code())
+}
+
+/// The `_id` of a project's revision in `rollup_revs` (see [`crate::cache`]): no `g`, no `b`, so
+/// no bucket range ever matches it.
+pub fn project_rev_key(project: &ProjectId) -> String {
+    project.to_string()
+}
+
 /// One rollup row, `_id` included (see [`rollup_key`]).
 pub fn rollup_doc(project: &ProjectId, granularity: Granularity, bucket: Millis, row: &RollupRow) -> Document {
     let dim = row.dim.key();
@@ -710,6 +721,12 @@ pub fn dirty_from(d: &Document) -> Decoded<DirtyHour> {
         hour: r.date("hour")?,
         version: dirty_version(r.i64("epoch")?, r.i64("version")?),
     })
+}
+
+/// A `rollup_revs` document: its bucket and revision.
+pub fn rollup_rev_from(d: &Document) -> Decoded<(Millis, i64)> {
+    let r = Reader::new("rollup_revs", d);
+    Ok((r.date("b")?, r.i64("rev")?))
 }
 
 #[cfg(test)]

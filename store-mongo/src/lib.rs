@@ -18,6 +18,7 @@
 //! | `visitor_sessions` | `"<projectId hex>:<visitorId hex>"` | `{projectId: 1, "sessions.start": 1}`                  |
 //! | `rollups`          | `"<projectId hex>:<g>:<bucket ms>:<dim len>:<dim>:<value>"` | `{projectId: 1, g: 1, d: 1, b: 1}`, `{projectId: 1, g: 1, b: 1}` |
 //! | `rollup_dirty`     | `"<projectId hex>:<hour ms>"` | `{hour: 1}`                                                  |
+//! | `rollup_revs`      | `"<projectId hex>:<g>:<bucket ms>"` | `{projectId: 1, g: 1, b: 1}`                           |
 //!
 //! * `events` holds every [`EnrichedEvent`] field (`props` as a sub-document, `utm`, `client` and
 //!   `geo` as sub-documents, `visitorId` as the Int64 with the visitor hash's bits). Its `_id` is
@@ -54,6 +55,11 @@
 //!   replacement's look-up of a bucket's rows. A top list ranks a dimension's values on the rows
 //!   read without `sketch` (most of a row's bytes), then reads the sketches of its candidates by
 //!   `_id`; rows written before `n` and `x` existed are summarised from their sketches.
+//! * `rollup_revs` holds one document per rollup bucket: `projectId`, `g`, `b` and `rev`, a random
+//!   Int64 set anew after every rebuild of the bucket; and one per project (`_id` the project's
+//!   hex id, only `rev`), set anew after each of its buckets'. They keep [`cache`] (rows already
+//!   read, kept in memory per bucket) correct across processes: a read takes the revisions, then
+//!   reads only the buckets whose revision changed since it cached them.
 //! * `rollup_dirty` holds the hours whose rollups are stale: `projectId`, `hour` (Date), `version`
 //!   (Int64, `$inc`-ed by every ingest that touches the hour, all marks of a batch in one `update`
 //!   command, after the sessions are written) and `epoch` (a random Int64 set when the mark is
@@ -63,8 +69,8 @@
 //!   `{hour: 1}` serves the oldest-first listing and the retention sweep.
 //! * The dashboard's raw aggregations are pipelines on `events` (joined to `visitor_sessions` only
 //!   when a session-side field is grouped or filtered) and on `visitor_sessions`: see [`analytics`].
-//! * The retention sweep ([`Store::delete_expired`]) deletes events by `occurredAt` and rollups by
-//!   `g`/`b` without a `projectId` (no index leads with those: it runs rarely and reads every
+//! * The retention sweep ([`Store::delete_expired`]) deletes events by `occurredAt`, rollups (then
+//!   their revisions) by `g`/`b` without a `projectId` (no index leads with those: it runs rarely and reads every
 //!   project anyway), pulls old sessions out of their visitor documents with `rev` incremented
 //!   (so a concurrent ingest's compare-and-set fails and re-reads) and deletes visitor documents
 //!   left without sessions. Its session count is exact unless sessions older than the cut-off
@@ -113,6 +119,7 @@
 //! two steps heals the sessions it had not reached.
 
 pub mod analytics;
+pub mod cache;
 pub mod codec;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -141,6 +148,7 @@ use store::{
     AuthToken, Email, IngestReport, KeyId, KeyRecord, Millis, Project, Result, Store, StoreError, User, UserId,
 };
 
+pub use cache::{RollupCacheStats, ROLLUP_CACHE_MAX_BYTES};
 use codec::{date, oid, visitor_i64, visitor_key};
 
 /// Database used when neither the URI nor the caller names one.
@@ -178,6 +186,9 @@ pub struct MongoStore {
     visitor_sessions: Collection<Document>,
     rollups: Collection<Document>,
     rollup_dirty: Collection<Document>,
+    rollup_revs: Collection<Document>,
+    /// Rollup rows already read, served again while their bucket's revision holds.
+    rollup_cache: Arc<cache::RollupCache>,
     /// Session writes lost to another writer (and retried): a contention gauge for metrics.
     lost_races: Arc<AtomicU64>,
 }
@@ -334,6 +345,8 @@ impl MongoStore {
             visitor_sessions: db.collection(VISITOR_SESSIONS),
             rollups: db.collection("rollups"),
             rollup_dirty: db.collection("rollup_dirty"),
+            rollup_revs: db.collection("rollup_revs"),
+            rollup_cache: Arc::new(cache::RollupCache::new(cache::ROLLUP_CACHE_MAX_BYTES)),
             client,
             db,
             lost_races: Arc::default(),
@@ -353,6 +366,11 @@ impl MongoStore {
         self.lost_races.load(Ordering::Relaxed)
     }
 
+    /// The rollup cache's hits and misses (per bucket read) and size.
+    pub fn rollup_cache_stats(&self) -> RollupCacheStats {
+        self.rollup_cache.stats()
+    }
+
     /// The driver client (shared by clones of this store).
     pub fn client(&self) -> &Client {
         &self.client
@@ -364,7 +382,7 @@ impl MongoStore {
         let unique = || IndexOptions::builder().unique(true).build();
         // Expired tokens are deleted by MongoDB's TTL monitor; tokens without `expiresAt` never.
         let ttl = IndexOptions::builder().expire_after(Duration::ZERO).build();
-        let plan: [(&Collection<Document>, Vec<IndexModel>); 8] = [
+        let plan: [(&Collection<Document>, Vec<IndexModel>); 9] = [
             (&self.users, vec![index_with(doc! { "email": 1 }, unique())]),
             (
                 &self.auth_tokens,
@@ -403,6 +421,7 @@ impl MongoStore {
                 ],
             ),
             (&self.rollup_dirty, vec![index(doc! { "hour": 1 })]),
+            (&self.rollup_revs, vec![index(doc! { "projectId": 1, "g": 1, "b": 1 })]),
         ];
         for (collection, models) in plan {
             collection.create_indexes(models).await.map_err(backend)?;

@@ -1,5 +1,5 @@
-//! Rollup reads specific to how this backend stores rows: summaries without sketches, and rows
-//! looked up by their `_id`s.
+//! Rollup reads specific to how this backend stores rows: summaries without sketches, rows
+//! looked up by their `_id`s, and the rollup cache (validated by bucket revisions).
 
 use contract::ids::ProjectId;
 use mongodb::bson::{doc, Document};
@@ -7,6 +7,7 @@ use store::analytics::rollup::HOUR_MS;
 use store::analytics::{Counters, Field, Granularity, RollupDim, RollupRow, RollupSummary, Sketch};
 use store::{Millis, Store};
 use store_mongo::testing::TestServer;
+use store_mongo::MongoStore;
 
 const T0: Millis = 1_763_683_200_000;
 
@@ -65,7 +66,12 @@ async fn rows_stored_without_a_visitor_count_are_summarised_from_their_sketches(
         .await
         .unwrap();
     assert_eq!(unset.modified_count, 6);
-    let mut after = read().await.unwrap();
+    // Another process: the first one's cache would answer from the rows it read before.
+    let other = other_process(&s).await;
+    let mut after = other
+        .rollup_summaries(&p, Granularity::Hour, T0, T0 + 3 * HOUR_MS, &dim)
+        .await
+        .unwrap();
     after.sort_by(|a, b| (a.bucket, &a.value).cmp(&(b.bucket, &b.value)));
     assert_eq!(after, want);
 }
@@ -109,4 +115,124 @@ async fn rows_of_values_are_found_in_unaligned_ranges_and_day_buckets() {
         ]
     );
     assert!(got.iter().all(|r| r.row.dim == dim && r.row.counters.pageviews == 4));
+}
+
+/// A second store on the same database, as another collector process would open it.
+async fn other_process(s: &MongoStore) -> MongoStore {
+    MongoStore::connect(TestServer::shared().uri(), Some(s.database().name()))
+        .await
+        .unwrap()
+}
+
+fn sorted(mut rows: Vec<store::analytics::StoredRollup>) -> Vec<(Millis, String, u64, u64)> {
+    let mut out: Vec<_> = rows
+        .drain(..)
+        .map(|r| {
+            (
+                r.bucket,
+                r.row.value,
+                r.row.counters.pageviews,
+                r.row.visitors.estimate(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_rollups_follow_another_collectors_rebuilds() {
+    let a = TestServer::shared().fresh_store().await;
+    let b = other_process(&a).await;
+    let p = ProjectId::from_bytes([9; 12]);
+    let dim = RollupDim::Field(Field::Page);
+    let (from, to) = (T0, T0 + 3 * HOUR_MS);
+    for h in 0..3 {
+        a.replace_rollups(&p, Granularity::Hour, T0 + h * HOUR_MS, &[row("/a", 3), row("/b", 2)])
+            .await
+            .unwrap();
+    }
+    let values = vec!["/a".to_owned(), "/zzz".to_owned()];
+    let read_all = |s: &MongoStore| {
+        let s = s.clone();
+        let (dim, values) = (dim.clone(), values.clone());
+        async move {
+            let rows = sorted(s.rollups(&p, Granularity::Hour, from, to, Some(&dim)).await.unwrap());
+            let mut summaries: Vec<(Millis, String, u64, u64)> = s
+                .rollup_summaries(&p, Granularity::Hour, from, to, &dim)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|r| (r.bucket, r.value, r.counters.pageviews, r.visitors))
+                .collect();
+            summaries.sort();
+            let of_values = sorted(
+                s.rollups_of_values(&p, Granularity::Hour, from, to, &dim, &values)
+                    .await
+                    .unwrap(),
+            );
+            (rows, summaries, of_values)
+        }
+    };
+
+    // A second read of a cold bucket set is served from memory, the same rows.
+    let first = read_all(&a).await;
+    assert_eq!(first.0.len(), 6);
+    assert_eq!(first.0, first.1, "summaries say what the rows say");
+    assert_eq!(first.2.len(), 3, "/a in each hour, /zzz nowhere");
+    let before = a.rollup_cache_stats();
+    assert_eq!(read_all(&a).await, first);
+    let after = a.rollup_cache_stats();
+    assert_eq!(after.misses, before.misses, "every bucket read from the cache");
+    assert_eq!(after.hits - before.hits, 9, "3 buckets x 3 reads");
+    assert!(after.bytes > 0);
+
+    // The other process rebuilds hour 1 (/a changes, /b is gone, /zzz appears).
+    b.replace_rollups(&p, Granularity::Hour, T0 + HOUR_MS, &[row("/a", 7), row("/zzz", 1)])
+        .await
+        .unwrap();
+    let seen = read_all(&a).await;
+    assert_eq!(
+        seen,
+        read_all(&other_process(&a).await).await,
+        "the same as a cold read"
+    );
+    assert_eq!(seen.0.iter().filter(|r| r.0 == T0 + HOUR_MS).count(), 2);
+    assert!(seen.0.contains(&(T0 + HOUR_MS, "/a".to_owned(), 14, 7)));
+    assert!(seen.2.contains(&(T0 + HOUR_MS, "/zzz".to_owned(), 2, 1)));
+    assert!(!seen.1.iter().any(|r| r.0 == T0 + HOUR_MS && r.1 == "/b"));
+    assert_eq!(
+        a.rollup_cache_stats().misses - after.misses,
+        1,
+        "only the rebuilt bucket read again, whole (its rows then answer summaries and values)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buckets_without_a_revision_are_read_through_then_cached() {
+    let s = TestServer::shared().fresh_store().await;
+    let p = ProjectId::from_bytes([10; 12]);
+    let dim = RollupDim::Field(Field::Page);
+    for h in 0..2 {
+        s.replace_rollups(&p, Granularity::Hour, T0 + h * HOUR_MS, &[row("/a", 1)])
+            .await
+            .unwrap();
+    }
+    // As a collector from before revisions left them: no bucket's, no project's.
+    let revs = s.database().collection::<Document>("rollup_revs");
+    assert_eq!(revs.delete_many(doc! {}).await.unwrap().deleted_count, 3);
+    let reader = other_process(&s).await;
+    let read = || reader.rollups(&p, Granularity::Hour, T0, T0 + 2 * HOUR_MS, Some(&dim));
+    assert_eq!(read().await.unwrap().len(), 2);
+    assert_eq!(reader.rollup_cache_stats().hits, 0);
+    assert_eq!(revs.count_documents(doc! {}).await.unwrap(), 3, "revisions given");
+    // Cached under the given revisions at the second read, served from memory at the third.
+    assert_eq!(read().await.unwrap().len(), 2);
+    assert_eq!(read().await.unwrap().len(), 2);
+    assert_eq!(reader.rollup_cache_stats().hits, 2);
+    // A rebuild after that still replaces the given revision.
+    s.replace_rollups(&p, Granularity::Hour, T0, &[row("/a", 1), row("/b", 1)])
+        .await
+        .unwrap();
+    assert_eq!(read().await.unwrap().len(), 3);
 }

@@ -290,6 +290,14 @@ impl Sketch {
         matches!(self.repr, Repr::Exact(_))
     }
 
+    /// Bytes this sketch holds on the heap (for caches that bound their memory).
+    pub fn heap_bytes(&self) -> usize {
+        match &self.repr {
+            Repr::Exact(hashes) => 8 * hashes.capacity(),
+            Repr::Dense(_) => REGISTERS,
+        }
+    }
+
     /// The stored form: a format tag byte, then the hashes (8 bytes each) or the 16384 registers.
     pub fn to_bytes(&self) -> Vec<u8> {
         match &self.repr {
