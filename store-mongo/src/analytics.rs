@@ -511,6 +511,17 @@ fn rollup_buckets(project: &ProjectId, granularity: Granularity, buckets: &[Mill
     }
 }
 
+/// The cache keys of one dimension's buckets.
+fn bucket_keys(project: &ProjectId, granularity: Granularity, dim: &RollupDim) -> impl Fn(Millis) -> BucketKey {
+    let (project, dim) = (*project, dim.key());
+    move |bucket| BucketKey {
+        project,
+        granularity,
+        dim: dim.clone(),
+        bucket,
+    }
+}
+
 /// A `rollup_revs` document without its `_id`, with a fresh revision (see [`crate::cache`]).
 fn rev_fields(project: &ProjectId, granularity: Granularity, bucket: Millis) -> Document {
     doc! {
@@ -903,48 +914,15 @@ impl MongoStore {
         to: Millis,
         dim: &RollupDim,
     ) -> Result<Vec<StoredRollup>> {
-        let Some((buckets, revs)) = self.bucket_revs(project, granularity, from, to).await? else {
-            return self
-                .find_rollups(rollup_range(project, granularity, from, to, Some(dim)))
-                .await;
-        };
-        let dim_key = dim.key();
-        let key = |bucket| BucketKey {
-            project: *project,
-            granularity,
-            dim: dim_key.clone(),
-            bucket,
-        };
-        let mut out = Vec::new();
-        let mut missing = Vec::new();
-        for &b in &buckets {
-            match revs.get(&b).and_then(|&rev| self.rollup_cache.rows(&key(b), rev)) {
-                Some(rows) => out.extend(rows.iter().cloned()),
-                None => missing.push(b),
-            }
-        }
-        if missing.is_empty() {
-            return Ok(out);
-        }
-        let filter = if missing.len() == buckets.len() {
-            rollup_range(project, granularity, from, to, Some(dim))
-        } else {
-            rollup_buckets(project, granularity, &missing, dim)
-        };
-        let read = self.find_rollups(filter).await?;
-        let mut by_bucket: HashMap<Millis, Vec<StoredRollup>> = missing.iter().map(|&b| (b, Vec::new())).collect();
-        for r in &read {
-            if let Some(list) = by_bucket.get_mut(&r.bucket) {
-                list.push(r.clone());
-            }
-        }
-        for (b, rows) in by_bucket {
-            if let Some(&rev) = revs.get(&b) {
-                self.rollup_cache.put_rows(key(b), rev, rows);
-            }
-        }
-        out.extend(read);
-        Ok(out)
+        let cache = &self.rollup_cache;
+        self.through_cache(
+            (project, granularity, from, to, dim),
+            |key, rev| cache.rows(key, rev).map(|rows| rows.as_ref().clone()),
+            |key, rev, rows| cache.put_rows(key, rev, rows),
+            |r: &StoredRollup| r.bucket,
+            |filter| self.find_rollups(filter),
+        )
+        .await
     }
 
     /// Like [`Self::rollups_impl`] for one dimension, without the sketches (see
@@ -958,23 +936,40 @@ impl MongoStore {
         to: Millis,
         dim: &RollupDim,
     ) -> Result<Vec<RollupSummary>> {
+        let cache = &self.rollup_cache;
+        self.through_cache(
+            (project, granularity, from, to, dim),
+            |key, rev| cache.summaries(key, rev),
+            |key, rev, summaries| cache.put_summaries(key, rev, summaries),
+            |s: &RollupSummary| s.bucket,
+            |filter| self.find_summaries(filter),
+        )
+        .await
+    }
+
+    /// Reads one dimension's items (rows or summaries) in `[from, to)`: from the cache for the
+    /// buckets it holds under their current revision, with `fetch` for the others, which are then
+    /// cached (see [`crate::cache`]).
+    async fn through_cache<T: Clone, Fut>(
+        &self,
+        (project, granularity, from, to, dim): (&ProjectId, Granularity, Millis, Millis, &RollupDim),
+        cached: impl Fn(&BucketKey, i64) -> Option<Vec<T>>,
+        put: impl Fn(BucketKey, i64, Vec<T>),
+        bucket_of: impl Fn(&T) -> Millis,
+        fetch: impl Fn(Document) -> Fut,
+    ) -> Result<Vec<T>>
+    where
+        Fut: std::future::Future<Output = Result<Vec<T>>>,
+    {
         let Some((buckets, revs)) = self.bucket_revs(project, granularity, from, to).await? else {
-            return self
-                .find_summaries(rollup_range(project, granularity, from, to, Some(dim)))
-                .await;
+            return fetch(rollup_range(project, granularity, from, to, Some(dim))).await;
         };
-        let dim_key = dim.key();
-        let key = |bucket| BucketKey {
-            project: *project,
-            granularity,
-            dim: dim_key.clone(),
-            bucket,
-        };
+        let key = bucket_keys(project, granularity, dim);
         let mut out = Vec::new();
         let mut missing = Vec::new();
         for &b in &buckets {
-            match revs.get(&b).and_then(|&rev| self.rollup_cache.summaries(&key(b), rev)) {
-                Some(summaries) => out.extend(summaries),
+            match revs.get(&b).and_then(|&rev| cached(&key(b), rev)) {
+                Some(items) => out.extend(items),
                 None => missing.push(b),
             }
         }
@@ -986,16 +981,16 @@ impl MongoStore {
         } else {
             rollup_buckets(project, granularity, &missing, dim)
         };
-        let read = self.find_summaries(filter).await?;
-        let mut by_bucket: HashMap<Millis, Vec<RollupSummary>> = missing.iter().map(|&b| (b, Vec::new())).collect();
-        for s in &read {
-            if let Some(list) = by_bucket.get_mut(&s.bucket) {
-                list.push(s.clone());
+        let read = fetch(filter).await?;
+        let mut by_bucket: HashMap<Millis, Vec<T>> = missing.iter().map(|&b| (b, Vec::new())).collect();
+        for item in &read {
+            if let Some(list) = by_bucket.get_mut(&bucket_of(item)) {
+                list.push(item.clone());
             }
         }
-        for (b, summaries) in by_bucket {
+        for (b, items) in by_bucket {
             if let Some(&rev) = revs.get(&b) {
-                self.rollup_cache.put_summaries(key(b), rev, summaries);
+                put(key(b), rev, items);
             }
         }
         out.extend(read);
@@ -1056,12 +1051,7 @@ impl MongoStore {
             return Ok(rows);
         };
         let dim_key = dim.key();
-        let key = |bucket| BucketKey {
-            project: *project,
-            granularity,
-            dim: dim_key.clone(),
-            bucket,
-        };
+        let key = bucket_keys(project, granularity, dim);
         let mut out = Vec::new();
         // Per bucket, the values the cache could not answer for.
         let mut unknown: Vec<(Millis, Vec<String>)> = Vec::new();
