@@ -788,7 +788,7 @@ impl MongoStore {
 
     /// The revisions of the buckets starting in `[from, to)` (see [`crate::cache`]), with the
     /// list of those buckets, or `None` when there are more than [`MAX_LISTED_BUCKETS`] (such a
-    /// read goes through the cache). Buckets without a revision are given one for the next read.
+    /// read bypasses the cache). Buckets without a revision are given one for the next read.
     async fn bucket_revs(
         &self,
         project: &ProjectId,
