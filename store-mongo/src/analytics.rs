@@ -537,6 +537,23 @@ fn fresh_rev() -> i64 {
 }
 
 impl MongoStore {
+    /// Every document of `filter`, with `projection` if any.
+    async fn find_docs(
+        &self,
+        collection: &Collection<Document>,
+        filter: Document,
+        projection: Option<Document>,
+    ) -> Result<Vec<Document>> {
+        collection
+            .find(filter)
+            .with_options(mongodb::options::FindOptions::builder().projection(projection).build())
+            .await
+            .map_err(backend)?
+            .try_collect()
+            .await
+            .map_err(backend)
+    }
+
     async fn aggregate_docs(
         &self,
         collection: &Collection<Document>,
@@ -775,14 +792,7 @@ impl MongoStore {
 
     /// The rows of `filter`, decoded.
     async fn find_rollups(&self, filter: Document) -> Result<Vec<StoredRollup>> {
-        let docs: Vec<Document> = self
-            .rollups
-            .find(filter)
-            .await
-            .map_err(backend)?
-            .try_collect()
-            .await
-            .map_err(backend)?;
+        let docs = self.find_docs(&self.rollups, filter, None).await?;
         docs.iter().map(|d| decoded(codec::rollup_from(d))).collect()
     }
 
@@ -804,15 +814,10 @@ impl MongoStore {
         if let Some(revs) = project_rev.and_then(|rev| self.rollup_cache.span_revs(&span, rev)) {
             return Ok(Some((buckets, revs)));
         }
-        let docs: Vec<Document> = self
-            .rollup_revs
-            .find(rollup_range(project, granularity, from, to, None))
-            .projection(doc! { "b": 1, "rev": 1 })
-            .await
-            .map_err(backend)?
-            .try_collect()
-            .await
-            .map_err(backend)?;
+        let range = rollup_range(project, granularity, from, to, None);
+        let docs = self
+            .find_docs(&self.rollup_revs, range, Some(doc! { "b": 1, "rev": 1 }))
+            .await?;
         let mut revs = HashMap::with_capacity(docs.len());
         for d in &docs {
             let (b, rev) = decoded(codec::rollup_rev_from(d))?;
@@ -998,15 +1003,9 @@ impl MongoStore {
     }
 
     async fn find_summaries(&self, filter: Document) -> Result<Vec<RollupSummary>> {
-        let docs: Vec<Document> = self
-            .rollups
-            .find(filter)
-            .projection(codec::rollup_summary_projection())
-            .await
-            .map_err(backend)?
-            .try_collect()
-            .await
-            .map_err(backend)?;
+        let docs = self
+            .find_docs(&self.rollups, filter, Some(codec::rollup_summary_projection()))
+            .await?;
         let mut out = Vec::with_capacity(docs.len());
         let mut unsummarised = Vec::new();
         for d in &docs {
