@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use crate::enrich::{bot, source, ua, utm::Utm, visitor, ClientInfo, DailySalt, VisitorId};
-use crate::ids::{EventId, ProjectId};
+use crate::ids::{EventId, ProjectId, MINTED_ID_RANDOM_BYTES};
 use crate::limits::*;
 use crate::wire::{check_prop_key, Event, EventName};
 
@@ -98,7 +98,7 @@ pub fn enrich(
     ctx: &RequestContext,
     salt: &DailySalt,
     webdriver: bool,
-    random_id: impl FnOnce() -> [u8; 16],
+    random_id: impl FnOnce() -> [u8; MINTED_ID_RANDOM_BYTES],
 ) -> Result<EnrichedEvent, Dropped> {
     let user_agent = truncate(&ctx.user_agent, MAX_USER_AGENT_BYTES);
     let is_bot = webdriver
@@ -119,11 +119,12 @@ pub fn enrich(
         EventName::PageExit => (event.engagement.duration_ms, event.engagement.scroll_depth),
         _ => (None, None),
     };
+    let occurred_at = ctx.received_at - event.age_ms;
     Ok(EnrichedEvent {
-        id: event.id.unwrap_or_else(|| EventId::from_random(random_id())),
+        id: event.id.unwrap_or_else(|| EventId::minted(occurred_at, random_id())),
         project_id,
         name: event.name.as_str().to_owned(),
-        occurred_at: ctx.received_at - event.age_ms,
+        occurred_at,
         received_at: ctx.received_at,
         hostname: event.url.hostname().to_owned(),
         path: event.url.path(),
@@ -258,7 +259,7 @@ mod tests {
         let event = parse_event(&json!({"n": "pageview", "u": "https://shop.io/"}), None).unwrap();
         let salt = DailySalt::from_bytes([7; 32]);
         assert_eq!(
-            enrich(event.clone(), project(), &ctx(), &salt, true, || [0; 16]),
+            enrich(event.clone(), project(), &ctx(), &salt, true, || [0; 9]),
             Err(Dropped::Bot)
         );
         let scored = RequestContext {
@@ -266,18 +267,18 @@ mod tests {
             ..ctx()
         };
         assert_eq!(
-            enrich(event.clone(), project(), &scored, &salt, false, || [0; 16]),
+            enrich(event.clone(), project(), &scored, &salt, false, || [0; 9]),
             Err(Dropped::Bot)
         );
-        let e = enrich(event, project(), &ctx(), &salt, false, || [0xcd; 16]).unwrap();
-        assert_eq!(e.id.as_str(), "cd".repeat(16));
+        let e = enrich(event, project(), &ctx(), &salt, false, || [0xcd; 9]).unwrap();
+        assert_eq!(e.id, EventId::minted(e.occurred_at, [0xcd; 9]));
     }
 
     #[test]
     fn check_refuses_what_the_wire_would_refuse() {
         let event = parse_event(&json!({"n": "pageview", "u": "https://shop.io/"}), None).unwrap();
         let mut e = enrich(event, project(), &ctx(), &DailySalt::from_bytes([7; 32]), false, || {
-            [1; 16]
+            [1; 9]
         })
         .unwrap();
         let now = ctx().received_at;

@@ -28,7 +28,7 @@
 //! | `u` | `url` | event | the page's absolute `http(s)` URL (required) |
 //! | `r` | `referrer` | event | `document.referrer`, absolute URL; empty or absent for none |
 //! | `p` | `props` | event | flat map of custom properties: string, number or boolean values |
-//! | `id` | | event | client-chosen event id for deduplication of retries |
+//! | `id` | | event | client-chosen event id for deduplication of retries; best minted with [`crate::ids::mint_event_id`] (time first: cheap for the stores' dedupe index) |
 //! | `t` | `time` | event | client clock when the event happened, ms since the Unix epoch |
 //! | `d` | `duration` | `page_exit` | engaged time on the page, ms (paused while hidden) |
 //! | `s` | `scroll` | `page_exit` | deepest scroll, percent of the page, 0 to 100 |

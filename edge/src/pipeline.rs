@@ -4,7 +4,7 @@
 
 use contract::enrich::DailySalt;
 use contract::enriched::{enrich, Dropped, EnrichedEvent, Geo, RequestContext};
-use contract::ids::ProjectId;
+use contract::ids::{ProjectId, MINTED_ID_RANDOM_BYTES};
 use contract::internal::RejectedEvent;
 use contract::wire::Submission;
 pub use contract::wire::{gif_body, Accepted, PIXEL_GIF};
@@ -23,7 +23,7 @@ pub fn enrich_submission(
     project_id: ProjectId,
     ctx: &RequestContext,
     salt: &DailySalt,
-    mut random_id: impl FnMut() -> [u8; 16],
+    mut random_id: impl FnMut() -> [u8; MINTED_ID_RANDOM_BYTES],
 ) -> Result<(Vec<EnrichedEvent>, Accepted), ApiError> {
     let mut valid = Vec::with_capacity(submission.events.len());
     let mut answer = Accepted::default();
@@ -146,7 +146,7 @@ mod tests {
         let submission = parse_body(body.to_string().as_bytes()).unwrap();
         let salt = DailySalt::from_bytes([3; 32]);
         let ctx = request_context(5_000, "203.0.113.9", UA, cf());
-        let (events, answer) = enrich_submission(submission, project(), &ctx, &salt, || [1; 16]).unwrap();
+        let (events, answer) = enrich_submission(submission, project(), &ctx, &salt, || [1; 9]).unwrap();
         assert_eq!((answer.accepted, answer.dropped, answer.rejected.len()), (1, 0, 1));
         let e = &events[0];
         assert_eq!(e.source.as_deref(), Some("news"));
@@ -159,7 +159,7 @@ mod tests {
         assert_eq!(json["rejected"][0]["index"], 1);
 
         let bot = parse_body(br#"{"k":"mtr_x","b":true,"n":"pageview","u":"https://shop.io/"}"#).unwrap();
-        let (events, answer) = enrich_submission(bot, project(), &ctx, &salt, || [1; 16]).unwrap();
+        let (events, answer) = enrich_submission(bot, project(), &ctx, &salt, || [1; 9]).unwrap();
         assert!(events.is_empty());
         assert_eq!(
             serde_json::to_value(&answer).unwrap(),
@@ -167,7 +167,7 @@ mod tests {
         );
 
         let invalid = parse_body(br#"{"k":"mtr_x","n":"pageview"}"#).unwrap();
-        let err = enrich_submission(invalid, project(), &ctx, &salt, || [1; 16]).unwrap_err();
+        let err = enrich_submission(invalid, project(), &ctx, &salt, || [1; 9]).unwrap_err();
         assert_eq!((err.status, err.code), (400, "invalid_event"));
     }
 

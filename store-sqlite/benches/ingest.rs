@@ -4,7 +4,8 @@
 //! in arrival order: each visitor makes one to four visits of a few pages (pageview, path
 //! changes, page exits, the odd custom event), events arrive a few seconds after they occur and
 //! one in fifty arrives minutes late, so batches mix ~100 visitors and some folds reach back into
-//! older sessions. Prints events/s for a first ingest and for a full retry (all duplicates).
+//! older sessions. Event ids are minted like the tracker's (time first, `EventId::minted`).
+//! Prints events/s for a first ingest and for a full retry (all duplicates).
 //!
 //! `INGEST_EVENTS`, `INGEST_VISITORS` and `INGEST_BATCH` override the sizes.
 
@@ -121,9 +122,12 @@ fn visitor_events(rng: &mut Rng, project: ProjectId, visitor: u64, count: usize,
             if name == "path_change" {
                 page = *rng.pick(&PAGES);
             }
-            let id = contract::encode_hex(&rng.next().to_le_bytes()) + &contract::encode_hex(&rng.next().to_le_bytes());
-            let mut e = event(project, visitor, &id, name, at, page);
-            e.id = EventId::parse(&id).expect("hex id");
+            // Ids as the tracker mints them: the client's clock, then random characters.
+            let (a, b) = (rng.next().to_le_bytes(), rng.next().to_le_bytes());
+            let random = std::array::from_fn(|i| if i < 8 { a[i] } else { b[i - 8] });
+            let id = EventId::minted(at, random);
+            let mut e = event(project, visitor, id.as_str(), name, at, page);
+            e.id = id;
             e.url = format!("https://example.com{page}");
             if i == 0 {
                 e.referrer = referrer.map(str::to_owned);

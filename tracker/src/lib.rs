@@ -26,8 +26,9 @@
 //! navigation; `page_exit` before each `path_change` and when the page is hidden or left, with
 //! `d` = engaged ms since the previous `page_exit` of the same view (paused while hidden, so the
 //! sum over a view is its engaged time) and `s` = deepest scroll in percent; custom events with
-//! props; `w` = `screen.width` on page views. Each event has a random 16-character id (the edge
-//! and the collector deduplicate on it) and its time `t`; each request its send time `st`. The
+//! props; `w` = `screen.width` on page views. Each event has a 16-character id, its time then
+//! random characters (the edge and the collector deduplicate on it), and its time `t`; each
+//! request its send time `st`. The
 //! events one browser event produces travel in one request (`navigator.sendBeacon`, `text/plain`,
 //! no preflight; `fetch` with `keepalive` when the beacon is refused).
 //!

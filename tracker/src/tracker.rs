@@ -6,6 +6,7 @@
 //! is here and tested natively. Every entry point ends by sending what it produced as one request
 //! (`page_exit` + `path_change` of a navigation travel together), through [`Env::send`].
 
+use contract::ids::{mint_event_id, MINTED_ID_RANDOM_BYTES};
 use contract::limits::{
     MAX_EVENT_NAME_CHARS, MAX_PROPS, MAX_PROP_KEY_BYTES, MAX_PROP_VALUE_BYTES, MAX_SCREEN_WIDTH, MAX_URL_BYTES,
 };
@@ -321,10 +322,11 @@ impl Tracker {
         self.out.raw(b"{\"");
         self.out.raw(fields::ID.as_bytes());
         self.out.raw(b"\":\"");
-        self.out.raw(&event_id(env));
+        let now = env.wall() as u64;
+        self.out.raw(&event_id(env, now));
         self.out.byte(b'"');
         self.out.field(fields::TIME);
-        self.out.num(env.wall() as u64);
+        self.out.num(now);
         mark
     }
 
@@ -374,13 +376,13 @@ impl Tracker {
     }
 }
 
-/// An event id: 16 characters of `A-Za-z0-9_-` from 16 random bytes (96 bits; 256 is a multiple
-/// of 64, so every character is uniform).
-fn event_id(env: &mut impl Env) -> [u8; 16] {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut id = [0u8; 16];
-    env.random(&mut id);
-    id.map(|b| ALPHABET[(b & 63) as usize])
+/// An event id: 16 characters of `A-Za-z0-9_-`, the time then 54 random bits
+/// ([`contract::ids::mint_event_id`]: ids that grow with time are cheap for the stores' dedupe
+/// index).
+fn event_id(env: &mut impl Env, now: u64) -> [u8; 16] {
+    let mut random = [0u8; MINTED_ID_RANDOM_BYTES];
+    env.random(&mut random);
+    mint_event_id(now, random)
 }
 
 fn is_space(c: u16) -> bool {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use contract::enrich::DailySalt;
 use contract::enriched::EnrichedEvent;
+use contract::ids::MINTED_ID_RANDOM_BYTES;
 use contract::internal::{day_of, key_path, salt_path, IngestAnswer, KeyInfo, SaltInfo, DAY_MS, INGEST_PATH};
 use contract::keys::ApiKey;
 use contract::limits::MAX_BODY_BYTES;
@@ -228,8 +229,8 @@ async fn accept(
     Ok(answer)
 }
 
-fn random_id() -> [u8; 16] {
-    let mut bytes = [0u8; 16];
+fn random_id() -> [u8; MINTED_ID_RANDOM_BYTES] {
+    let mut bytes = [0u8; MINTED_ID_RANDOM_BYTES];
     if getrandom::getrandom(&mut bytes).is_err() {
         // crypto.getRandomValues never fails in workerd; keep ids unique regardless.
         let now = (js_sys::Math::random() * f64::from(u32::MAX)) as u64 ^ (now_ms() as u64);

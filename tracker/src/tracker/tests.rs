@@ -395,19 +395,24 @@ fn long_and_odd_urls_stay_valid() {
 }
 
 #[test]
-fn event_ids_are_distinct_and_well_formed() {
+fn event_ids_are_distinct_well_formed_and_grow_with_time() {
     let mut b = Browser::new();
     let mut t = tracker("https://x.example/", 0);
     t.pageview(&mut b, &w("https://x.example/"), &[], 0, 0);
     for i in 0..20 {
+        b.wall += 1_000.0;
         t.navigate(&mut b, &w(&format!("https://x.example/{i}")));
     }
-    let ids: std::collections::BTreeSet<String> = b
+    let sent: Vec<String> = b
         .requests()
         .into_iter()
         .flatten()
         .map(|e| e["id"].as_str().unwrap().to_owned())
         .collect();
+    // Each navigation's `page_exit` and `path_change` share a millisecond: only later
+    // navigations' ids must sort after earlier ones (the stores' dedupe index appends them).
+    assert!(sent.windows(3).step_by(2).all(|w| w[0] < w[2]), "{sent:?}");
+    let ids: std::collections::BTreeSet<String> = sent.into_iter().collect();
     assert_eq!(ids.len(), 41);
     assert!(ids
         .iter()
