@@ -257,11 +257,17 @@ fn main() {
             let path = store.path().with_extension(format!("sqlite3{suffix}"));
             std::fs::metadata(path).map_or(0.0, |m| m.len() as f64 / (1 << 20) as f64)
         };
+        let cache = store.session_cache_stats();
         println!(
-            "{n_visitors} visitors; {} sessions in the main project; database {:.1} MiB, log {:.1} MiB",
+            "{n_visitors} visitors; {} sessions in the main project; database {:.1} MiB, log {:.1} MiB; \
+             session cache: {} hits, {} misses, {} visitors in {:.1} MiB",
             sessions.len(),
             mib(""),
-            mib("-wal")
+            mib("-wal"),
+            cache.hits,
+            cache.misses,
+            cache.visitors,
+            cache.bytes as f64 / (1 << 20) as f64
         );
     });
 }

@@ -25,10 +25,13 @@
 //!   a crashed attempt did not finish) into its visitor's sessions with [`store::sessions::fold`],
 //!   the same pure function the MongoDB backend uses. Statements are prepared once per connection
 //!   and cached. Throughput is measured by `benches/ingest.rs`.
+//! * **Recent visitors' sessions stay in memory** ([`session_cache`]): folding reads them from
+//!   there instead of the file, and the cache is emptied whenever another connection committed.
 
 mod analytics;
 mod codec;
 mod schema;
+pub mod session_cache;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::c_int;
@@ -55,6 +58,8 @@ use store::sessions::{self, Session};
 use store::{
     AuthToken, Email, IngestReport, KeyId, KeyRecord, Millis, Project, Result, Store, StoreError, User, UserId,
 };
+
+use session_cache::{SessionCache, SessionCacheStats, VisitorKey};
 
 use codec::{
     visitor_to_sql, EVENT_COLUMNS, KEY_COLUMNS, PROJECT_COLUMNS, SESSION_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS,
@@ -84,6 +89,8 @@ struct Inner {
     checkpointer: Option<Checkpointer>,
     /// The last dirty-mark version handed out; see [`Inner::next_mark_version`].
     mark_clock: AtomicI64,
+    /// Locked only while holding `writer`, which keeps it in step with the committed sessions.
+    sessions: Mutex<SessionCache>,
 }
 
 impl Inner {
@@ -96,13 +103,44 @@ impl Inner {
         let out = f(&tx)?;
         tx.commit().map_err(StoreError::backend)?;
         drop(conn);
+        self.nudge_checkpointer();
+        Ok(out)
+    }
+
+    /// The body of [`Store::ingest`], on the calling thread: [`ingest`] in one immediate
+    /// transaction, with the session cache checked before and updated after the commit.
+    fn ingest_now(&self, events: &[EnrichedEvent], now: Millis) -> Result<IngestReport> {
+        let mut conn = lock(&self.writer);
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::backend)?;
+        let mut cache = lock_cache(&self.sessions);
+        let data_version: i64 = tx
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map_err(StoreError::backend)?;
+        cache.validate(data_version);
+        // The version is taken under the writer's lock, so versions also increase in commit order.
+        let (report, committed_sessions) = ingest(&tx, events, now, self.next_mark_version(), &mut cache)?;
+        if let Err(e) = tx.commit() {
+            cache.clear();
+            return Err(StoreError::backend(e));
+        }
+        for (visitor, sessions) in committed_sessions {
+            cache.put(visitor, sessions);
+        }
+        drop(cache);
+        drop(conn);
+        self.nudge_checkpointer();
+        Ok(report)
+    }
+
+    fn nudge_checkpointer(&self) {
         if self.wal_is_long.load(Ordering::Relaxed) {
             if let Some(c) = &self.checkpointer {
                 // Full channel: a checkpoint is already due.
                 let _ = c.nudge.try_send(());
             }
         }
-        Ok(out)
     }
 
     /// A dirty-mark version greater than every one handed out before, by this process or (through
@@ -234,6 +272,7 @@ impl SqliteStore {
                 wal_is_long,
                 checkpointer: Some(checkpointer),
                 mark_clock: AtomicI64::new(last_mark),
+                sessions: Mutex::new(SessionCache::default()),
             }),
         })
     }
@@ -243,6 +282,11 @@ impl SqliteStore {
     pub fn open_in(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(StoreError::backend)?;
         Self::open(&dir.join(FILE_NAME))
+    }
+
+    /// How the session cache has fared since the store opened.
+    pub fn session_cache_stats(&self) -> SessionCacheStats {
+        lock_cache(&self.inner.sessions).stats()
     }
 
     /// The database file.
@@ -303,6 +347,15 @@ fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// A panic in the middle of an ingest may have left the cache's bookkeeping half-done: start over.
+fn lock_cache(m: &Mutex<SessionCache>) -> MutexGuard<'_, SessionCache> {
+    m.lock().unwrap_or_else(|poisoned| {
+        let mut cache = poisoned.into_inner();
+        cache.clear();
+        cache
+    })
+}
+
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f).await.map_err(StoreError::backend)?
 }
@@ -342,12 +395,10 @@ static SELECT_EVENTS: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// A visitor's sessions in [`sessions::window`]: `end >= from AND start <= to`.
-static SELECT_WINDOW: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "SELECT {SESSION_COLUMNS} FROM sessions \
-         WHERE project_id = ?1 AND visitor_id = ?2 AND start_at <= ?4 AND end_at >= ?3"
-    )
+/// All of a visitor's sessions, for the session cache: visitor ids change daily, so this is a day's
+/// visits at most.
+static SELECT_VISITOR: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE project_id = ?1 AND visitor_id = ?2 ORDER BY start_at")
 });
 
 static SELECT_SESSIONS: LazyLock<String> = LazyLock::new(|| {
@@ -359,8 +410,18 @@ static SELECT_SESSIONS: LazyLock<String> = LazyLock::new(|| {
 
 const DELETE_SESSION: &str = "DELETE FROM sessions WHERE id = ?1";
 
-/// The body of [`Store::ingest`], inside the caller's immediate transaction.
-fn ingest(tx: &Transaction<'_>, events: &[EnrichedEvent], now: Millis, mark_version: Millis) -> Result<IngestReport> {
+/// Each visitor of a batch with its complete sessions after the batch, for the session cache.
+type CommittedSessions = Vec<(VisitorKey, Vec<Session>)>;
+
+/// The body of [`Store::ingest`], inside the caller's immediate transaction. Answers, besides the
+/// report, the complete sessions of every visitor of the batch, for the cache once committed.
+fn ingest(
+    tx: &Transaction<'_>,
+    events: &[EnrichedEvent],
+    now: Millis,
+    mark_version: Millis,
+    cache: &mut SessionCache,
+) -> Result<(IngestReport, CommittedSessions)> {
     let mut stored = 0;
     {
         let mut insert = tx.prepare_cached(&codec::INSERT_EVENT).map_err(backend)?;
@@ -376,21 +437,25 @@ fn ingest(tx: &Transaction<'_>, events: &[EnrichedEvent], now: Millis, mark_vers
     for e in events {
         visitors.entry((e.project_id, e.visitor_id)).or_default().push(e);
     }
-    let mut load = tx.prepare_cached(&SELECT_WINDOW).map_err(backend)?;
+    let mut load = tx.prepare_cached(&SELECT_VISITOR).map_err(backend)?;
     let mut upsert = tx.prepare_cached(&codec::UPSERT_SESSION).map_err(backend)?;
     let mut update = tx.prepare_cached(&codec::UPDATE_SESSION).map_err(backend)?;
     let mut delete = tx.prepare_cached(DELETE_SESSION).map_err(backend)?;
     let mut mint = || contract::encode_hex(&store::ids::mint(now));
     let mut dirty: BTreeMap<ProjectId, BTreeSet<Millis>> = BTreeMap::new();
+    let mut committed_sessions = Vec::with_capacity(visitors.len());
     for ((project, visitor), mine) in &visitors {
+        let all = match cache.take(&(*project, *visitor)) {
+            Some(all) => all,
+            None => load
+                .query_map(params![project.bytes(), visitor_to_sql(*visitor)], codec::session)
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<Session>>>())
+                .map_err(backend)?,
+        };
+        // fold needs the sessions of the window; the others are kept as they are.
         let (from, to) = sessions::window(mine);
-        let current = load
-            .query_map(
-                params![project.bytes(), visitor_to_sql(*visitor), from, to],
-                codec::session,
-            )
-            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<Session>>>())
-            .map_err(backend)?;
+        let (current, mut others): (Vec<Session>, Vec<Session>) =
+            all.into_iter().partition(|s| s.end >= from && s.start <= to);
         let stored_starts: Vec<(String, Millis)> = current.iter().map(|s| (s.id.clone(), s.start)).collect();
         let folded = sessions::fold(current, mine, &mut mint);
         let removed_starts: Vec<Millis> = stored_starts
@@ -411,14 +476,18 @@ fn ingest(tx: &Transaction<'_>, events: &[EnrichedEvent], now: Millis, mark_vers
             let start_kept = stored_starts.iter().any(|(id, start)| *id == s.id && *start == s.start);
             codec::write_session(if start_kept { &mut update } else { &mut upsert }, s)?;
         }
+        others.extend(folded.sessions);
+        others.sort_by_key(|s| s.start);
+        committed_sessions.push(((*project, *visitor), others));
     }
     for (project, hours) in &dirty {
         analytics::mark_dirty(tx, project, hours, mark_version)?;
     }
-    Ok(IngestReport {
+    let report = IngestReport {
         stored,
         duplicates: events.len() - stored,
-    })
+    };
+    Ok((report, committed_sessions))
 }
 
 #[async_trait]
@@ -681,7 +750,6 @@ impl Store for SqliteStore {
             return Ok(IngestReport::default());
         }
         let now = now_ms();
-        // The version is taken under the writer's lock, so versions also increase in commit order.
         let multi_threaded = tokio::runtime::Handle::try_current()
             .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
         if multi_threaded {
@@ -689,14 +757,11 @@ impl Store for SqliteStore {
             // (and later freeing) its thousands of small strings took ~5% of the ingest bench's
             // profile. `block_in_place` first hands this worker's other tasks to another worker.
             let inner = &self.inner;
-            return tokio::task::block_in_place(|| {
-                inner.write_now(|tx| ingest(tx, events, now, inner.next_mark_version()))
-            });
+            return tokio::task::block_in_place(|| inner.ingest_now(events, now));
         }
         let events = events.to_vec();
         let inner = self.inner.clone();
-        self.write(move |tx| ingest(tx, &events, now, inner.next_mark_version()))
-            .await
+        blocking(move || inner.ingest_now(&events, now)).await
     }
 
     async fn events(&self, project: &ProjectId, from: Millis, to: Millis) -> Result<Vec<EnrichedEvent>> {
@@ -828,10 +893,13 @@ impl Store for SqliteStore {
 
     async fn delete_expired(&self, r: &Retention) -> Result<Expired> {
         let r = *r;
+        let inner = self.inner.clone();
         self.write(move |tx| {
             let run = |sql: &str, at: Millis| tx.execute(sql, [at]).map_err(backend);
             let events = run("DELETE FROM events WHERE occurred_at < ?1", r.raw_before)?;
             let sessions = run("DELETE FROM sessions WHERE start_at < ?1", r.raw_before)?;
+            // Under the writer's lock, so no ingest folds into a swept session meanwhile.
+            lock_cache(&inner.sessions).clear();
             run("DELETE FROM rollup_dirty WHERE hour < ?1", r.raw_before)?;
             let hourly = tx
                 .execute(
@@ -867,7 +935,7 @@ mod tests {
         schema::migrate(&mut conn).unwrap();
         let queries = [
             SELECT_EVENTS.to_string(),
-            SELECT_WINDOW.to_string(),
+            SELECT_VISITOR.to_string(),
             SELECT_SESSIONS.to_string(),
             DELETE_SESSION.to_string(),
             codec::UPDATE_SESSION.to_string(),
