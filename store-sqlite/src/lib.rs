@@ -116,7 +116,8 @@ impl Inner {
             .map_err(StoreError::backend)?;
         let mut cache = lock_cache(&self.sessions);
         let data_version: i64 = tx
-            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .prepare_cached("PRAGMA data_version")
+            .and_then(|mut q| q.query_row([], |r| r.get(0)))
             .map_err(StoreError::backend)?;
         cache.validate(data_version);
         // The version is taken under the writer's lock, so versions also increase in commit order.
@@ -452,12 +453,10 @@ fn ingest(
                 .and_then(|rows| rows.collect::<rusqlite::Result<Vec<Session>>>())
                 .map_err(backend)?,
         };
-        // fold needs the sessions of the window; the others are kept as they are.
-        let (from, to) = sessions::window(mine);
-        let (current, mut others): (Vec<Session>, Vec<Session>) =
-            all.into_iter().partition(|s| s.end >= from && s.start <= to);
-        let stored_starts: Vec<(String, Millis)> = current.iter().map(|s| (s.id.clone(), s.start)).collect();
-        let folded = sessions::fold(current, mine, &mut mint);
+        // fold needs the sessions in sessions::window and leaves the others as they are: all of
+        // them go in, and come out as the visitor's complete set again.
+        let stored_starts: Vec<(String, Millis)> = all.iter().map(|s| (s.id.clone(), s.start)).collect();
+        let folded = sessions::fold(all, mine, &mut mint);
         let removed_starts: Vec<Millis> = stored_starts
             .iter()
             .filter(|(id, _)| folded.removed.contains(id))
@@ -476,9 +475,7 @@ fn ingest(
             let start_kept = stored_starts.iter().any(|(id, start)| *id == s.id && *start == s.start);
             codec::write_session(if start_kept { &mut update } else { &mut upsert }, s)?;
         }
-        others.extend(folded.sessions);
-        others.sort_by_key(|s| s.start);
-        committed_sessions.push(((*project, *visitor), others));
+        committed_sessions.push(((*project, *visitor), folded.sessions));
     }
     for (project, hours) in &dirty {
         analytics::mark_dirty(tx, project, hours, mark_version)?;
