@@ -83,7 +83,13 @@ async fn start(mongodb_uri: Option<String>) -> Started {
 
 fn body(key: &str, n: usize) -> String {
     let path = ["/", "/pricing", "/blog/rust-wasm", "/docs", "/signup"][n % 5];
-    json!({"k": key, "n": "pageview", "u": format!("https://example.com{path}"), "id": format!("b{n}"), "r": "https://www.google.com/", "w": 1440}).to_string()
+    // An id as the tracker mints it: the time, then (here) the request's number.
+    let id = contract::ids::mint_event_id(
+        collector::now_ms() as u64,
+        std::array::from_fn(|i| (n >> (6 * (8 - i))) as u8),
+    );
+    let id = String::from_utf8_lossy(&id);
+    json!({"k": key, "n": "pageview", "u": format!("https://example.com{path}"), "id": id, "r": "https://www.google.com/", "w": 1440}).to_string()
 }
 
 async fn send(client: &reqwest::Client, s: &Started, n: usize) -> Option<Duration> {

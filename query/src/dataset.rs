@@ -199,7 +199,7 @@ fn visit(
     let mut make = |name: &str, at: Millis, path: &str, first: bool| {
         *seq += 1;
         EnrichedEvent {
-            id: EventId::parse(&format!("g{}-{seq}", shape.seed)).expect("valid event id"),
+            id: event_id(shape.seed, *seq, at),
             project_id: shape.project,
             name: name.to_owned(),
             occurred_at: at,
@@ -254,4 +254,12 @@ fn visit(
             emit(make("path_change", t, &page, false));
         }
     }
+}
+
+/// An id minted like the tracker's (time first), with the seed and sequence number in place of
+/// the random part: unique within a dataset and the same on every run.
+fn event_id(seed: u64, seq: u64, at: Millis) -> EventId {
+    let unique = (seed << 40) | (seq & ((1 << 40) - 1));
+    let random = std::array::from_fn(|i| (unique >> (6 * (8 - i))) as u8);
+    EventId::minted(at, random)
 }

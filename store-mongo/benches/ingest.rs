@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use contract::enriched::EnrichedEvent;
-use contract::ids::ProjectId;
+use contract::ids::{EventId, ProjectId};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use store::sessions::{fold, testing::event, Session};
@@ -45,7 +45,9 @@ fn traffic(project: ProjectId, events: usize, visitors: u64) -> Vec<EnrichedEven
                 let path = format!("/p{}", rng.random_range(0..40));
                 let mut push = |name: &str, at: i64, path: &str| {
                     n += 1;
-                    out.push(event(project, visitor, &format!("b{n}"), name, at, path));
+                    // Ids as the tracker mints them: the time, then (here) the sequence number.
+                    let id = EventId::minted(at, std::array::from_fn(|i| (n >> (6 * (8 - i))) as u8));
+                    out.push(event(project, visitor, id.as_str(), name, at, path));
                 };
                 push(name, at, &path);
                 if rng.random_bool(0.3) {
