@@ -3,7 +3,7 @@
 
 use contract::ids::ProjectId;
 use contract::keys::{ApiKey, KEY_RANDOM_BYTES};
-use store::{ids, Email, KeyId, KeyRecord, Name, Project, Store, User, UserId};
+use store::{ids, Email, KeyId, KeyRecord, Name, Project, Store, TimeZoneName, User, UserId};
 
 use crate::auth;
 use crate::error::{AppError, AppResult};
@@ -60,6 +60,8 @@ pub async fn create_project(store: &dyn Store, owner: &User, name: &str) -> AppR
         id: ids::new_project_id(now),
         owner: owner.id,
         name: Name::parse(name).map_err(|why| field("name", why))?,
+        domain: None,
+        timezone: TimeZoneName::utc(),
         created_at: now,
     };
     store.create_project(&project).await?;

@@ -19,7 +19,8 @@ use store::analytics::{
 };
 use store::sessions::testing::event;
 use store::{
-    AuthToken, Email, IngestReport, KeyId, KeyRecord, Millis, Project, Result, Session, Store, StoreError, User, UserId,
+    AuthToken, Email, IngestReport, KeyId, KeyRecord, Millis, Project, Result, Session, ShareId, ShareLink, ShareSlug,
+    Store, StoreError, TokenKind, User, UserId,
 };
 
 const T0: Millis = 1_763_683_200_000;
@@ -167,6 +168,36 @@ impl Store for Flaky {
         self.inner
             .rollups_of_values(project, granularity, from, to, dim, values)
             .await
+    }
+    async fn update_password(&self, user: &UserId, password_hash: &str) -> Result<bool> {
+        self.inner.update_password(user, password_hash).await
+    }
+    async fn auth_tokens_of(&self, user: &UserId) -> Result<Vec<AuthToken>> {
+        self.inner.auth_tokens_of(user).await
+    }
+    async fn delete_auth_tokens_of(&self, user: &UserId, kind: TokenKind, except_hash: Option<&str>) -> Result<u64> {
+        self.inner.delete_auth_tokens_of(user, kind, except_hash).await
+    }
+    async fn update_project(&self, project: &Project) -> Result<bool> {
+        self.inner.update_project(project).await
+    }
+    async fn delete_project(&self, id: &ProjectId) -> Result<bool> {
+        self.inner.delete_project(id).await
+    }
+    async fn create_share_link(&self, link: &ShareLink) -> Result<()> {
+        self.inner.create_share_link(link).await
+    }
+    async fn share_links_of(&self, project: &ProjectId) -> Result<Vec<ShareLink>> {
+        self.inner.share_links_of(project).await
+    }
+    async fn share_link_by_slug(&self, slug: &ShareSlug) -> Result<Option<ShareLink>> {
+        self.inner.share_link_by_slug(slug).await
+    }
+    async fn delete_share_link(&self, id: &ShareId) -> Result<bool> {
+        self.inner.delete_share_link(id).await
+    }
+    async fn first_event_at(&self, project: &ProjectId) -> Result<Option<Millis>> {
+        self.inner.first_event_at(project).await
     }
     async fn delete_expired(&self, retention: &Retention) -> Result<Expired> {
         self.inner.delete_expired(retention).await

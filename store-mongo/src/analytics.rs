@@ -434,6 +434,22 @@ pub fn sessions_pipeline(q: &RawQuery) -> Option<Vec<Document>> {
     Some(pipeline)
 }
 
+/// The `find` command of [`store::Store::first_event_at`]: the first entry of the
+/// `{projectId: 1, occurredAt: -1}` index, walked backwards. The hint rules out a plan on
+/// `{projectId, name, occurredAt}`, which would have to sort, and the projection lets the index
+/// cover the query: one index key read, no event document. Public for the test that explains it.
+pub fn first_event_command(project: &ProjectId) -> Document {
+    doc! {
+        "find": crate::EVENTS,
+        "filter": { "projectId": oid(project.bytes()) },
+        "sort": { "occurredAt": 1 },
+        "projection": { "_id": 0, "occurredAt": 1 },
+        "hint": crate::events_by_time(),
+        "limit": 1_i64,
+        "singleBatch": true,
+    }
+}
+
 // --- decoding group documents ----------------------------------------------------------------
 
 #[derive(Debug, thiserror::Error)]
@@ -537,6 +553,23 @@ fn fresh_rev() -> i64 {
 }
 
 impl MongoStore {
+    pub(crate) async fn first_event_at_impl(&self, project: &ProjectId) -> Result<Option<Millis>> {
+        let reply = self
+            .db
+            .run_command(first_event_command(project))
+            .await
+            .map_err(backend)?;
+        let batch = reply
+            .get_document("cursor")
+            .and_then(|c| c.get_array("firstBatch"))
+            .map_err(|e| bad(format!("the first event's reply: {e}")))?;
+        match batch.first() {
+            None => Ok(None),
+            Some(Bson::Document(d)) => decoded(codec::occurred_at_from(d)).map(Some),
+            Some(other) => Err(bad(format!("the first event is {other}"))),
+        }
+    }
+
     /// Every document of `filter`, with `projection` if any.
     async fn find_docs(
         &self,

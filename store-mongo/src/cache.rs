@@ -170,6 +170,21 @@ impl RollupCache {
         inner.spans.insert(span, (project_rev, revs));
     }
 
+    /// Drops everything cached of `project`: it was deleted, with its rows and revisions.
+    pub fn forget_project(&self, project: &ProjectId) {
+        let mut inner = self.lock();
+        let mut freed = 0;
+        inner.entries.retain(|key, entry| {
+            let keep = key.project != *project;
+            if !keep {
+                freed += entry.bytes;
+            }
+            keep
+        });
+        inner.bytes -= freed;
+        inner.spans.retain(|(p, ..), _| p != project);
+    }
+
     /// Every row of the bucket, if cached under `rev`.
     pub fn rows(&self, key: &BucketKey, rev: i64) -> Option<Arc<Vec<StoredRollup>>> {
         let found = self.with_entry(key, rev, |e| e.rows.clone());
@@ -343,6 +358,27 @@ mod tests {
             2 * ROW_OVERHEAD_BYTES + 6,
             "values and rows, with a fixed cost each"
         );
+    }
+
+    #[test]
+    fn forgetting_a_project_drops_its_buckets_and_spans_only() {
+        let c = RollupCache::new(1 << 20);
+        let other = BucketKey {
+            project: ProjectId::from_bytes([2; 12]),
+            ..key(0)
+        };
+        c.put_rows(key(0), 1, rows(0, &["/a"]));
+        c.put_rows(other.clone(), 1, rows(0, &["/b"]));
+        let span = |p: ProjectId| (p, Granularity::Hour, 0, 1);
+        c.put_span_revs(span(key(0).project), 9, Arc::default());
+        c.put_span_revs(span(other.project), 9, Arc::default());
+        let both = c.stats().bytes;
+        c.forget_project(&key(0).project);
+        assert!(c.rows(&key(0), 1).is_none());
+        assert!(c.span_revs(&span(key(0).project), 9).is_none());
+        assert!(c.rows(&other, 1).is_some());
+        assert!(c.span_revs(&span(other.project), 9).is_some());
+        assert_eq!(c.stats().bytes, both / 2);
     }
 
     #[test]

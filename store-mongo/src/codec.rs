@@ -14,7 +14,10 @@ use mongodb::bson::spec::BinarySubtype;
 use mongodb::bson::{doc, Binary, Bson, DateTime, Document};
 use store::analytics::{Counters, DirtyHour, Granularity, RollupDim, RollupRow, RollupSummary, Sketch, StoredRollup};
 use store::sessions::{EventKey, Session};
-use store::{AuthToken, Email, KeyId, KeyRecord, Millis, Name, Project, TokenKind, User, UserId};
+use store::{
+    AuthToken, Domain, Email, KeyId, KeyRecord, Millis, Name, Project, ShareId, ShareLink, ShareSlug, TimeZoneName,
+    TokenKind, User, UserId,
+};
 
 /// A stored document that does not have the shape this crate writes.
 #[derive(Debug, thiserror::Error)]
@@ -178,6 +181,11 @@ impl<'a> Reader<'a> {
         let s = self.str(key)?;
         f(&s).map_err(|_| self.err(format!("{key} = {s:?} is not valid")))
     }
+
+    /// `None` for an absent field or an explicit null, like [`Self::opt`].
+    fn opt_parse<T, E>(&self, key: &str, f: impl FnOnce(&str) -> Result<T, E>) -> Decoded<Option<T>> {
+        self.opt(key).map(|_| self.parse(key, f)).transpose()
+    }
 }
 
 // --- users and tokens ------------------------------------------------------------------------
@@ -230,12 +238,17 @@ pub fn token_from(d: &Document) -> Decoded<AuthToken> {
 // --- projects and keys -----------------------------------------------------------------------
 
 pub fn project_doc(p: &Project) -> Document {
-    doc! {
+    let mut d = doc! {
         "_id": oid(p.id.bytes()),
         "ownerUserId": oid(p.owner.bytes()),
         "name": p.name.as_str(),
+        "timezone": p.timezone.as_str(),
         "createdAt": date(p.created_at),
+    };
+    if let Some(domain) = &p.domain {
+        d.insert("domain", domain.as_str());
     }
+    d
 }
 
 pub fn project_from(d: &Document) -> Decoded<Project> {
@@ -244,6 +257,57 @@ pub fn project_from(d: &Document) -> Decoded<Project> {
         id: ProjectId::from_bytes(r.oid("_id")?),
         owner: UserId::from_bytes(r.oid("ownerUserId")?),
         name: r.parse("name", Name::parse)?,
+        domain: r.opt_parse("domain", Domain::parse)?,
+        // Projects stored before time zones existed have none: they were shown in UTC.
+        timezone: r
+            .opt_parse("timezone", TimeZoneName::parse)?
+            .unwrap_or_else(TimeZoneName::utc),
+        created_at: r.date("createdAt")?,
+    })
+}
+
+/// The `$set` (and, without a domain, `$unset`) of [`store::Store::update_project`]: what an
+/// owner may change, never `ownerUserId` or `createdAt`. A missing domain is an absent field,
+/// as [`project_doc`] writes it.
+pub fn project_update(p: &Project) -> Document {
+    let mut set = doc! { "name": p.name.as_str(), "timezone": p.timezone.as_str() };
+    let mut update = Document::new();
+    match &p.domain {
+        Some(domain) => {
+            set.insert("domain", domain.as_str());
+        }
+        None => {
+            update.insert("$unset", doc! { "domain": "" });
+        }
+    }
+    update.insert("$set", set);
+    update
+}
+
+// --- share links -----------------------------------------------------------------------------
+
+pub fn share_doc(l: &ShareLink) -> Document {
+    let mut d = doc! {
+        "_id": oid(l.id.bytes()),
+        "projectId": oid(l.project_id.bytes()),
+        "slug": l.slug.as_str(),
+        "label": l.label.as_str(),
+        "createdAt": date(l.created_at),
+    };
+    if let Some(hash) = &l.password_hash {
+        d.insert("passwordHash", hash.as_str());
+    }
+    d
+}
+
+pub fn share_from(d: &Document) -> Decoded<ShareLink> {
+    let r = Reader::new("share_links", d);
+    Ok(ShareLink {
+        id: ShareId::from_bytes(r.oid("_id")?),
+        project_id: ProjectId::from_bytes(r.oid("projectId")?),
+        slug: r.parse("slug", |s| ShareSlug::parse(s).ok_or(()))?,
+        label: r.parse("label", Name::parse)?,
+        password_hash: r.opt_str("passwordHash")?,
         created_at: r.date("createdAt")?,
     })
 }
@@ -298,6 +362,11 @@ pub fn salt_from(d: &Document) -> Decoded<[u8; 32]> {
 }
 
 // --- events ----------------------------------------------------------------------------------
+
+/// The time of an event read with only `occurredAt` projected.
+pub fn occurred_at_from(d: &Document) -> Decoded<Millis> {
+    Reader::new("events", d).date("occurredAt")
+}
 
 fn utm_doc(u: &Utm) -> Document {
     let mut d = Document::new();

@@ -13,6 +13,7 @@
 //! | `auth_tokens`      | token hash (hex string)   | `{userId: 1}`, `{expiresAt: 1}` TTL (expireAfterSeconds 0)       |
 //! | `projects`         | ObjectId                  | `{createdAt: -1}`, `{ownerUserId: 1, createdAt: -1}`             |
 //! | `api_keys`         | ObjectId                  | `{keyHash: 1}` unique, `{projectId: 1, createdAt: -1}`           |
+//! | `share_links`      | ObjectId                  | `{slug: 1}` unique, `{projectId: 1, createdAt: -1}`              |
 //! | `salts`            | day number (Int64)        | –                                                                |
 //! | `events`           | `{p: projectId, e: eventId}` | `{projectId: 1, occurredAt: -1}`, `{projectId: 1, name: 1, occurredAt: -1}` |
 //! | `visitor_sessions` | `"<projectId hex>:<visitorId hex>"` | `{projectId: 1, "sessions.start": 1}`                  |
@@ -32,6 +33,11 @@
 //!   ingest down. Each event also carries `visitorKey`, the `_id` of its visitor's
 //!   `visitor_sessions` document, so that the dashboard's pipelines join an event to its session
 //!   with an `_id` equality `$lookup` (events stored before it existed join no session).
+//! * `projects` holds `ownerUserId`, `name`, `domain` (absent when the owner gave none),
+//!   `timezone` (an IANA name) and `createdAt`. Projects stored before `domain` and `timezone`
+//!   existed lack both and read back with no domain and UTC; no migration rewrites them.
+//! * `share_links` holds `projectId`, `slug` (the public part of the link's URL, unique), `label`,
+//!   `passwordHash` (absent for a link without a password) and `createdAt`.
 //! * `auth_tokens.expiresAt` carries a TTL index so that MongoDB deletes expired logins by itself;
 //!   reads still check the expiry, since the TTL monitor only runs once a minute.
 //! * `visitor_sessions` holds, per (project, visitor), all of that visitor's sessions as an array
@@ -69,6 +75,17 @@
 //!   `{hour: 1}` serves the oldest-first listing and the retention sweep.
 //! * The dashboard's raw aggregations are pipelines on `events` (joined to `visitor_sessions` only
 //!   when a session-side field is grouped or filtered) and on `visitor_sessions`: see [`analytics`].
+//! * Deleting a project ([`Store::delete_project`]) deletes, in this order, its keys (so ingestion
+//!   stops accepting its events once the collectors' key caches expire), share links, events,
+//!   visitor documents, dirty marks (by `projectId`, which no index leads with: the collection
+//!   only holds the hours waiting for a rebuild), rollups, then rollup revisions (bucket and project
+//!   documents; after the rows, as the retention sweep does) and this process's cached rollups,
+//!   and the project document last: a failure part of the way leaves the project visible to
+//!   its owner, who can delete it again. There are no transactions, so this is not atomic;
+//!   another process's rollup cache needs no message, since the bucket revisions its entries
+//!   were read under are gone and new ones are random.
+//! * `first_event_at` reads one key of `{projectId: 1, occurredAt: -1}` and no document (see
+//!   [`analytics::first_event_command`]).
 //! * The retention sweep ([`Store::delete_expired`]) deletes events by `occurredAt`, rollups (then
 //!   their revisions) by `g`/`b` without a `projectId` (no index leads with those: it runs rarely and reads every
 //!   project anyway), pulls old sessions out of their visitor documents with `rev` incremented
@@ -145,7 +162,8 @@ use store::analytics::{
 };
 use store::sessions::{self, Session};
 use store::{
-    AuthToken, Email, IngestReport, KeyId, KeyRecord, Millis, Project, Result, Store, StoreError, User, UserId,
+    AuthToken, Email, IngestReport, KeyId, KeyRecord, Millis, Project, Result, ShareId, ShareLink, ShareSlug, Store,
+    StoreError, TokenKind, User, UserId,
 };
 
 pub use cache::{RollupCacheStats, ROLLUP_CACHE_MAX_BYTES};
@@ -169,8 +187,17 @@ const MAX_COMMAND_BYTES: usize = 4 << 20;
 /// Name of the collection of visitors' sessions (the dashboard's `$lookup`s name it).
 const VISITOR_SESSIONS: &str = "visitor_sessions";
 
+/// Name of the collection of events (commands sent with `run_command` name it).
+const EVENTS: &str = "events";
+
 /// MongoDB's duplicate-key error code.
 const DUPLICATE_KEY: i32 = 11000;
+
+/// The events index that leads with (project, time): `Store::events`, the dashboard's time ranges
+/// and `Store::first_event_at` read it.
+fn events_by_time() -> Document {
+    doc! { "projectId": 1, "occurredAt": -1 }
+}
 
 /// A MongoDB-backed [`Store`]. Cheap to clone: clones share one driver `Client` (and its pool).
 #[derive(Clone, Debug)]
@@ -181,6 +208,7 @@ pub struct MongoStore {
     auth_tokens: Collection<Document>,
     projects: Collection<Document>,
     api_keys: Collection<Document>,
+    share_links: Collection<Document>,
     salts: Collection<Document>,
     events: Collection<Document>,
     visitor_sessions: Collection<Document>,
@@ -340,8 +368,9 @@ impl MongoStore {
             auth_tokens: db.collection("auth_tokens"),
             projects: db.collection("projects"),
             api_keys: db.collection("api_keys"),
+            share_links: db.collection("share_links"),
             salts: db.collection("salts"),
-            events: db.collection("events"),
+            events: db.collection(EVENTS),
             visitor_sessions: db.collection(VISITOR_SESSIONS),
             rollups: db.collection("rollups"),
             rollup_dirty: db.collection("rollup_dirty"),
@@ -382,7 +411,7 @@ impl MongoStore {
         let unique = || IndexOptions::builder().unique(true).build();
         // Expired tokens are deleted by MongoDB's TTL monitor; tokens without `expiresAt` never.
         let ttl = IndexOptions::builder().expire_after(Duration::ZERO).build();
-        let plan: [(&Collection<Document>, Vec<IndexModel>); 9] = [
+        let plan: [(&Collection<Document>, Vec<IndexModel>); 10] = [
             (&self.users, vec![index_with(doc! { "email": 1 }, unique())]),
             (
                 &self.auth_tokens,
@@ -403,9 +432,16 @@ impl MongoStore {
                 ],
             ),
             (
+                &self.share_links,
+                vec![
+                    index_with(doc! { "slug": 1 }, unique()),
+                    index(doc! { "projectId": 1, "createdAt": -1 }),
+                ],
+            ),
+            (
                 &self.events,
                 vec![
-                    index(doc! { "projectId": 1, "occurredAt": -1 }),
+                    index(events_by_time()),
                     index(doc! { "projectId": 1, "name": 1, "occurredAt": -1 }),
                 ],
             ),
@@ -632,6 +668,18 @@ impl Store for MongoStore {
             .await
     }
 
+    async fn update_password(&self, user: &UserId, password_hash: &str) -> Result<bool> {
+        let result = self
+            .users
+            .update_one(
+                doc! { "_id": oid(user.bytes()) },
+                doc! { "$set": { "passwordHash": password_hash } },
+            )
+            .await
+            .map_err(backend)?;
+        Ok(result.matched_count == 1)
+    }
+
     // --- login sessions and bearer tokens ----------------------------------------------------
 
     async fn create_auth_token(&self, token: &AuthToken) -> Result<()> {
@@ -653,6 +701,27 @@ impl Store for MongoStore {
             .await
             .map_err(backend)?;
         Ok(())
+    }
+
+    async fn auth_tokens_of(&self, user: &UserId) -> Result<Vec<AuthToken>> {
+        // A user has a handful of tokens (expired logins are deleted by the TTL index): the
+        // {userId} index finds them, sorting them in memory is free.
+        self.find_all(
+            &self.auth_tokens,
+            doc! { "userId": oid(user.bytes()) },
+            doc! { "createdAt": -1, "_id": -1 },
+            codec::token_from,
+        )
+        .await
+    }
+
+    async fn delete_auth_tokens_of(&self, user: &UserId, kind: TokenKind, except_hash: Option<&str>) -> Result<u64> {
+        let mut filter = doc! { "userId": oid(user.bytes()), "kind": kind.as_str() };
+        if let Some(hash) = except_hash {
+            filter.insert("_id", doc! { "$ne": hash });
+        }
+        let result = self.auth_tokens.delete_many(filter).await.map_err(backend)?;
+        Ok(result.deleted_count)
     }
 
     // --- projects and keys -------------------------------------------------------------------
@@ -677,6 +746,44 @@ impl Store for MongoStore {
             codec::project_from,
         )
         .await
+    }
+
+    async fn update_project(&self, project: &Project) -> Result<bool> {
+        let result = self
+            .projects
+            .update_one(doc! { "_id": oid(project.id.bytes()) }, codec::project_update(project))
+            .await
+            .map_err(backend)?;
+        Ok(result.matched_count == 1)
+    }
+
+    async fn delete_project(&self, id: &ProjectId) -> Result<bool> {
+        // The order is explained in the crate documentation: keys first, the project last.
+        let project = oid(id.bytes());
+        let of_project = doc! { "projectId": project };
+        for collection in [
+            &self.api_keys,
+            &self.share_links,
+            &self.events,
+            &self.visitor_sessions,
+            &self.rollup_dirty,
+            &self.rollups,
+            &self.rollup_revs,
+        ] {
+            collection.delete_many(of_project.clone()).await.map_err(backend)?;
+        }
+        // The project's own revision document has no `projectId`, only its `_id`.
+        self.rollup_revs
+            .delete_one(doc! { "_id": codec::project_rev_key(id) })
+            .await
+            .map_err(backend)?;
+        self.rollup_cache.forget_project(id);
+        let result = self
+            .projects
+            .delete_one(doc! { "_id": project })
+            .await
+            .map_err(backend)?;
+        Ok(result.deleted_count == 1)
     }
 
     async fn create_key(&self, key: &KeyRecord) -> Result<()> {
@@ -744,6 +851,37 @@ impl Store for MongoStore {
             .buffer_unordered(MAX_CONCURRENT_WRITES)
             .try_collect::<()>()
             .await
+    }
+
+    // --- share links -------------------------------------------------------------------------
+
+    async fn create_share_link(&self, link: &ShareLink) -> Result<()> {
+        self.insert_unique(&self.share_links, codec::share_doc(link), "share link")
+            .await
+    }
+
+    async fn share_links_of(&self, project: &ProjectId) -> Result<Vec<ShareLink>> {
+        self.find_all(
+            &self.share_links,
+            doc! { "projectId": oid(project.bytes()) },
+            doc! { "createdAt": -1, "_id": -1 },
+            codec::share_from,
+        )
+        .await
+    }
+
+    async fn share_link_by_slug(&self, slug: &ShareSlug) -> Result<Option<ShareLink>> {
+        self.find_one(&self.share_links, doc! { "slug": slug.as_str() }, codec::share_from)
+            .await
+    }
+
+    async fn delete_share_link(&self, id: &ShareId) -> Result<bool> {
+        let result = self
+            .share_links
+            .delete_one(doc! { "_id": oid(id.bytes()) })
+            .await
+            .map_err(backend)?;
+        Ok(result.deleted_count == 1)
     }
 
     // --- daily visitor salts -----------------------------------------------------------------
@@ -862,6 +1000,10 @@ impl Store for MongoStore {
         // visitor hashes differ), so ties are re-ordered here. Stable and nearly sorted: cheap.
         out.sort_by_key(|s| (s.start, s.visitor_id));
         Ok(out)
+    }
+
+    async fn first_event_at(&self, project: &ProjectId) -> Result<Option<Millis>> {
+        self.first_event_at_impl(project).await
     }
 
     // --- dashboard queries -------------------------------------------------------------------

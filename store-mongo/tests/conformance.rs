@@ -5,10 +5,12 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use contract::ids::ProjectId;
 use futures_util::TryStreamExt;
-use mongodb::bson::{doc, Document};
+use mongodb::bson::oid::ObjectId;
+use mongodb::bson::{doc, DateTime, Document};
 use store::conformance::Backend;
-use store::Store;
+use store::{Millis, Store, UserId};
 use store_mongo::testing::{fresh_db_name, TestServer};
 use store_mongo::MongoStore;
 
@@ -31,6 +33,21 @@ impl Backend for Mongo {
                 .await
                 .expect("connect the twin"),
         )
+    }
+
+    /// A document without `domain` and `timezone`, as builds before them wrote.
+    async fn create_old_shape_project(&self, id: ProjectId, owner: UserId, name: &str, created_at: Millis) {
+        self.store
+            .database()
+            .collection::<Document>("projects")
+            .insert_one(doc! {
+                "_id": ObjectId::from_bytes(id.bytes()),
+                "ownerUserId": ObjectId::from_bytes(owner.bytes()),
+                "name": name,
+                "createdAt": DateTime::from_millis(created_at),
+            })
+            .await
+            .expect("insert a project of the old shape");
     }
 }
 
@@ -98,6 +115,13 @@ async fn indexes_exist_and_creating_them_again_is_harmless() {
             ],
         ),
         (
+            "share_links",
+            &[
+                (doc! { "slug": 1 }, true),
+                (doc! { "projectId": 1, "createdAt": -1 }, false),
+            ],
+        ),
+        (
             "events",
             &[
                 (doc! { "projectId": 1, "occurredAt": -1 }, false),
@@ -143,4 +167,81 @@ async fn indexes_exist_and_creating_them_again_is_harmless() {
         .find(|m| m.keys == doc! { "expiresAt": 1 })
         .and_then(|m| m.options.as_ref()?.expire_after);
     assert_eq!(ttl, Some(std::time::Duration::ZERO));
+}
+
+/// `first_event_at` runs on every "all time" dashboard query: it must read one key of the
+/// (project, time) index and no event, however many events the project has.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_event_is_one_index_key_and_no_document() {
+    use store::sessions::testing::event;
+    let m = mongo().await;
+    let p = ProjectId::from_bytes([1; 12]);
+    let events: Vec<_> = (0..200_i64)
+        .map(|i| {
+            event(
+                p,
+                i as u64 % 7,
+                &format!("e{i}"),
+                "pageview",
+                1_763_683_200_000 - i * 1_000,
+                "/",
+            )
+        })
+        .collect();
+    m.store.ingest(&events).await.unwrap();
+    assert_eq!(
+        m.store.first_event_at(&p).await.unwrap(),
+        Some(1_763_683_200_000 - 199_000)
+    );
+    let explain = doc! {
+        "explain": store_mongo::analytics::first_event_command(&p),
+        "verbosity": "executionStats",
+    };
+    let reply = m.store.database().run_command(explain).await.unwrap();
+    let stats = reply.get_document("executionStats").unwrap();
+    let number = |key: &str| match stats.get(key) {
+        Some(mongodb::bson::Bson::Int32(n)) => i64::from(*n),
+        Some(mongodb::bson::Bson::Int64(n)) => *n,
+        other => panic!("{key}: {other:?} in {stats}"),
+    };
+    assert_eq!(number("totalDocsExamined"), 0, "{reply}");
+    assert_eq!(number("totalKeysExamined"), 1, "{reply}");
+    assert!(
+        reply.to_string().contains("projectId_1_occurredAt_-1"),
+        "the (project, time) index: {reply}"
+    );
+}
+
+/// Another collector process's rollup cache hears nothing of a deleted project: the bucket
+/// revisions its rows were cached under are gone, so it reads the (deleted) rows again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_process_serves_no_cached_rollup_of_a_deleted_project() {
+    use store::analytics::{rollup, Granularity, RollupDim};
+    use store::sessions::testing::event;
+    const T0: Millis = 1_763_683_200_000;
+    let m = mongo().await;
+    let other = MongoStore::connect(TestServer::shared().uri(), Some(&m.db))
+        .await
+        .unwrap();
+    let p = ProjectId::from_bytes([4; 12]);
+    let events = vec![
+        event(p, 1, "a", "pageview", T0, "/"),
+        event(p, 2, "b", "pageview", T0 + 1, "/x"),
+    ];
+    m.store.ingest(&events).await.unwrap();
+    let sessions = m.store.sessions(&p, T0, T0 + 3_600_000).await.unwrap();
+    let rows = rollup::build(&events, &sessions, T0, T0 + 3_600_000);
+    m.store.replace_rollups(&p, Granularity::Hour, T0, &rows).await.unwrap();
+    let read = || async {
+        other
+            .rollups(&p, Granularity::Hour, T0, T0 + 3_600_000, Some(&RollupDim::Total))
+            .await
+            .unwrap()
+    };
+    // Twice: the second read is served from the other process's cache.
+    assert_eq!(read().await.len(), 1);
+    assert_eq!(read().await.len(), 1);
+    assert!(other.rollup_cache_stats().hits > 0, "{:?}", other.rollup_cache_stats());
+    m.store.delete_project(&p).await.unwrap();
+    assert_eq!(read().await, vec![]);
 }

@@ -12,7 +12,10 @@ use rusqlite::types::Type;
 use rusqlite::{params, Row, Statement};
 use store::sessions::{EventKey, Session};
 use store::StoreError;
-use store::{AuthToken, Email, KeyId, KeyRecord, Name, Project, TokenKind, User, UserId};
+use store::{
+    AuthToken, Domain, Email, KeyId, KeyRecord, Name, Project, ShareId, ShareLink, ShareSlug, TimeZoneName, TokenKind,
+    User, UserId,
+};
 
 /// A stored value that does not parse back: the file was edited by hand or written by a buggy
 /// build. Reported, never papered over.
@@ -76,15 +79,36 @@ pub(crate) fn auth_token(row: &Row<'_>) -> rusqlite::Result<AuthToken> {
     })
 }
 
-pub(crate) const PROJECT_COLUMNS: &str = "id, owner_id, name, created_at";
+pub(crate) const PROJECT_COLUMNS: &str = "id, owner_id, name, created_at, domain, timezone";
 
 pub(crate) fn project(row: &Row<'_>) -> rusqlite::Result<Project> {
     let name: String = row.get(2)?;
+    let domain: Option<String> = row.get(4)?;
+    let timezone: String = row.get(5)?;
     Ok(Project {
         id: ProjectId::from_bytes(id12(row, 0, "project id")?),
         owner: UserId::from_bytes(id12(row, 1, "owner id")?),
         name: Name::parse(&name).map_err(|_| invalid(2, "project name"))?,
+        domain: domain
+            .map(|d| Domain::parse(&d).map_err(|_| invalid(4, "project domain")))
+            .transpose()?,
+        timezone: TimeZoneName::parse(&timezone).map_err(|_| invalid(5, "project time zone"))?,
         created_at: row.get(3)?,
+    })
+}
+
+pub(crate) const SHARE_COLUMNS: &str = "id, project_id, slug, label, password_hash, created_at";
+
+pub(crate) fn share_link(row: &Row<'_>) -> rusqlite::Result<ShareLink> {
+    let slug: String = row.get(2)?;
+    let label: String = row.get(3)?;
+    Ok(ShareLink {
+        id: ShareId::from_bytes(id12(row, 0, "share link id")?),
+        project_id: ProjectId::from_bytes(id12(row, 1, "project id")?),
+        slug: ShareSlug::parse(&slug).ok_or_else(|| invalid(2, "share link slug"))?,
+        label: Name::parse(&label).map_err(|_| invalid(3, "share link label"))?,
+        password_hash: row.get(4)?,
+        created_at: row.get(5)?,
     })
 }
 

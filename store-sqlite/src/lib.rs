@@ -56,13 +56,15 @@ use store::analytics::{
 };
 use store::sessions::{self, Session};
 use store::{
-    AuthToken, Email, IngestReport, KeyId, KeyRecord, Millis, Project, Result, Store, StoreError, User, UserId,
+    AuthToken, Email, IngestReport, KeyId, KeyRecord, Millis, Project, Result, ShareId, ShareLink, ShareSlug, Store,
+    StoreError, TokenKind, User, UserId,
 };
 
 use session_cache::{SessionCache, SessionCacheStats, VisitorKey};
 
 use codec::{
-    visitor_to_sql, EVENT_COLUMNS, KEY_COLUMNS, PROJECT_COLUMNS, SESSION_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS,
+    visitor_to_sql, EVENT_COLUMNS, KEY_COLUMNS, PROJECT_COLUMNS, SESSION_COLUMNS, SHARE_COLUMNS, TOKEN_COLUMNS,
+    USER_COLUMNS,
 };
 
 /// The database file inside the collector's data directory.
@@ -411,6 +413,21 @@ static SELECT_SESSIONS: LazyLock<String> = LazyLock::new(|| {
 
 const DELETE_SESSION: &str = "DELETE FROM sessions WHERE id = ?1";
 
+/// What [`Store::delete_project`] deletes besides the project's row, each by an index leading
+/// with the project. Keys and share links would go by the foreign keys' cascade too; deleting them
+/// here keeps the list complete in one place.
+const DELETE_PROJECT_DATA: [&str; 6] = [
+    "DELETE FROM api_keys WHERE project_id = ?1",
+    "DELETE FROM share_links WHERE project_id = ?1",
+    "DELETE FROM events WHERE project_id = ?1",
+    "DELETE FROM sessions WHERE project_id = ?1",
+    "DELETE FROM rollups WHERE project_id = ?1",
+    "DELETE FROM rollup_dirty WHERE project_id = ?1",
+];
+
+/// The project's earliest event, from the `events_time` index (its first entry for the project).
+const FIRST_EVENT_AT: &str = "SELECT occurred_at FROM events WHERE project_id = ?1 ORDER BY occurred_at LIMIT 1";
+
 /// Each visitor of a batch with its complete sessions after the batch, for the session cache.
 type CommittedSessions = Vec<(VisitorKey, Vec<Session>)>;
 
@@ -538,6 +555,18 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn update_password(&self, user: &UserId, password_hash: &str) -> Result<bool> {
+        let (id, hash) = (user.bytes(), password_hash.to_owned());
+        self.write(move |tx| {
+            let n = tx
+                .prepare_cached("UPDATE users SET password_hash = ?2 WHERE id = ?1")
+                .and_then(|mut s| s.execute(params![id, hash]))
+                .map_err(backend)?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
     // --- login sessions and bearer tokens -------------------------------------------------------
 
     async fn create_auth_token(&self, token: &AuthToken) -> Result<()> {
@@ -585,15 +614,50 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn auth_tokens_of(&self, user: &UserId) -> Result<Vec<AuthToken>> {
+        let id = user.bytes();
+        self.read(move |c| {
+            c.prepare_cached(&format!(
+                "SELECT {TOKEN_COLUMNS} FROM auth_tokens WHERE user_id = ?1 ORDER BY created_at DESC, token_hash DESC"
+            ))
+            .and_then(|mut s| s.query_map([id], codec::auth_token)?.collect())
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn delete_auth_tokens_of(&self, user: &UserId, kind: TokenKind, except_hash: Option<&str>) -> Result<u64> {
+        let (id, except) = (user.bytes(), except_hash.map(str::to_owned));
+        self.write(move |tx| {
+            let n = tx
+                .prepare_cached(
+                    "DELETE FROM auth_tokens WHERE user_id = ?1 AND kind = ?2 AND (?3 IS NULL OR token_hash <> ?3)",
+                )
+                .and_then(|mut s| s.execute(params![id, kind.as_str(), except]))
+                .map_err(backend)?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
     // --- projects and keys ----------------------------------------------------------------------
 
     async fn create_project(&self, project: &Project) -> Result<()> {
         let p = project.clone();
         self.write(move |tx| {
             tx.prepare_cached(&format!(
-                "INSERT INTO projects ({PROJECT_COLUMNS}) VALUES (?1, ?2, ?3, ?4)"
+                "INSERT INTO projects ({PROJECT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
             ))
-            .and_then(|mut s| s.execute(params![p.id.bytes(), p.owner.bytes(), p.name.as_str(), p.created_at]))
+            .and_then(|mut s| {
+                s.execute(params![
+                    p.id.bytes(),
+                    p.owner.bytes(),
+                    p.name.as_str(),
+                    p.created_at,
+                    p.domain.as_ref().map(|d| d.as_str()),
+                    p.timezone.as_str()
+                ])
+            })
             .map_err(conflict_or_backend("project"))?;
             Ok(())
         })
@@ -618,6 +682,52 @@ impl Store for SqliteStore {
             ))
             .and_then(|mut s| s.query_map([owner], codec::project)?.collect())
             .map_err(backend)
+        })
+        .await
+    }
+
+    async fn update_project(&self, project: &Project) -> Result<bool> {
+        let p = project.clone();
+        self.write(move |tx| {
+            // SQLite counts a matched row as changed even when its values stay the same, so the
+            // count tells whether the project exists.
+            let n = tx
+                .prepare_cached("UPDATE projects SET name = ?2, domain = ?3, timezone = ?4 WHERE id = ?1")
+                .and_then(|mut s| {
+                    s.execute(params![
+                        p.id.bytes(),
+                        p.name.as_str(),
+                        p.domain.as_ref().map(|d| d.as_str()),
+                        p.timezone.as_str()
+                    ])
+                })
+                .map_err(backend)?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn delete_project(&self, id: &ProjectId) -> Result<bool> {
+        let project = *id;
+        let inner = self.inner.clone();
+        // One transaction: the project and all of its data go together or not at all. It holds
+        // the write lock for as long as deleting the project's events takes (ingest waits).
+        self.write(move |tx| {
+            let id = project.bytes();
+            for sql in DELETE_PROJECT_DATA {
+                tx.prepare_cached(sql)
+                    .and_then(|mut s| s.execute([id]))
+                    .map_err(backend)?;
+            }
+            let n = tx
+                .prepare_cached("DELETE FROM projects WHERE id = ?1")
+                .and_then(|mut s| s.execute([id]))
+                .map_err(backend)?;
+            // Under the writer's lock, so no ingest sees the cache between the deletion and this:
+            // a cached visitor would otherwise bring its deleted sessions back with its next event.
+            // Dropped before the commit is harmless: a visitor not cached is read from the file.
+            lock_cache(&inner.sessions).forget_project(&project);
+            Ok(n > 0)
         })
         .await
     }
@@ -711,6 +821,64 @@ impl Store for SqliteStore {
         .await
     }
 
+    // --- share links ----------------------------------------------------------------------------
+
+    async fn create_share_link(&self, link: &ShareLink) -> Result<()> {
+        let l = link.clone();
+        self.write(move |tx| {
+            tx.prepare_cached(&format!(
+                "INSERT INTO share_links ({SHARE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+            ))
+            .and_then(|mut s| {
+                s.execute(params![
+                    l.id.bytes(),
+                    l.project_id.bytes(),
+                    l.slug.as_str(),
+                    l.label.as_str(),
+                    l.password_hash,
+                    l.created_at
+                ])
+            })
+            .map_err(conflict_or_backend("share link"))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn share_links_of(&self, project: &ProjectId) -> Result<Vec<ShareLink>> {
+        let project = project.bytes();
+        self.read(move |c| {
+            c.prepare_cached(&format!(
+                "SELECT {SHARE_COLUMNS} FROM share_links WHERE project_id = ?1 ORDER BY created_at DESC, id DESC"
+            ))
+            .and_then(|mut s| s.query_map([project], codec::share_link)?.collect())
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn share_link_by_slug(&self, slug: &ShareSlug) -> Result<Option<ShareLink>> {
+        let slug = slug.as_str().to_owned();
+        self.read(move |c| {
+            c.prepare_cached(&format!("SELECT {SHARE_COLUMNS} FROM share_links WHERE slug = ?1"))
+                .and_then(|mut s| s.query_row([slug], codec::share_link).optional())
+                .map_err(backend)
+        })
+        .await
+    }
+
+    async fn delete_share_link(&self, id: &ShareId) -> Result<bool> {
+        let id = id.bytes();
+        self.write(move |tx| {
+            let n = tx
+                .prepare_cached("DELETE FROM share_links WHERE id = ?1")
+                .and_then(|mut s| s.execute([id]))
+                .map_err(backend)?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
     // --- daily visitor salts --------------------------------------------------------------------
 
     async fn salt_for_day(&self, day: i64, candidate: [u8; 32]) -> Result<[u8; 32]> {
@@ -784,6 +952,16 @@ impl Store for SqliteStore {
         // 2^63 and above first. The rows come sorted by start, so this only reorders ties.
         sessions.sort_by_key(|s| (s.start, s.visitor_id));
         Ok(sessions)
+    }
+
+    async fn first_event_at(&self, project: &ProjectId) -> Result<Option<Millis>> {
+        let project = project.bytes();
+        self.read(move |c| {
+            c.prepare_cached(FIRST_EVENT_AT)
+                .and_then(|mut s| s.query_row([project], |r| r.get(0)).optional())
+                .map_err(backend)
+        })
+        .await
     }
 
     async fn aggregate_events(&self, q: &RawQuery) -> Result<Vec<EventGroup>> {
@@ -923,6 +1101,58 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use store::{Name, TimeZoneName};
+
+    /// A file at version 3, made by the shipped migrations themselves (not rebuilt by hand from
+    /// the newest schema), opens, migrates, and reads its projects with no domain and UTC.
+    #[tokio::test]
+    async fn a_version_3_file_reads_its_projects_with_no_domain_and_utc() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v3.sqlite3");
+        let owner = UserId::new(1_763_683_200_000);
+        let project = ProjectId::from_bytes([5; 12]);
+        {
+            let conn = Connection::open(&path).unwrap();
+            analytics::register_functions(&conn).unwrap();
+            for migration in &schema::MIGRATIONS[..3] {
+                conn.execute_batch(migration).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 3).unwrap();
+            conn.execute(
+                "INSERT INTO users (id, email, password_hash, created_at) VALUES (?1, 'ada@example.com', 'x', 1)",
+                [owner.bytes()],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO projects (id, owner_id, name, created_at) VALUES (?1, ?2, 'Blog', 2)",
+                params![project.bytes(), owner.bytes()],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO auth_tokens (token_hash, user_id, kind, label, created_at) VALUES ('t', ?1, 'login', '', 3)",
+                [owner.bytes()],
+            )
+            .unwrap();
+        }
+        let s = SqliteStore::open(&path).unwrap();
+        assert_eq!(s.schema_version().await.unwrap(), 4);
+        let blog = Project {
+            id: project,
+            owner,
+            name: Name::parse("Blog").unwrap(),
+            domain: None,
+            timezone: TimeZoneName::utc(),
+            created_at: 2,
+        };
+        assert_eq!(s.project(&project).await.unwrap(), Some(blog.clone()));
+        assert_eq!(s.projects_of(&owner).await.unwrap(), vec![blog]);
+        assert_eq!(s.share_links_of(&project).await.unwrap(), vec![]);
+        assert_eq!(
+            s.auth_tokens_of(&owner).await.unwrap().len(),
+            1,
+            "tokens survive the index swap"
+        );
+    }
 
     /// Every query of the trait is answered from an index, never by scanning a table: the
     /// difference between milliseconds and seconds once the events table holds millions of rows.
@@ -945,7 +1175,17 @@ mod tests {
             "UPDATE api_keys SET last_used_at = max(coalesce(last_used_at, ?2), ?2) WHERE id = ?1".to_string(),
             "SELECT salt FROM salts WHERE day = ?1".to_string(),
             analytics::SELECT_SUMMARIES.to_string(),
+            "UPDATE users SET password_hash = ?2 WHERE id = ?1".to_string(),
+            format!("SELECT {TOKEN_COLUMNS} FROM auth_tokens WHERE user_id = ?1 ORDER BY created_at DESC, token_hash DESC"),
+            "DELETE FROM auth_tokens WHERE user_id = ?1 AND kind = ?2 AND (?3 IS NULL OR token_hash <> ?3)".to_string(),
+            "UPDATE projects SET name = ?2, domain = ?3, timezone = ?4 WHERE id = ?1".to_string(),
+            "DELETE FROM projects WHERE id = ?1".to_string(),
+            format!("SELECT {SHARE_COLUMNS} FROM share_links WHERE project_id = ?1 ORDER BY created_at DESC, id DESC"),
+            format!("SELECT {SHARE_COLUMNS} FROM share_links WHERE slug = ?1"),
+            "DELETE FROM share_links WHERE id = ?1".to_string(),
+            FIRST_EVENT_AT.to_string(),
         ];
+        let queries = queries.into_iter().chain(DELETE_PROJECT_DATA.map(str::to_owned));
         for sql in queries {
             let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
             let nulls = rusqlite::params_from_iter(std::iter::repeat_n(rusqlite::types::Null, stmt.parameter_count()));
@@ -970,5 +1210,14 @@ mod tests {
             )
             .unwrap();
         assert!(plan.contains("COVERING INDEX rollups_summary"), "{plan}");
+        // The first event is the index's first entry for the project: no sort, no table row.
+        let plan: String = conn
+            .query_row(
+                &format!("EXPLAIN QUERY PLAN {FIRST_EVENT_AT}"),
+                [rusqlite::types::Null],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("COVERING INDEX events_time"), "{plan}");
     }
 }

@@ -222,8 +222,38 @@ CREATE INDEX rollups_summary ON rollups (
 );
 "#;
 
+/// Version 4: what the owners' dashboard keeps.
+///
+/// * `projects.domain` (a `store::Domain`, NULL when not given) and `projects.timezone` (an IANA
+///   name): existing projects read back with no domain and UTC, the defaults.
+/// * `share_links`: read-only links to a project's dashboard; `slug` is the public part of the
+///   link's URL, unique; `password_hash` an Argon2id PHC string, NULL for a link without a
+///   password. `share_links_project` lists a project's links newest first (ties by id, the
+///   primary key every index of a WITHOUT ROWID table ends with) and serves the foreign key's
+///   cascade.
+/// * `auth_tokens_user` gives way to `auth_tokens_user_created`: listing a user's tokens newest
+///   first then needs no sort, and its prefix still serves what the old index did (the foreign
+///   key's checks, deleting a user's tokens of a kind).
+const V4: &str = r#"
+ALTER TABLE projects ADD COLUMN domain TEXT;
+ALTER TABLE projects ADD COLUMN timezone TEXT NOT NULL DEFAULT 'UTC';
+
+CREATE TABLE share_links (
+    id            BLOB PRIMARY KEY NOT NULL,
+    project_id    BLOB NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    slug          TEXT NOT NULL UNIQUE,
+    label         TEXT NOT NULL,
+    password_hash TEXT,
+    created_at    INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX share_links_project ON share_links (project_id, created_at);
+
+DROP INDEX auth_tokens_user;
+CREATE INDEX auth_tokens_user_created ON auth_tokens (user_id, created_at);
+"#;
+
 /// All migrations, oldest first. The schema version of a database is how many have run.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 #[derive(Debug, thiserror::Error)]
 #[error("the database has schema version {found}, newer than this build knows ({known}): upgrade the collector")]

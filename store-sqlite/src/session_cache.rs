@@ -12,7 +12,7 @@
 //!   transaction committed**: a rolled-back batch leaves no trace here;
 //! * the cache is emptied when anything else may have changed sessions: another connection's
 //!   commit (`PRAGMA data_version` moved: a second process on the file, a repair by hand) or this
-//!   store's own retention sweep.
+//!   store's own retention sweep; deleting a project drops that project's visitors.
 
 use std::collections::HashMap;
 use std::mem::size_of;
@@ -70,6 +70,19 @@ impl SessionCache {
     pub(crate) fn clear(&mut self) {
         self.visitors.clear();
         self.bytes = 0;
+    }
+
+    /// Drops every visitor of `project`, whose sessions were just deleted.
+    pub(crate) fn forget_project(&mut self, project: &ProjectId) {
+        let mut freed = 0;
+        self.visitors.retain(|(p, _), entry| {
+            let keep = p != project;
+            if !keep {
+                freed += entry.bytes;
+            }
+            keep
+        });
+        self.bytes -= freed;
     }
 
     /// Takes the visitor's complete set of sessions out, if cached.
@@ -193,6 +206,21 @@ mod tests {
                 bytes: 0
             }
         );
+    }
+
+    #[test]
+    fn forgetting_a_project_drops_only_its_visitors() {
+        let mut c = SessionCache::default();
+        c.validate(1);
+        let other = ProjectId::from_bytes([2; 12]);
+        c.put(key(1), sessions_of(1));
+        c.put(key(2), sessions_of(2));
+        c.put((other, VisitorId(1)), sessions_of(1));
+        let one = c.stats().bytes / 3;
+        c.forget_project(&key(1).0);
+        assert_eq!((c.stats().visitors, c.stats().bytes), (1, one));
+        assert!(c.take(&key(1)).is_none());
+        assert!(c.take(&(other, VisitorId(1))).is_some());
     }
 
     #[test]

@@ -3,8 +3,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use contract::ids::ProjectId;
 use store::conformance::Backend;
-use store::Store;
+use store::{Millis, Store, UserId};
 use store_sqlite::SqliteStore;
 use tempfile::TempDir;
 
@@ -23,6 +24,17 @@ impl Backend for Sqlite {
     /// A second store on the same file: what another collector process would open.
     async fn twin(&self) -> Arc<dyn Store> {
         Arc::new(SqliteStore::open_in(self.dir.path()).expect("open twin"))
+    }
+
+    /// A row without the columns version 4 added: it gets their defaults, as the projects of a
+    /// migrated file did.
+    async fn create_old_shape_project(&self, id: ProjectId, owner: UserId, name: &str, created_at: Millis) {
+        let conn = rusqlite::Connection::open(self.store.path()).expect("open the file");
+        conn.execute(
+            "INSERT INTO projects (id, owner_id, name, created_at) VALUES (?1, ?2, ?3, ?4)",
+            rusqlite::params![id.bytes(), owner.bytes(), name, created_at],
+        )
+        .expect("insert a project of the old shape");
     }
 }
 

@@ -14,6 +14,7 @@ use contract::enriched::{EnrichedEvent, Geo};
 use contract::ids::ProjectId;
 use contract::keys::{ApiKey, KeyPreview};
 
+use crate::analytics::rollup::{self, DirtyHour, Granularity, RollupDim, StoredRollup, DAY_MS, HOUR_MS};
 use crate::sessions::{fold, testing::event, Session};
 use crate::*;
 
@@ -24,6 +25,9 @@ pub trait Backend: Send + Sync {
     fn store(&self) -> Arc<dyn Store>;
     /// A second, independent handle on the same data: what another collector process would have.
     async fn twin(&self) -> Arc<dyn Store>;
+    /// Stores a project the way builds before domains and time zones did, with neither: a row
+    /// from before the migration that added them, a document without the fields.
+    async fn create_old_shape_project(&self, id: ProjectId, owner: UserId, name: &str, created_at: Millis);
 }
 
 /// Generates one `#[tokio::test]` per conformance case, each on a fresh backend from `$make`
@@ -35,7 +39,10 @@ macro_rules! conformance_tests {
             users, auth_tokens, projects_are_scoped_to_owners, keys, salts,
             ingest_round_trips_every_field, retried_batches_are_stored_once,
             sessions_match_folding_whatever_the_batching, projects_do_not_see_each_other,
-            concurrent_writers_on_one_visitor_agree);
+            concurrent_writers_on_one_visitor_agree, passwords_are_replaced,
+            a_users_tokens_are_listed_and_signed_out, projects_are_updated_in_place,
+            projects_stored_without_domain_or_time_zone_read_back_with_defaults, share_links,
+            first_event_at_is_the_earliest_stored_event, deleting_a_project_removes_everything_of_it);
         $crate::conformance_tests!(@cases $make; analytics_conformance;
             the_generated_data_covers_the_cases, raw_event_aggregates_match_brute_force,
             raw_session_aggregates_match_brute_force, replace_rollups_replaces_exactly_one_bucket,
@@ -70,7 +77,31 @@ fn project(owner: &User, name: &str, at: Millis) -> Project {
         id: ids::new_project_id(at),
         owner: owner.id,
         name: Name::parse(name).unwrap(),
+        domain: None,
+        timezone: TimeZoneName::utc(),
         created_at: at,
+    }
+}
+
+fn share_link(project: &Project, label: &str, at: Millis, password_hash: Option<&str>) -> ShareLink {
+    ShareLink {
+        id: ShareId::new(at),
+        project_id: project.id,
+        slug: ShareSlug::random(),
+        label: Name::parse(label).unwrap(),
+        password_hash: password_hash.map(str::to_owned),
+        created_at: at,
+    }
+}
+
+fn token(user: &User, hash: char, kind: TokenKind, at: Millis, expires_at: Option<Millis>) -> AuthToken {
+    AuthToken {
+        token_hash: hash.to_string().repeat(64),
+        user_id: user.id,
+        kind,
+        label: format!("{kind:?} {hash}"),
+        created_at: at,
+        expires_at,
     }
 }
 
@@ -483,4 +514,415 @@ pub async fn concurrent_writers_on_one_visitor_agree(b: &dyn Backend) {
     assert_eq!(first.events(&pid(1), T0, T0 + 600 * MIN).await.unwrap().len(), 120);
     let got = second.sessions(&pid(1), T0 - 60 * MIN, T0 + 600 * MIN).await.unwrap();
     assert_eq!(comparable(got), expected);
+}
+
+pub async fn passwords_are_replaced(b: &dyn Backend) {
+    let s = b.store();
+    let (ada, bob) = (user("ada@example.com"), user("bob@example.com"));
+    s.create_user(&ada).await.unwrap();
+    s.create_user(&bob).await.unwrap();
+    assert!(s.update_password(&ada.id, "$argon2id$new").await.unwrap());
+    let changed = User {
+        password_hash: "$argon2id$new".into(),
+        ..ada.clone()
+    };
+    assert_eq!(s.user_by_id(&ada.id).await.unwrap(), Some(changed.clone()));
+    assert_eq!(s.user_by_email(&ada.email).await.unwrap(), Some(changed));
+    assert_eq!(
+        s.user_by_id(&bob.id).await.unwrap(),
+        Some(bob),
+        "other users keep theirs"
+    );
+    assert!(!s.update_password(&UserId::new(T0), "$argon2id$x").await.unwrap());
+    assert_eq!(
+        s.user_by_id(&UserId::new(T0)).await.unwrap(),
+        None,
+        "no user is created"
+    );
+}
+
+pub async fn a_users_tokens_are_listed_and_signed_out(b: &dyn Backend) {
+    let s = b.store();
+    let (ada, bob) = (user("ada@example.com"), user("bob@example.com"));
+    s.create_user(&ada).await.unwrap();
+    s.create_user(&bob).await.unwrap();
+    let api = token(&ada, 'a', TokenKind::Api, T0, None);
+    let expired = token(&ada, 'b', TokenKind::Login, T0 + MIN, Some(T0 + 2 * MIN));
+    let phone = token(&ada, 'c', TokenKind::Login, T0 + 2 * MIN, Some(T0 + 600 * MIN));
+    let current = token(&ada, 'd', TokenKind::Login, T0 + 3 * MIN, Some(T0 + 600 * MIN));
+    let bobs = token(&bob, 'e', TokenKind::Login, T0 + 4 * MIN, Some(T0 + 600 * MIN));
+    for t in [&phone, &bobs, &api, &current, &expired] {
+        s.create_auth_token(t).await.unwrap();
+    }
+    assert_eq!(
+        s.auth_tokens_of(&ada.id).await.unwrap(),
+        vec![current.clone(), phone.clone(), expired.clone(), api.clone()],
+        "newest first, every kind, expired ones too"
+    );
+    assert_eq!(s.auth_tokens_of(&bob.id).await.unwrap(), vec![bobs.clone()]);
+    assert_eq!(s.auth_tokens_of(&UserId::new(T0)).await.unwrap(), vec![]);
+
+    // "Sign out my other sessions": the current login, API tokens and other users' stay.
+    assert_eq!(
+        s.delete_auth_tokens_of(&ada.id, TokenKind::Login, Some(&current.token_hash))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        s.auth_tokens_of(&ada.id).await.unwrap(),
+        vec![current.clone(), api.clone()]
+    );
+    assert_eq!(s.auth_token(&phone.token_hash, T0 + 3 * MIN).await.unwrap(), None);
+    assert_eq!(
+        s.auth_token(&current.token_hash, T0 + 3 * MIN).await.unwrap(),
+        Some(current.clone())
+    );
+    assert_eq!(s.auth_tokens_of(&bob.id).await.unwrap(), vec![bobs.clone()]);
+    assert_eq!(
+        s.delete_auth_tokens_of(&ada.id, TokenKind::Login, Some(&current.token_hash))
+            .await
+            .unwrap(),
+        0,
+        "nothing left to delete"
+    );
+    // Without an exception: every token of the kind.
+    assert_eq!(s.delete_auth_tokens_of(&ada.id, TokenKind::Api, None).await.unwrap(), 1);
+    assert_eq!(s.auth_tokens_of(&ada.id).await.unwrap(), vec![current.clone()]);
+    // The exception only spares a token of that kind (and that user).
+    assert_eq!(
+        s.delete_auth_tokens_of(&ada.id, TokenKind::Login, Some(&bobs.token_hash))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(s.auth_tokens_of(&ada.id).await.unwrap(), vec![]);
+    assert_eq!(s.auth_tokens_of(&bob.id).await.unwrap(), vec![bobs]);
+    assert_eq!(
+        s.delete_auth_tokens_of(&UserId::new(T0), TokenKind::Login, None)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+pub async fn projects_are_updated_in_place(b: &dyn Backend) {
+    let s = b.store();
+    let (ada, bob) = (user("ada@example.com"), user("bob@example.com"));
+    s.create_user(&ada).await.unwrap();
+    s.create_user(&bob).await.unwrap();
+    let blog = Project {
+        domain: Some(Domain::parse("blog.example.com").unwrap()),
+        timezone: TimeZoneName::parse("Europe/Berlin").unwrap(),
+        ..project(&ada, "Blog", T0)
+    };
+    let shop = project(&ada, "Shop", T0 + MIN);
+    s.create_project(&blog).await.unwrap();
+    s.create_project(&shop).await.unwrap();
+    assert_eq!(
+        s.project(&blog.id).await.unwrap(),
+        Some(blog.clone()),
+        "domain and time zone read back"
+    );
+    assert_eq!(s.project(&shop.id).await.unwrap(), Some(shop.clone()));
+
+    let changed = Project {
+        name: Name::parse("Blog (new)").unwrap(),
+        domain: Some(Domain::parse("example.org").unwrap()),
+        timezone: TimeZoneName::parse("America/New_York").unwrap(),
+        owner: bob.id,
+        created_at: T0 + 99 * MIN,
+        ..blog.clone()
+    };
+    assert!(s.update_project(&changed).await.unwrap());
+    let expected = Project {
+        owner: ada.id,
+        created_at: T0,
+        ..changed.clone()
+    };
+    assert_eq!(
+        s.project(&blog.id).await.unwrap(),
+        Some(expected.clone()),
+        "owner and creation time never change"
+    );
+    assert_eq!(
+        s.projects_of(&ada.id).await.unwrap(),
+        vec![shop.clone(), expected.clone()]
+    );
+    assert_eq!(s.projects_of(&bob.id).await.unwrap(), vec![]);
+
+    let cleared = Project {
+        domain: None,
+        ..expected.clone()
+    };
+    assert!(s.update_project(&cleared).await.unwrap());
+    assert_eq!(
+        s.project(&blog.id).await.unwrap(),
+        Some(cleared.clone()),
+        "a domain can be removed"
+    );
+    assert!(
+        s.update_project(&cleared).await.unwrap(),
+        "an update that changes nothing still finds the project"
+    );
+    assert_eq!(
+        s.project(&shop.id).await.unwrap(),
+        Some(shop),
+        "other projects are untouched"
+    );
+
+    let ghost = project(&ada, "Ghost", T0);
+    assert!(!s.update_project(&ghost).await.unwrap());
+    assert_eq!(s.project(&ghost.id).await.unwrap(), None, "updating creates nothing");
+}
+
+pub async fn projects_stored_without_domain_or_time_zone_read_back_with_defaults(b: &dyn Backend) {
+    let s = b.store();
+    let ada = user("ada@example.com");
+    s.create_user(&ada).await.unwrap();
+    let id = ids::new_project_id(T0);
+    b.create_old_shape_project(id, ada.id, "Old", T0).await;
+    let old = Project {
+        id,
+        owner: ada.id,
+        name: Name::parse("Old").unwrap(),
+        domain: None,
+        timezone: TimeZoneName::utc(),
+        created_at: T0,
+    };
+    assert_eq!(s.project(&id).await.unwrap(), Some(old.clone()));
+    assert_eq!(s.projects_of(&ada.id).await.unwrap(), vec![old.clone()]);
+    let updated = Project {
+        domain: Some(Domain::parse("old.example.com").unwrap()),
+        timezone: TimeZoneName::parse("Asia/Tokyo").unwrap(),
+        ..old
+    };
+    assert!(s.update_project(&updated).await.unwrap());
+    assert_eq!(s.project(&id).await.unwrap(), Some(updated));
+}
+
+pub async fn share_links(b: &dyn Backend) {
+    let s = b.store();
+    let ada = user("ada@example.com");
+    s.create_user(&ada).await.unwrap();
+    let (blog, shop) = (project(&ada, "Blog", T0), project(&ada, "Shop", T0));
+    s.create_project(&blog).await.unwrap();
+    s.create_project(&shop).await.unwrap();
+    let public = share_link(&blog, "Public", T0, None);
+    let team = share_link(&blog, "Team", T0 + 2 * MIN, Some("$argon2id$team"));
+    let press = share_link(&blog, "Press", T0 + MIN, None);
+    let shops = share_link(&shop, "Shop", T0, None);
+    for link in [&public, &team, &press, &shops] {
+        s.create_share_link(link).await.unwrap();
+    }
+    assert_eq!(
+        s.share_links_of(&blog.id).await.unwrap(),
+        vec![team.clone(), press.clone(), public.clone()],
+        "newest first"
+    );
+    assert_eq!(s.share_links_of(&shop.id).await.unwrap(), vec![shops.clone()]);
+    assert_eq!(s.share_links_of(&ids::new_project_id(T0)).await.unwrap(), vec![]);
+    assert_eq!(
+        s.share_link_by_slug(&team.slug).await.unwrap(),
+        Some(team.clone()),
+        "the password hash reads back"
+    );
+    assert_eq!(s.share_link_by_slug(&public.slug).await.unwrap(), Some(public.clone()));
+    assert_eq!(s.share_link_by_slug(&ShareSlug::random()).await.unwrap(), None);
+
+    // A slug is unique across all projects.
+    let clash = ShareLink {
+        id: ShareId::new(T0),
+        project_id: shop.id,
+        ..team.clone()
+    };
+    assert!(matches!(
+        s.create_share_link(&clash).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(s.share_links_of(&shop.id).await.unwrap(), vec![shops.clone()]);
+    assert_eq!(s.share_link_by_slug(&team.slug).await.unwrap(), Some(team.clone()));
+
+    assert!(s.delete_share_link(&press.id).await.unwrap());
+    assert!(!s.delete_share_link(&press.id).await.unwrap());
+    assert!(!s.delete_share_link(&ShareId::new(T0)).await.unwrap());
+    assert_eq!(s.share_link_by_slug(&press.slug).await.unwrap(), None);
+    assert_eq!(
+        s.share_links_of(&blog.id).await.unwrap(),
+        vec![team.clone(), public.clone()]
+    );
+    assert_eq!(s.share_links_of(&shop.id).await.unwrap(), vec![shops]);
+}
+
+pub async fn first_event_at_is_the_earliest_stored_event(b: &dyn Backend) {
+    let s = b.store();
+    assert_eq!(s.first_event_at(&pid(1)).await.unwrap(), None, "no event yet");
+    s.ingest(&[
+        event(pid(1), 1, "b", "pageview", T0 + 5 * MIN, "/"),
+        event(pid(1), 2, "a", "pageview", T0 + 2 * MIN, "/"),
+        event(pid(2), 1, "c", "pageview", T0 - 60 * MIN, "/"),
+    ])
+    .await
+    .unwrap();
+    s.ingest(&[event(pid(1), 1, "d", "page_exit", T0 + 90 * MIN, "/")])
+        .await
+        .unwrap();
+    assert_eq!(s.first_event_at(&pid(1)).await.unwrap(), Some(T0 + 2 * MIN));
+    assert_eq!(s.first_event_at(&pid(2)).await.unwrap(), Some(T0 - 60 * MIN));
+    // A late event from before: it is the first now.
+    s.ingest(&[event(pid(1), 3, "e", "signup", T0 - 3 * MIN, "/")])
+        .await
+        .unwrap();
+    assert_eq!(s.first_event_at(&pid(1)).await.unwrap(), Some(T0 - 3 * MIN));
+    assert_eq!(s.first_event_at(&pid(3)).await.unwrap(), None);
+}
+
+/// Everything the store answers about one project (and its key and share link), to compare
+/// before and after something that must not touch it.
+async fn everything_of(s: &dyn Store, p: &Project, key: &KeyRecord, link: &ShareLink) -> String {
+    let (from, to) = (T0 - DAY_MS, T0 + 2 * DAY_MS);
+    let mut rollups: Vec<StoredRollup> = Vec::new();
+    for g in [Granularity::Hour, Granularity::Day] {
+        rollups.extend(s.rollups(&p.id, g, from, to, None).await.unwrap());
+        rollups.extend(s.rollups(&p.id, g, from, to, Some(&RollupDim::Total)).await.unwrap());
+    }
+    let marks: Vec<DirtyHour> = s
+        .dirty_hours(100_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.project == p.id)
+        .collect();
+    format!(
+        "{:#?}",
+        (
+            s.project(&p.id).await.unwrap(),
+            s.keys_of(&p.id).await.unwrap(),
+            s.key_by_hash(&key.key_hash).await.unwrap(),
+            s.share_links_of(&p.id).await.unwrap(),
+            s.share_link_by_slug(&link.slug).await.unwrap(),
+            s.events(&p.id, from, to).await.unwrap(),
+            s.sessions(&p.id, from, to).await.unwrap(),
+            s.first_event_at(&p.id).await.unwrap(),
+            rollups,
+            marks,
+        )
+    )
+}
+
+pub async fn deleting_a_project_removes_everything_of_it(b: &dyn Backend) {
+    let s = b.store();
+    let ada = user("ada@example.com");
+    s.create_user(&ada).await.unwrap();
+    let (doomed, kept) = (project(&ada, "Doomed", T0), project(&ada, "Kept", T0 + MIN));
+    let mut keys = Vec::new();
+    let mut links = Vec::new();
+    for p in [&doomed, &kept] {
+        s.create_project(p).await.unwrap();
+        let (_, key) = key_record(p, "Production", T0);
+        s.create_key(&key).await.unwrap();
+        keys.push(key);
+        let link = share_link(p, "Public", T0, None);
+        s.create_share_link(&link).await.unwrap();
+        links.push(link);
+        // The same visitor and event ids in both projects: only the project tells them apart.
+        let visit: Vec<EnrichedEvent> = (0..4)
+            .map(|i| event(p.id, 7, &format!("e{i}"), "pageview", T0 + i * 5 * MIN, "/"))
+            .collect();
+        s.ingest(&visit).await.unwrap();
+        // Rollups from what is stored, read once so that a backend caching them has them cached.
+        let events = s.events(&p.id, T0, T0 + DAY_MS).await.unwrap();
+        let sessions = s.sessions(&p.id, T0, T0 + DAY_MS).await.unwrap();
+        for (g, len) in [(Granularity::Hour, HOUR_MS), (Granularity::Day, DAY_MS)] {
+            let rows = rollup::build(&events, &sessions, T0, T0 + len);
+            s.replace_rollups(&p.id, g, T0, &rows).await.unwrap();
+            assert!(!s
+                .rollups(&p.id, g, T0, T0 + len, Some(&RollupDim::Total))
+                .await
+                .unwrap()
+                .is_empty());
+            assert!(!s
+                .rollup_summaries(&p.id, g, T0, T0 + len, &RollupDim::Total)
+                .await
+                .unwrap()
+                .is_empty());
+        }
+    }
+    let (doomed_key, kept_key) = (&keys[0], &keys[1]);
+    let (doomed_link, kept_link) = (&links[0], &links[1]);
+    assert!(s
+        .dirty_hours(100_000)
+        .await
+        .unwrap()
+        .iter()
+        .any(|m| m.project == doomed.id));
+    let kept_before = everything_of(&*s, &kept, kept_key, kept_link).await;
+
+    assert!(s.delete_project(&doomed.id).await.unwrap());
+
+    let (from, to) = (T0 - DAY_MS, T0 + 2 * DAY_MS);
+    assert_eq!(s.project(&doomed.id).await.unwrap(), None);
+    assert_eq!(s.projects_of(&ada.id).await.unwrap(), vec![kept.clone()]);
+    assert_eq!(s.keys_of(&doomed.id).await.unwrap(), vec![]);
+    assert_eq!(s.key(&doomed_key.id).await.unwrap(), None);
+    assert_eq!(s.key_by_hash(&doomed_key.key_hash).await.unwrap(), None);
+    assert_eq!(s.share_links_of(&doomed.id).await.unwrap(), vec![]);
+    assert_eq!(s.share_link_by_slug(&doomed_link.slug).await.unwrap(), None);
+    assert_eq!(s.events(&doomed.id, from, to).await.unwrap(), vec![]);
+    assert_eq!(s.sessions(&doomed.id, from, to).await.unwrap(), vec![]);
+    assert_eq!(
+        s.sessions_of_visitors(&doomed.id, &[VisitorId(7)]).await.unwrap(),
+        vec![]
+    );
+    assert_eq!(s.first_event_at(&doomed.id).await.unwrap(), None);
+    for g in [Granularity::Hour, Granularity::Day] {
+        assert_eq!(s.rollups(&doomed.id, g, from, to, None).await.unwrap(), vec![]);
+        assert_eq!(
+            s.rollups(&doomed.id, g, from, to, Some(&RollupDim::Total))
+                .await
+                .unwrap(),
+            vec![],
+            "{g:?}: no cached rollup is served either"
+        );
+        assert!(s
+            .rollup_summaries(&doomed.id, g, from, to, &RollupDim::Total)
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            s.rollups_of_values(&doomed.id, g, from, to, &RollupDim::Total, &[String::new()])
+                .await
+                .unwrap(),
+            vec![]
+        );
+    }
+    assert!(
+        s.dirty_hours(100_000)
+            .await
+            .unwrap()
+            .iter()
+            .all(|m| m.project != doomed.id),
+        "no rebuild is left to do for it"
+    );
+    assert_eq!(
+        everything_of(&*s, &kept, kept_key, kept_link).await,
+        kept_before,
+        "the other project is untouched"
+    );
+    assert!(!s.delete_project(&doomed.id).await.unwrap(), "already gone");
+    assert!(!s.delete_project(&ids::new_project_id(T0)).await.unwrap());
+
+    // Events for the old id again (a straggler from a queue): its event ids are free again, and
+    // the visitor's old visit does not come back to absorb them.
+    let again = [
+        event(doomed.id, 7, "e0", "pageview", T0 + 2 * MIN, "/again"),
+        event(doomed.id, 7, "late", "pageview", T0 + 6 * MIN, "/late"),
+    ];
+    assert_eq!(s.ingest(&again).await.unwrap().stored, 2);
+    assert_eq!(
+        comparable(s.sessions(&doomed.id, from, to).await.unwrap()),
+        expected_sessions(&again)
+    );
+    assert_eq!(s.events(&doomed.id, from, to).await.unwrap().len(), 2);
+    assert_eq!(everything_of(&*s, &kept, kept_key, kept_link).await, kept_before);
 }

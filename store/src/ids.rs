@@ -65,6 +65,10 @@ hex_id!(
     /// An ingestion key's record (not the key itself).
     KeyId
 );
+hex_id!(
+    /// A share link's record (the link's URL carries its [`crate::ShareSlug`], not this id).
+    ShareId
+);
 
 #[cfg(test)]
 mod tests {
@@ -77,5 +81,7 @@ mod tests {
         assert_eq!(&id.to_string()[..8], format!("{:08x}", 1_700_000_000u32));
         assert_ne!(UserId::new(0), UserId::new(0));
         assert_eq!(KeyId::parse("xyz"), None);
+        let share = ShareId::new(1_700_000_000_000);
+        assert_eq!(ShareId::parse(&share.to_string()), Some(share));
     }
 }

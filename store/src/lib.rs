@@ -26,7 +26,7 @@ use contract::enriched::EnrichedEvent;
 use contract::ids::ProjectId;
 use contract::keys::KeyHash;
 
-pub use ids::{KeyId, UserId};
+pub use ids::{KeyId, ShareId, UserId};
 pub use model::*;
 pub use sessions::Session;
 
@@ -75,18 +75,35 @@ pub trait Store: Send + Sync + 'static {
     async fn create_user(&self, user: &User) -> Result<()>;
     async fn user_by_email(&self, email: &Email) -> Result<Option<User>>;
     async fn user_by_id(&self, id: &UserId) -> Result<Option<User>>;
+    /// Replaces the user's password hash (Argon2id PHC string). Returns whether the user exists.
+    async fn update_password(&self, user: &UserId, password_hash: &str) -> Result<bool>;
 
     // --- login sessions and bearer tokens (stored by hash) ----------------------------------
     async fn create_auth_token(&self, token: &AuthToken) -> Result<()>;
     /// The token's record if it exists and has not expired at `now`.
     async fn auth_token(&self, token_hash: &str, now: Millis) -> Result<Option<AuthToken>>;
     async fn delete_auth_token(&self, token_hash: &str) -> Result<()>;
+    /// Every token of the user, of every kind, newest first (ties by hash), expired ones included:
+    /// the caller decides what to show.
+    async fn auth_tokens_of(&self, user: &UserId) -> Result<Vec<AuthToken>>;
+    /// Deletes the user's tokens of `kind` except the one with hash `except_hash` ("sign out my
+    /// other sessions" after a password change). Returns how many were deleted.
+    async fn delete_auth_tokens_of(&self, user: &UserId, kind: TokenKind, except_hash: Option<&str>) -> Result<u64>;
 
     // --- projects and keys ------------------------------------------------------------------
     async fn create_project(&self, project: &Project) -> Result<()>;
     async fn project(&self, id: &ProjectId) -> Result<Option<Project>>;
     /// Newest first.
     async fn projects_of(&self, owner: &UserId) -> Result<Vec<Project>>;
+    /// Writes the name, domain and time zone of the project with `project.id` (its owner and
+    /// creation time never change). Returns whether the project exists.
+    async fn update_project(&self, project: &Project) -> Result<bool>;
+    /// Deletes the project and everything of it: keys, share links, events, sessions, rollups and
+    /// dirty marks, and whatever the backend keeps of it in memory. Afterwards nothing of it reads
+    /// back, and an event ingested for it again starts afresh (no old session comes back). The
+    /// data is purged even when the project record is already gone (a retry after a failure part
+    /// of the way). Returns whether the project existed.
+    async fn delete_project(&self, id: &ProjectId) -> Result<bool>;
     async fn create_key(&self, key: &KeyRecord) -> Result<()>;
     async fn key(&self, id: &KeyId) -> Result<Option<KeyRecord>>;
     async fn key_by_hash(&self, hash: &KeyHash) -> Result<Option<KeyRecord>>;
@@ -96,6 +113,15 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_key(&self, id: &KeyId, at: Millis) -> Result<bool>;
     /// Raises `last_used_at` of each key to the given time (never lowers it).
     async fn touch_keys(&self, used: &[(KeyId, Millis)]) -> Result<()>;
+
+    // --- share links ------------------------------------------------------------------------
+    /// Fails with [`StoreError::Conflict`] when the slug (or the id) is taken.
+    async fn create_share_link(&self, link: &ShareLink) -> Result<()>;
+    /// Newest first.
+    async fn share_links_of(&self, project: &ProjectId) -> Result<Vec<ShareLink>>;
+    async fn share_link_by_slug(&self, slug: &ShareSlug) -> Result<Option<ShareLink>>;
+    /// Returns whether the link existed.
+    async fn delete_share_link(&self, id: &ShareId) -> Result<bool>;
 
     // --- daily visitor salts ----------------------------------------------------------------
     /// The salt of `day` (days since the Unix epoch, UTC): the stored one, or `candidate`,
@@ -115,6 +141,10 @@ pub trait Store: Send + Sync + 'static {
     async fn events(&self, project: &ProjectId, from: Millis, to: Millis) -> Result<Vec<EnrichedEvent>>;
     /// Sessions of a project that started in `[from, to)`, oldest first (ties by visitor).
     async fn sessions(&self, project: &ProjectId, from: Millis, to: Millis) -> Result<Vec<Session>>;
+    /// When the project's earliest stored event occurred; `None` before its first event. Read
+    /// from the (project, time) index, never by scanning events: every "all time" dashboard query
+    /// and the "waiting for the first event" check ask it.
+    async fn first_event_at(&self, project: &ProjectId) -> Result<Option<Millis>>;
 
     // --- dashboard queries ------------------------------------------------------------------
     /// Event metrics of the events matching `q`, grouped by its fields and time buckets, computed
