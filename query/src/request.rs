@@ -21,6 +21,9 @@ pub const MAX_FILTERS: usize = 20;
 pub const MAX_FILTER_VALUES: usize = 100;
 /// Longest filter value or pattern, in bytes (the longest URL the contract accepts).
 pub const MAX_FILTER_VALUE_BYTES: usize = contract::limits::MAX_URL_BYTES;
+/// Longest range that may be grouped by `time:minute`: a day is 1440 buckets, already more than a
+/// chart can show; longer ranges belong to `time:hour`.
+pub const MAX_MINUTE_RANGE_MS: Millis = 24 * 3_600_000;
 /// Rows returned when the request does not say.
 pub const DEFAULT_LIMIT: usize = 100;
 /// Most rows one query may return.
@@ -122,6 +125,8 @@ impl std::fmt::Display for Metric {
 /// The size of a time bucket.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub enum TimeUnit {
+    /// Only over ranges of at most [`MAX_MINUTE_RANGE_MS`] (the realtime view's last 30 minutes).
+    Minute,
     Hour,
     Day,
     /// Monday to Sunday.
@@ -132,6 +137,7 @@ pub enum TimeUnit {
 impl TimeUnit {
     pub fn name(&self) -> &'static str {
         match self {
+            TimeUnit::Minute => "minute",
             TimeUnit::Hour => "hour",
             TimeUnit::Day => "day",
             TimeUnit::Week => "week",
@@ -182,6 +188,7 @@ impl Dimension {
     pub fn parse(name: &str) -> Option<Dimension> {
         let time = match name {
             "time" | "time:day" => Some(TimeUnit::Day),
+            "time:minute" => Some(TimeUnit::Minute),
             "time:hour" => Some(TimeUnit::Hour),
             "time:week" => Some(TimeUnit::Week),
             "time:month" => Some(TimeUnit::Month),
@@ -748,6 +755,14 @@ pub fn parse_query(body: &Value, now: Millis) -> Result<Query, QueryError> {
         }
     }
     check_session_fields(&metrics, &dimensions, &filters)?;
+    if let Some(i) = dimensions.iter().position(|d| *d == Dimension::Time(TimeUnit::Minute)) {
+        if range.to - range.from > MAX_MINUTE_RANGE_MS {
+            return err(
+                format!("dimensions[{i}]"),
+                "time:minute needs a date_range of at most 24 hours (use time:hour for longer ranges)",
+            );
+        }
+    }
 
     // The live window ignores date_range (validated above when present).
     let range = if live.is_some() {

@@ -104,7 +104,7 @@ fn hours(range: &Range, tz: Tz) -> Vec<(Millis, Millis, NaiveDateTime)> {
 /// The first day of the `unit` bucket holding `date` (day: the date; week: its Monday; month: the 1st).
 fn bucket_start(date: NaiveDate, unit: TimeUnit) -> NaiveDate {
     match unit {
-        TimeUnit::Hour | TimeUnit::Day => date,
+        TimeUnit::Minute | TimeUnit::Hour | TimeUnit::Day => date,
         TimeUnit::Week => date - Duration::days(i64::from(date.weekday().num_days_from_monday())),
         TimeUnit::Month => date.with_day(1).unwrap_or(date),
     }
@@ -113,7 +113,7 @@ fn bucket_start(date: NaiveDate, unit: TimeUnit) -> NaiveDate {
 /// The first day of the next `unit` bucket after the one starting at `start`.
 fn next_bucket_start(start: NaiveDate, unit: TimeUnit) -> NaiveDate {
     match unit {
-        TimeUnit::Hour | TimeUnit::Day => start + Duration::days(1),
+        TimeUnit::Minute | TimeUnit::Hour | TimeUnit::Day => start + Duration::days(1),
         TimeUnit::Week => start + Duration::days(7),
         TimeUnit::Month => start
             .checked_add_months(chrono::Months::new(1))
@@ -135,6 +135,9 @@ fn date_label(start: NaiveDate, unit: TimeUnit) -> String {
 /// bucket; hours are the real UTC hour-long intervals starting at local hour boundaries, so in a
 /// fall-back repeated hour two buckets share a label). Buckets are contiguous and non-empty.
 pub fn buckets(range: &Range, tz: Tz, unit: TimeUnit) -> Vec<Bucket> {
+    if unit == TimeUnit::Minute {
+        return minutes(range, tz);
+    }
     if unit == TimeUnit::Hour {
         return hours(range, tz)
             .into_iter()
@@ -168,6 +171,23 @@ pub fn buckets(range: &Range, tz: Tz, unit: TimeUnit) -> Vec<Bucket> {
         }
         start_date = next_date;
     }
+}
+
+/// Minute buckets, labelled `"2026-01-05 13:07"`. Every UTC offset is a whole number of minutes,
+/// so local minute boundaries are UTC minute boundaries; the first and last are clipped.
+fn minutes(range: &Range, tz: Tz) -> Vec<Bucket> {
+    let mut out = Vec::new();
+    let mut from = range.from;
+    while from < range.to {
+        let to = (from.div_euclid(MINUTE_MS) * MINUTE_MS + MINUTE_MS).min(range.to);
+        out.push(Bucket {
+            from,
+            to,
+            label: wall(tz, from).format("%Y-%m-%d %H:%M").to_string(),
+        });
+        from = to;
+    }
+    out
 }
 
 /// Weekday x hour cells: for every local hour interval in the range (as in [`buckets`] by hour),

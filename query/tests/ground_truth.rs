@@ -116,6 +116,7 @@ fn local(tz: Tz, t: Millis) -> chrono::NaiveDateTime {
 fn time_label(d: &Dimension, tz: Tz, t: Millis) -> Vec<String> {
     let l = local(tz, t);
     match d {
+        Dimension::Time(TimeUnit::Minute) => vec![l.format("%Y-%m-%d %H:%M").to_string()],
         Dimension::Time(TimeUnit::Hour) => vec![l.format("%Y-%m-%d %H:00").to_string()],
         Dimension::Time(TimeUnit::Day) => vec![l.format("%Y-%m-%d").to_string()],
         Dimension::Time(TimeUnit::Week) => {
@@ -301,6 +302,8 @@ fn queries() -> Vec<serde_json::Value> {
         json!({"project_id": p, "metrics": all_metrics, "date_range": range, "dimensions": ["time:day"], "timezone": "Europe/Berlin"}),
         json!({"project_id": p, "metrics": all_metrics, "date_range": range, "dimensions": ["time:day"], "timezone": "Asia/Kathmandu"}),
         json!({"project_id": p, "metrics": all_metrics, "date_range": range, "dimensions": ["time:hour"], "timezone": "America/New_York"}),
+        // The realtime view's per-minute chart: 45 minutes, a half-hour time zone.
+        json!({"project_id": p, "metrics": all_metrics, "date_range": ["2026-03-28T17:40:30Z", "2026-03-28T18:25:30Z"], "dimensions": ["time:minute"], "timezone": "Asia/Kolkata"}),
         json!({"project_id": p, "metrics": all_metrics, "date_range": range, "dimensions": ["time:week"]}),
         json!({"project_id": p, "metrics": all_metrics, "date_range": range, "dimensions": ["time:month"], "timezone": "Asia/Tokyo"}),
         json!({"project_id": p, "metrics": ["visitors", "pageviews", "visits"], "date_range": range, "dimensions": ["heatmap"], "timezone": "Europe/Berlin"}),

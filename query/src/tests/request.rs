@@ -542,3 +542,19 @@ fn session_metrics_have_no_event_names_or_props() {
         ("filters", json!([["is", "event_name", ["x"]]])),
     ]);
 }
+
+#[test]
+fn minutes_only_over_a_day_at_most() {
+    let q = ok(&[
+        ("dimensions", json!(["time:minute"])),
+        ("date_range", json!(["2026-01-05T09:00:00Z", "2026-01-05T09:30:00Z"])),
+    ]);
+    assert_eq!(q.dimensions, [Dimension::Time(TimeUnit::Minute)]);
+    assert_eq!(
+        field_of(&[
+            ("dimensions", json!(["page", "time:minute"])),
+            ("date_range", json!("7d"))
+        ]),
+        "dimensions[1]"
+    );
+}

@@ -238,3 +238,17 @@ fn time_buckets_for_raw_aggregations() {
     assert_eq!(tb.label_of(ms("2026-03-08T23:59:59-04:00")), Some(1));
     assert_eq!(time_buckets(&[]).bounds, Vec::<Millis>::new());
 }
+
+#[test]
+fn minute_buckets_are_local_minutes_clipped_to_the_range() {
+    // 13:07:30 to 13:10:00 UTC, shown in Kathmandu (+05:45): minute boundaries stay minute boundaries.
+    let from = chrono::DateTime::parse_from_rfc3339("2026-03-02T13:07:30Z")
+        .unwrap()
+        .timestamp_millis();
+    let range = Range::from_instants(from, from + 150_000, chrono_tz::Asia::Kathmandu);
+    let b = buckets(&range, chrono_tz::Asia::Kathmandu, TimeUnit::Minute);
+    check_cover(&b, &range);
+    assert_eq!(labels(&b), ["2026-03-02 18:52", "2026-03-02 18:53", "2026-03-02 18:54"]);
+    assert_eq!(b[0].to - b[0].from, 30_000);
+    assert_eq!(b[1].to - b[1].from, 60_000);
+}
