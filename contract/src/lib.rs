@@ -11,10 +11,13 @@
 //! * [`signing`]: HMAC-SHA256 signatures of internal (edge -> collector) requests.
 //! * [`ids`]: identifiers that appear on the wire.
 //! * [`internal`]: the JSON shapes of the collector's internal API (edge -> collector).
+//! * [`api`]: the JSON shapes of the owners' HTTP API (accounts, sites, keys, tokens, share links),
+//!   from which the dashboard's TypeScript types are generated.
 //!
 //! The crate does no I/O and takes randomness and the clock as arguments, so the same code runs
 //! natively in the collector and as wasm32 in the Worker.
 
+pub mod api;
 pub mod enrich;
 pub mod enriched;
 mod hex;

@@ -25,9 +25,12 @@ impl Serialize for Value {
 
 /// A row of the comparison period, matched to a row of the range.
 #[derive(Clone, PartialEq, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ComparisonValues {
     /// The comparison row's own dimension values (for time dimensions, the earlier period's labels).
+    #[cfg_attr(feature = "ts", ts(type = "Array<number | string | null>"))]
     pub dimensions: Vec<Value>,
+    #[cfg_attr(feature = "ts", ts(type = "Array<number | string | null>"))]
     pub metrics: Vec<Value>,
     /// Per metric, the [`percent_change`] from the comparison value to the current one; `None`
     /// (null) when the previous value is 0.
@@ -35,32 +38,42 @@ pub struct ComparisonValues {
 }
 
 #[derive(Clone, PartialEq, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Row {
     /// One value per dimension column (two for the heatmap: weekday, hour).
+    #[cfg_attr(feature = "ts", ts(type = "Array<number | string | null>"))]
     pub dimensions: Vec<Value>,
     /// One value per metric, in the requested order.
+    #[cfg_attr(feature = "ts", ts(type = "Array<number | string | null>"))]
     pub metrics: Vec<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub comparison: Option<ComparisonValues>,
 }
 
 /// The metrics over the whole range (with the filters, without the dimensions).
 #[derive(Clone, PartialEq, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Totals {
+    #[cfg_attr(feature = "ts", ts(type = "Array<number | string | null>"))]
     pub metrics: Vec<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub comparison: Option<ComparisonValues>,
 }
 
 #[derive(Clone, PartialEq, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Meta {
     /// The range as local ISO wall times, `[from, to)`: `["2026-01-05T00:00:00", "2026-01-12T00:00:00"]`.
     pub date_range: [String; 2],
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub comparison_date_range: Option<[String; 2]>,
     /// The IANA name of the time zone.
     pub timezone: String,
     /// Where the numbers came from: `"rollup"`, `"raw"` or `"rollup+raw"`.
+    #[cfg_attr(feature = "ts", ts(type = "\"rollup\" | \"raw\" | \"rollup+raw\""))]
     pub source: &'static str,
     /// Whether `visitors` are exact counts (false when merged from approximate sketches).
     pub visitors_exact: bool,
@@ -68,6 +81,7 @@ pub struct Meta {
 }
 
 #[derive(Clone, PartialEq, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct QueryResult {
     /// The dimension columns (the heatmap gives `weekday`, `hour`), then the metric names.
     pub columns: Vec<String>,
