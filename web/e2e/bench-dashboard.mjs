@@ -1,0 +1,89 @@
+// How fast the dashboard shows its numbers, measured in headless Chromium (Debian's, through
+// playwright-core) against a running collector. Prints figures; asserts nothing (machines here are
+// noisy: targets are read off the figures, not enforced by a timer).
+//
+//   COLLECTOR_URL=… OWNER_EMAIL=… OWNER_PASSWORD=… PROJECT_ID=… [RUNS=10] [PERIOD=30d] \
+//     node e2e/bench-dashboard.mjs
+//
+// Figures (milliseconds from the navigation's start, `performance.now()` in the page):
+//   cold     the first dashboard after the collector started (its caches empty)
+//   warm     later loads of the same dashboard (a fresh page each time: no JS state kept, the
+//            browser's HTTP cache holding the hashed assets as it would for a returning owner)
+//   filter   clicking the top country row until every panel shows the filtered numbers
+// "Shows its numbers" = every top stat has its value, the main graph has drawn, and no panel is
+// loading (no [aria-busy=true] left).
+import { chromium } from "playwright-core";
+
+const BASE = process.env.COLLECTOR_URL;
+const PROJECT = process.env.PROJECT_ID;
+const RUNS = Number(process.env.RUNS ?? 10);
+const PERIOD = process.env.PERIOD ?? "30d";
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM_BIN ?? "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+const login = await context.request.post(BASE + "/api/v1/login", {
+  data: { email: process.env.OWNER_EMAIL, password: process.env.OWNER_PASSWORD },
+});
+if (!login.ok()) throw new Error("login: " + (await login.text()));
+
+/** Resolves in the page once everything shows, with performance.now() at that moment. */
+const shown = () =>
+  new Promise((resolve) => {
+    const check = () => {
+      const stats = [...document.querySelectorAll('[data-testid^="top-stat-"]')];
+      const ready =
+        stats.length >= 6 &&
+        stats.every((s) => s.hasAttribute("data-value")) &&
+        document.querySelector('[data-testid="main-graph"] canvas') &&
+        document.querySelectorAll('[data-testid^="panel-"]').length >= 5 &&
+        !document.querySelector('[aria-busy="true"]');
+      if (ready) resolve(performance.now());
+      else requestAnimationFrame(check);
+    };
+    check();
+  });
+
+async function load(url) {
+  const page = await context.newPage();
+  await page.goto(url);
+  // Defined through the DevTools protocol: the page's CSP allows no eval of its own.
+  await page.evaluate(`window.__shown = ${shown.toString()}`);
+  const ms = await page.evaluate(() => window.__shown());
+  return { page, ms };
+}
+
+const url = `${BASE}/sites/${PROJECT}?period=${PERIOD}`;
+const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length - 1) * p))];
+const fmt = (xs) => `p50 ${pct(xs, 0.5).toFixed(0)} ms, p95 ${pct(xs, 0.95).toFixed(0)} ms, min ${Math.min(...xs).toFixed(0)} ms (${xs.length} runs)`;
+
+const cold = await load(url);
+await cold.page.close();
+const warm = [];
+const filter = [];
+for (let i = 0; i < RUNS; i++) {
+  const { page, ms } = await load(url);
+  warm.push(ms);
+  const ms2 = await page.evaluate(async () => {
+    const row = document.querySelector('[data-testid="panel-locations"] [data-testid="row"]');
+    const before = location.search;
+    const t0 = performance.now();
+    row.click();
+    await new Promise((r) => {
+      const wait = () => (location.search !== before ? r() : requestAnimationFrame(wait));
+      wait();
+    });
+    // One frame for the new state's requests to start (panels mark themselves busy).
+    await new Promise((r) => requestAnimationFrame(() => r()));
+    return (await window.__shown()) - t0;
+  });
+  filter.push(ms2);
+  await page.close();
+}
+console.log(`dashboard of ${PERIOD}, ${BASE}:`);
+console.log(`  cold (first load after the collector started): ${cold.ms.toFixed(0)} ms`);
+console.log(`  warm full dashboard: ${fmt(warm)}`);
+console.log(`  filter click to every panel updated: ${fmt(filter)}`);
+await browser.close();

@@ -1,0 +1,283 @@
+// The dashboard as an owner uses it, in headless Chromium (Debian's, through playwright-core),
+// against the collector that tests/tests/dashboard.rs started and seeded. Every number read off
+// the screen is compared with what the query API answers for the same question: the browser
+// never computes a metric, so they must be equal.
+//
+// Environment (set by the Rust test): COLLECTOR_URL, OWNER_EMAIL, OWNER_PASSWORD, PROJECT_ID,
+// INGEST_KEY, CHROMIUM_BIN, SCREENSHOT_DIR.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { chromium } from "playwright-core";
+
+const BASE = process.env.COLLECTOR_URL;
+const PROJECT = process.env.PROJECT_ID;
+const SHOTS = process.env.SCREENSHOT_DIR ?? "/tmp";
+const here = path.dirname(new URL(import.meta.url).pathname);
+const AXE = fs.readFileSync(path.join(here, "../node_modules/axe-core/axe.min.js"), "utf8");
+/** How long a panel may take to show its numbers here (the suite shares 2 cores with cargo). */
+const SHOW_TIMEOUT = 15_000;
+
+let browser;
+/** The owner's signed-in context and page. */
+let owner;
+let page;
+/** Console errors and page errors seen anywhere, except those a step expects (wrong passwords). */
+const consoleErrors = [];
+let expectedErrors = 0;
+
+function watch(p) {
+  p.on("console", (m) => {
+    if (m.type() !== "error") return;
+    if (expectedErrors > 0 && /status of 40[13]/.test(m.text())) {
+      expectedErrors--;
+      return;
+    }
+    consoleErrors.push(`${p.url()}: ${m.text()}`);
+  });
+  p.on("pageerror", (e) => consoleErrors.push(`${p.url()}: ${e.message}`));
+}
+
+async function newContext(options = {}) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true, ...options });
+  return ctx;
+}
+
+/** POST /api/v1/query with the owner's cookie, as the app would. */
+async function api(method, url, data) {
+  const res = await owner.request.fetch(BASE + url, { method, data, failOnStatusCode: false });
+  const text = await res.text();
+  assert.ok(res.ok(), `${method} ${url}: ${res.status()} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+const query = (body) => api("POST", "/api/v1/query", { project_id: PROJECT, timezone: "UTC", ...body });
+
+async function shot(p, name) {
+  await p.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+async function axe(p, name) {
+  // Injected through the DevTools protocol, which the page's CSP does not govern.
+  await p.evaluate(AXE);
+  const result = await p.evaluate(() =>
+    // eslint-disable-next-line no-undef
+    axe.run(document, { resultTypes: ["violations"] }),
+  );
+  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  assert.deepEqual(
+    bad.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`),
+    [],
+    `axe-core on ${name}`,
+  );
+}
+
+/** The raw API number a top stat shows (`data-value`), once it is there. */
+async function topStat(p, metric) {
+  const el = p.getByTestId(`top-stat-${metric}`);
+  await el.and(p.locator("[data-value]")).waitFor({ timeout: SHOW_TIMEOUT });
+  const v = await el.getAttribute("data-value");
+  return v === "" || v === null ? null : Number(v);
+}
+
+const TOP = ["visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration"];
+
+async function expectTopStats(p, body) {
+  const r = await query({ metrics: TOP, ...body });
+  for (const [i, metric] of TOP.entries()) {
+    // Top stats re-render when a new answer arrives: poll until the expected value shows.
+    await assert.doesNotReject(
+      waitFor(async () => (await topStat(p, metric)) === r.totals.metrics[i]),
+      `top stat ${metric} should be ${r.totals.metrics[i]} for ${JSON.stringify(body)} (shows ${await topStat(p, metric)})`,
+    );
+  }
+  return r;
+}
+
+async function waitFor(check, timeout = SHOW_TIMEOUT) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    if (Date.now() > end) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The dimension values of a panel's rows, in order, once loaded. */
+async function panelRows(p, panel) {
+  const rows = p.getByTestId(`panel-${panel}`).getByTestId("row");
+  await rows.first().waitFor({ timeout: SHOW_TIMEOUT });
+  return rows.evaluateAll((els) => els.map((e) => e.getAttribute("data-value")));
+}
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_BIN ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  owner = await newContext();
+  page = await owner.newPage();
+  watch(page);
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+test("signing in through the form lands on the sites list", async () => {
+  await page.goto(BASE + "/");
+  await page.waitForURL(/\/login/);
+  await axe(page, "login");
+  await shot(page, "login-desktop-light");
+  // A wrong password is refused with a message, and nothing else happens.
+  expectedErrors++;
+  await page.fill('input[name="email"]', process.env.OWNER_EMAIL);
+  await page.fill('input[name="password"]', "not the password");
+  await page.press('input[name="password"]', "Enter");
+  await page.getByRole("alert").waitFor();
+  await page.fill('input[name="password"]', process.env.OWNER_PASSWORD);
+  await page.press('input[name="password"]', "Enter");
+  await page.waitForURL(BASE + "/");
+  await page.getByTestId("site-card").first().waitFor();
+  const today = await query({ metrics: ["visitors"], date_range: "day" });
+  await waitFor(async () => {
+    const text = await page.getByTestId("site-visitors-today").first().textContent();
+    return Number(text.replace(/[^0-9]/g, "")) === today.totals.metrics[0];
+  });
+  await axe(page, "sites");
+  await shot(page, "sites-desktop-light");
+});
+
+test("the dashboard's top stats and panels show what the API answers", async () => {
+  await page.getByTestId("site-card").first().click();
+  await page.waitForURL(new RegExp(`/sites/${PROJECT}`));
+  await expectTopStats(page, { date_range: "30d", compare: "previous_period" });
+  for (const [panel, dimension, metric] of [
+    ["sources", "source", "visitors"],
+    ["pages", "page", "visitors"],
+    ["locations", "country", "visitors"],
+    ["devices", "browser", "visitors"],
+  ]) {
+    const shown = await panelRows(page, panel);
+    const r = await query({ metrics: [metric], dimensions: [dimension], date_range: "30d", limit: shown.length });
+    assert.deepEqual(shown, r.results.map((row) => String(row.dimensions[0])), `panel ${panel}`);
+  }
+  await page.getByTestId("main-graph").locator("canvas").first().waitFor();
+  await axe(page, "dashboard");
+  for (const [width, scheme] of [[1280, "light"], [1280, "dark"], [375, "light"], [375, "dark"]]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.emulateMedia({ colorScheme: scheme });
+    await page.waitForTimeout(250);
+    await shot(page, `dashboard-${width === 375 ? "mobile" : "desktop"}-${scheme}`);
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.emulateMedia({ colorScheme: "light" });
+});
+
+test("clicking a row filters every panel and the URL", async () => {
+  const first = page.getByTestId("panel-locations").getByTestId("row").first();
+  const country = await first.getAttribute("data-value");
+  await first.click();
+  await page.waitForURL((u) => u.search.includes("country"));
+  assert.match(decodeURIComponent(page.url()), new RegExp(`country.*${country}`));
+  await expectTopStats(page, { date_range: "30d", compare: "previous_period", filters: [["is", "country", [country]]] });
+  const pages = await panelRows(page, "pages");
+  const r = await query({ metrics: ["visitors"], dimensions: ["page"], date_range: "30d", filters: [["is", "country", [country]]], limit: pages.length });
+  assert.deepEqual(pages, r.results.map((row) => String(row.dimensions[0])));
+  // A reload gives the same view; the back button the unfiltered one.
+  await page.reload();
+  await expectTopStats(page, { date_range: "30d", compare: "previous_period", filters: [["is", "country", [country]]] });
+  await page.goBack();
+  await expectTopStats(page, { date_range: "30d", compare: "previous_period" });
+});
+
+test("keyboard shortcuts change the period and the comparison", async () => {
+  await page.keyboard.press("w");
+  await page.waitForURL((u) => u.search.includes("period=7d"));
+  await expectTopStats(page, { date_range: "7d", compare: "previous_period" });
+  await page.keyboard.press("?");
+  await page.getByRole("dialog").waitFor();
+  await page.keyboard.press("Escape");
+  await page.getByRole("dialog").waitFor({ state: "detached" });
+  await page.keyboard.press("t");
+  await page.waitForURL((u) => !u.search.includes("period=7d"));
+});
+
+test("the CSV download is the API's CSV of the same query", async () => {
+  const sent = page.waitForRequest((r) => r.url().endsWith("/query") && (r.headers()["accept"] ?? "").includes("text/csv"));
+  const download = page.waitForEvent("download");
+  await page.getByRole("button", { name: /export|csv|download/i }).first().click();
+  const [request, file] = await Promise.all([sent, download]);
+  const content = fs.readFileSync(await file.path(), "utf8");
+  const res = await owner.request.fetch(request.url(), {
+    method: "POST",
+    data: request.postData(),
+    headers: { accept: "text/csv", "content-type": "application/json" },
+  });
+  assert.equal(content, await res.text());
+  assert.match(content.split("\r\n")[0], /^time:/);
+});
+
+test("the realtime view counts a visitor who just arrived", async () => {
+  await page.keyboard.press("r");
+  await page.waitForURL((u) => u.search.includes("period=realtime"));
+  const before = await topStat(page, "live_visitors");
+  const res = await fetch(BASE + "/api/event", {
+    method: "POST",
+    headers: {
+      "content-type": "text/plain",
+      "user-agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15 e2e-" + Date.now(),
+    },
+    body: JSON.stringify({ k: process.env.INGEST_KEY, n: "pageview", u: "https://e2e.example/just-arrived" }),
+  });
+  assert.equal(res.status, 202);
+  await assert.doesNotReject(
+    waitFor(async () => (await topStat(page, "live_visitors")) === before + 1, 30_000),
+    `live visitors should move from ${before} to ${before + 1}`,
+  );
+  await shot(page, "realtime-desktop-light");
+  await page.keyboard.press("t");
+});
+
+test("a share link shows the dashboard signed out, with and without a password", async () => {
+  const open = await api("POST", `/api/v1/projects/${PROJECT}/shares`, { label: "e2e public" });
+  const locked = await api("POST", `/api/v1/projects/${PROJECT}/shares`, { label: "e2e locked", password: "a share password" });
+  const anon = await newContext();
+  const p = await anon.newPage();
+  watch(p);
+  await p.goto(BASE + open.path);
+  await expectTopStats(p, { date_range: "30d", compare: "previous_period" });
+  await axe(p, "share");
+  await shot(p, "share-desktop-light");
+
+  await p.goto(BASE + locked.path);
+  expectedErrors++;
+  await p.fill('input[type="password"]', "wrong password!");
+  await p.press('input[type="password"]', "Enter");
+  await p.getByRole("alert").waitFor();
+  await p.fill('input[type="password"]', "a share password");
+  await p.press('input[type="password"]', "Enter");
+  await expectTopStats(p, { date_range: "30d", compare: "previous_period" });
+  // The shared view answers only for its site: another project id in the body is ignored.
+  const other = await p.request.post(BASE + `/api/v1/share/${open.slug}/query`, {
+    data: { project_id: "0".repeat(24), metrics: ["visitors"], date_range: "30d" },
+  });
+  assert.equal(other.status(), 200);
+  await anon.close();
+});
+
+test("the settings and account pages pass axe and look right", async () => {
+  await page.goto(BASE + `/sites/${PROJECT}/settings`);
+  await page.getByRole("heading").first().waitFor();
+  await page.waitForLoadState("networkidle");
+  await axe(page, "settings");
+  await shot(page, "settings-desktop-light");
+  await page.goto(BASE + "/account");
+  await page.waitForLoadState("networkidle");
+  await axe(page, "account");
+  await shot(page, "account-desktop-light");
+});
+
+test("no console errors anywhere", () => {
+  assert.deepEqual(consoleErrors, []);
+});

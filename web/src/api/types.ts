@@ -1,0 +1,65 @@
+// The app's API types. Everything the server sends or receives is generated from the Rust types
+// (generated.ts, written and checked by collector/tests/web_types.rs), so the app and the server
+// cannot drift; this module re-exports them and adds the query request's shape, which the server
+// parses field by field (query::request) rather than from one Rust type.
+export type {
+  ApiToken,
+  ComparisonValues,
+  CreatedKey,
+  CreatedToken,
+  Credentials,
+  FieldName,
+  Instance,
+  Key,
+  KeyList,
+  Meta,
+  MetricName,
+  NewLabelled,
+  NewProject,
+  NewShareLink,
+  PasswordChange,
+  Project,
+  ProjectList,
+  ProjectPatch,
+  ProjectStatus,
+  QueryResult,
+  Row,
+  Session,
+  ShareLink,
+  ShareList,
+  SharedSite,
+  ShareUnlock,
+  TokenList,
+  Totals,
+  User,
+} from "./generated";
+export { FIELDS, MAX_FILTERS, MAX_LIMIT, METRICS } from "./generated";
+import type { MetricName } from "./generated";
+
+/** One cell of a query answer: a count, a float (rounded to 2 decimals), a label, or null. */
+export type Cell = number | string | null;
+
+export type FilterOp = "is" | "is_not" | "contains" | "matches";
+/** `[operator, dimension, values]` (docs/query-api.md, Filters). */
+export type Filter = [FilterOp, string, string[]];
+
+/**
+ * `"day" | "yesterday" | "7d" | "28d" | "30d" | "91d" | "month" | "last_month" | "6mo" | "12mo" |
+ * "year" | "all"`, or two local dates `["2026-01-01", "2026-01-31"]` (both included), or two
+ * RFC 3339 instants (end excluded).
+ */
+export type DateRange = string | [string, string];
+
+/** `POST /api/v1/query` (docs/query-api.md, Request). */
+export interface QueryRequest {
+  project_id: string;
+  metrics: MetricName[];
+  dimensions?: string[];
+  filters?: Filter[];
+  date_range?: DateRange;
+  timezone?: string;
+  order_by?: [string, "asc" | "desc"][];
+  limit?: number;
+  compare?: "previous_period" | "year_over_year";
+  goal?: string;
+}

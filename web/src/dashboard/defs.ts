@@ -1,0 +1,76 @@
+// What each panel's tab queries: its dimension, metrics and own filters. Shared by the panels
+// and their details dialogs.
+import type { Filter, MetricName } from "../api/types";
+import type { DashState, PanelName } from "../lib/url-state";
+import { allowedMetrics, dimensionLabel } from "./dimensions";
+import type { ListDef } from "./panel";
+
+/** Event names that are not custom events (docs/query-api.md, `events`). */
+export const NOT_CUSTOM: Filter = ["is_not", "event_name", ["pageview", "path_change", "page_exit"]];
+
+const SESSION_DETAILS: MetricName[] = ["visitors", "visits", "bounce_rate", "visit_duration"];
+
+export const TAB_LABEL: Record<string, string> = {
+  source: "Sources",
+  referrer: "Referrers",
+  utm_source: "UTM source",
+  utm_medium: "UTM medium",
+  utm_campaign: "UTM campaign",
+  utm_term: "UTM term",
+  utm_content: "UTM content",
+  page: "Top pages",
+  entry_page: "Entry pages",
+  exit_page: "Exit pages",
+  map: "Map",
+  country: "Countries",
+  region: "Regions",
+  city: "Cities",
+  browser: "Browsers",
+  os: "OS",
+  device: "Devices",
+  goals: "Events",
+  props: "Properties",
+};
+
+export const PANEL_TITLE: Record<PanelName, string> = {
+  sources: "Top sources",
+  pages: "Top pages",
+  locations: "Locations",
+  devices: "Devices",
+  events: "Goals and events",
+};
+
+/** The list a panel shows for its current tab, or null (the properties tab without a key). */
+export function listDef(panel: PanelName, state: DashState): ListDef | null {
+  const f = state.filters;
+  const def = (dimension: string, metrics: MetricName[], detailMetrics: MetricName[], filters?: Filter[]): ListDef => ({
+    dimension,
+    column: dimensionLabel(dimension),
+    metrics: allowedMetrics(metrics, f),
+    detailMetrics: allowedMetrics(detailMetrics, f),
+    ...(filters ? { filters } : {}),
+  });
+  switch (panel) {
+    case "sources":
+      return def(state.tabs.sources, ["visitors"], SESSION_DETAILS);
+    case "pages": {
+      const t = state.tabs.pages;
+      if (t === "page") return def("page", ["visitors"], ["visitors", "pageviews", "time_on_page", "scroll_depth"]);
+      if (t === "entry_page") return def(t, ["visits"], SESSION_DETAILS);
+      return def(t, ["visits"], ["visitors", "visits"]);
+    }
+    case "locations": {
+      const t = state.tabs.locations;
+      return def(t === "map" ? "country" : t, ["visitors"], ["visitors", "pageviews"]);
+    }
+    case "devices":
+      return def(state.tabs.devices, ["visitors"], ["visitors", "pageviews"]);
+    case "events":
+      if (state.tabs.events === "props") {
+        if (!state.prop) return null;
+        const dim = "props." + state.prop;
+        return { ...def(dim, ["visitors", "events"], ["visitors", "events"], [["is_not", dim, [""]]]), column: state.prop };
+      }
+      return { ...def("event_name", ["visitors", "events"], ["visitors", "events"], [NOT_CUSTOM]), column: "Event" };
+  }
+}

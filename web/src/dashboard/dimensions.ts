@@ -1,0 +1,103 @@
+// How dimensions, their values and filters read on screen: "Country is France", "🇫🇷 France",
+// "Direct / None". Pure, unit-tested (dimensions.test.ts).
+import type { Filter, MetricName } from "../api/types";
+
+const DIMENSION_LABEL: Record<string, string> = {
+  page: "Page",
+  entry_page: "Entry page",
+  exit_page: "Exit page",
+  hostname: "Hostname",
+  source: "Source",
+  referrer: "Referrer",
+  utm_source: "UTM source",
+  utm_medium: "UTM medium",
+  utm_campaign: "UTM campaign",
+  utm_term: "UTM term",
+  utm_content: "UTM content",
+  browser: "Browser",
+  os: "Operating system",
+  device: "Device",
+  country: "Country",
+  region: "Region",
+  city: "City",
+  event_name: "Event",
+};
+
+/** Dimensions the filter dialog offers (props.<key> is typed in). */
+export const FILTER_DIMENSIONS = Object.keys(DIMENSION_LABEL);
+
+export function dimensionLabel(dim: string): string {
+  if (dim.startsWith("props.")) return `Property ${dim.slice(6)}`;
+  return DIMENSION_LABEL[dim] ?? dim;
+}
+
+const SESSION_DIMS = new Set(["source", "referrer", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"]);
+
+let regionNames: Intl.DisplayNames | null | undefined;
+/** "FR" → "France" (English names, whatever the browser's language: stable for tests). */
+export function countryName(code: string): string {
+  if (regionNames === undefined) {
+    try {
+      regionNames = new Intl.DisplayNames(["en"], { type: "region" });
+    } catch {
+      regionNames = null;
+    }
+  }
+  if (!/^[A-Za-z]{2}$/.test(code) || !regionNames) return code;
+  try {
+    return regionNames.of(code.toUpperCase()) ?? code;
+  } catch {
+    return code;
+  }
+}
+
+/** "FR" → 🇫🇷 (two regional indicator symbols); "" for anything that is not two letters. */
+export function flag(code: string): string {
+  if (!/^[A-Za-z]{2}$/.test(code)) return "";
+  const A = 0x1f1e6;
+  const up = code.toUpperCase();
+  return String.fromCodePoint(A + up.charCodeAt(0) - 65, A + up.charCodeAt(1) - 65);
+}
+
+/** A dimension value as people read it (no flag: see `flag`). */
+export function valueLabel(dim: string, value: string | number | null): string {
+  const v = value === null ? "" : String(value);
+  if (v === "") return SESSION_DIMS.has(dim) ? "Direct / None" : "(none)";
+  if (dim === "country") return countryName(v);
+  if (dim === "device") return v.charAt(0).toUpperCase() + v.slice(1);
+  return v;
+}
+
+const OP_LABEL: Record<string, string> = { is: "is", is_not: "is not", contains: "contains", matches: "matches" };
+export function opLabel(op: string): string {
+  return OP_LABEL[op] ?? op;
+}
+
+/** "Country is France or Belgium", "Page contains /blog/". */
+export function filterLabel(f: Filter): string {
+  const [op, dim, values] = f;
+  const vals = op === "is" || op === "is_not" ? values.map((v) => valueLabel(dim, v)) : values;
+  const joined = vals.length <= 2 ? vals.join(" or ") : `${vals.slice(0, 2).join(", ")} or ${vals.length - 2} more`;
+  return `${dimensionLabel(dim)} ${opLabel(op)} ${joined}`;
+}
+
+/** Metrics counting sessions: refused with an event_name or props.* filter (docs/query-api.md). */
+export const SESSION_METRICS = new Set<MetricName>(["visits", "bounce_rate", "visit_duration", "views_per_visit"]);
+
+/** True when a filter makes session metrics unavailable. */
+export function hasEventFilter(filters: Filter[]): boolean {
+  return filters.some((f) => f[1] === "event_name" || f[1].startsWith("props."));
+}
+
+/** The metrics of a list that the filters allow. */
+export function allowedMetrics(metrics: MetricName[], filters: Filter[]): MetricName[] {
+  if (!hasEventFilter(filters)) return metrics;
+  const out = metrics.filter((m) => !SESSION_METRICS.has(m));
+  return out.length ? out : ["visitors"];
+}
+
+/** `<site>-<period>.csv`, safe as a file name. */
+export function csvName(site: string, period: string): string {
+  const clean = (s: string) => s.toLowerCase().replace(/[^a-z0-9.]+/g, "-").replace(/^-+|-+$/g, "");
+  return `${clean(site) || "site"}-${clean(period) || "period"}.csv`;
+}
