@@ -72,13 +72,14 @@ async function axe(p, name) {
   );
 }
 
-/** The raw API number a top stat shows (`data-value`), once it is there. */
-async function topStat(p, metric) {
-  const el = p.getByTestId(`top-stat-${metric}`);
+/** The raw API number an element shows (`data-value`), once it is there. */
+async function valueOf(p, testid) {
+  const el = p.getByTestId(testid);
   await el.and(p.locator("[data-value]")).waitFor({ timeout: SHOW_TIMEOUT });
   const v = await el.getAttribute("data-value");
   return v === "" || v === null ? null : Number(v);
 }
+const topStat = (p, metric) => valueOf(p, `top-stat-${metric}`);
 
 const TOP = ["visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration"];
 
@@ -160,7 +161,7 @@ test("the dashboard's top stats and panels show what the API answers", async () 
   ]) {
     const shown = await panelRows(page, panel);
     const r = await query({ metrics: [metric], dimensions: [dimension], date_range: "30d", limit: shown.length });
-    assert.deepEqual(shown, r.results.map((row) => String(row.dimensions[0])), `panel ${panel}`);
+    assert.deepEqual(shown, r.results.map((row) => String(row.dimensions[0] ?? "")), `panel ${panel}`);
   }
   await page.getByTestId("main-graph").locator("canvas").first().waitFor();
   await axe(page, "dashboard");
@@ -183,7 +184,7 @@ test("clicking a row filters every panel and the URL", async () => {
   await expectTopStats(page, { date_range: "30d", compare: "previous_period", filters: [["is", "country", [country]]] });
   const pages = await panelRows(page, "pages");
   const r = await query({ metrics: ["visitors"], dimensions: ["page"], date_range: "30d", filters: [["is", "country", [country]]], limit: pages.length });
-  assert.deepEqual(pages, r.results.map((row) => String(row.dimensions[0])));
+  assert.deepEqual(pages, r.results.map((row) => String(row.dimensions[0] ?? "")));
   // A reload gives the same view; the back button the unfiltered one.
   await page.reload();
   await expectTopStats(page, { date_range: "30d", compare: "previous_period", filters: [["is", "country", [country]]] });
@@ -221,7 +222,7 @@ test("the CSV download is the API's CSV of the same query", async () => {
 test("the realtime view counts a visitor who just arrived", async () => {
   await page.keyboard.press("r");
   await page.waitForURL((u) => u.search.includes("period=realtime"));
-  const before = await topStat(page, "live_visitors");
+  const before = await valueOf(page, "realtime-visitors");
   const res = await fetch(BASE + "/api/event", {
     method: "POST",
     headers: {
@@ -232,7 +233,7 @@ test("the realtime view counts a visitor who just arrived", async () => {
   });
   assert.equal(res.status, 202);
   await assert.doesNotReject(
-    waitFor(async () => (await topStat(page, "live_visitors")) === before + 1, 30_000),
+    waitFor(async () => (await valueOf(page, "realtime-visitors")) === before + 1, 30_000),
     `live visitors should move from ${before} to ${before + 1}`,
   );
   await shot(page, "realtime-desktop-light");

@@ -49,7 +49,8 @@ export function Toolbar({ onFilter, onHelp }: { onFilter: () => void; onHelp: ()
       {state.period !== "realtime" && (
         <Menu
           label={state.compare === "year_over_year" ? "vs last year" : state.compare ? "vs previous period" : "Compare"}
-          ariaLabel={`Comparison: ${state.compare === "year_over_year" ? "year over year" : state.compare ? "previous period" : "off"}`}
+          // The accessible name holds the visible text (WCAG 2.5.3, "label in name").
+          ariaLabel={state.compare === "year_over_year" ? "Compare vs last year" : state.compare ? "Compare vs previous period" : "Compare: off"}
           buttonClass={state.compare ? "compare-on" : ""}
           testid="compare-menu"
         >
