@@ -35,16 +35,19 @@ if [ ! -f "$demo" ]; then
   key=$("$bin" key create --project "$project" --label "Demo")
   umask 077
   printf 'DEMO_EMAIL=demo@example.com\nDEMO_PASSWORD=%s\nDEMO_PROJECT=%s\nDEMO_KEY=%s\n' "$password" "$project" "$key" > "$demo"
+  echo "==> first run: filling the demo site with 30 days of realistic traffic"
+  "$bin" project demo-data --project "$project" --days 30 --visitors 3000
 fi
 # shellcheck disable=SC1090
 source "$demo"
 
 cat <<INFO
 
-  Demo site:   http://localhost:$DEMO_PORT/landing.html   (open it, click around: events arrive below)
+  Dashboard:   http://127.0.0.1:$PORT/   (sign in as $DEMO_EMAIL / $DEMO_PASSWORD)
+  Demo site:   http://localhost:$DEMO_PORT/landing.html   (open it, click around: events arrive in the dashboard)
   Collector:   http://127.0.0.1:$PORT/
   Edge:        http://127.0.0.1:$EDGE_PORT/api/event   (the Worker in workerd; same contract as the collector)
-  Owner login: $DEMO_EMAIL / $DEMO_PASSWORD   (POST /api/v1/login)
+  Owner login: $DEMO_EMAIL / $DEMO_PASSWORD   (the dashboard's sign-in form, or POST /api/v1/login)
   Project:     $DEMO_PROJECT
   Key:         $DEMO_KEY
 

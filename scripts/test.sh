@@ -20,11 +20,15 @@ scripts/bench-tracker-size.sh
 step "build the edge Worker (budget: 300 KB gzipped)"
 scripts/build-edge.sh
 
+step "dashboard app: web/dist matches web/src, tsc (strict), unit tests"
+scripts/build-web.sh --check
+scripts/build-web.sh --test
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "cargo test (unit, conformance on SQLite and MongoDB, HTTP, CLI, Chromium + tracker, workerd + edge)"
+step "cargo test (unit, conformance on SQLite and MongoDB, HTTP, CLI, Chromium + tracker and dashboard, workerd + edge)"
 cargo test --workspace --locked

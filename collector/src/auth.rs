@@ -155,6 +155,20 @@ impl FromRequestParts<AppState> for Owner {
     }
 }
 
+/// `Option<Owner>`: `None` for a request without a valid login or token (never a 401), for
+/// endpoints that answer everyone (`GET /api/v1/session`).
+impl axum::extract::OptionalFromRequestParts<AppState> for Owner {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Self>, Self::Rejection> {
+        match <Owner as FromRequestParts<AppState>>::from_request_parts(parts, state).await {
+            Ok(owner) => Ok(Some(owner)),
+            Err(AppError::Unauthorized(_)) => Ok(None),
+            Err(other) => Err(other),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

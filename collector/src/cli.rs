@@ -78,6 +78,20 @@ pub enum ProjectCommand {
         #[arg(long)]
         owner: String,
     },
+    /// Fill a project with realistic synthetic traffic ending now (the demo site of the run
+    /// command, and a dataset to try the dashboard on). Seeded: the same seed gives the same events.
+    DemoData {
+        #[arg(long)]
+        project: String,
+        /// Days of traffic, ending now.
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        /// Distinct visitors over the whole period.
+        #[arg(long, default_value_t = 3000)]
+        visitors: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -142,8 +156,8 @@ fn app_error(e: AppError) -> anyhow::Error {
 }
 
 async fn admin(config: &Config, command: Command) -> anyhow::Result<()> {
-    let store = open_store(config).await?;
-    let store = &*store;
+    let shared = open_store(config).await?;
+    let store = &*shared;
     match command {
         Command::Serve { .. } => unreachable!("handled by run"),
         Command::User {
@@ -172,6 +186,27 @@ async fn admin(config: &Config, command: Command) -> anyhow::Result<()> {
             for p in store.projects_of(&owner.id).await? {
                 println!("{}\t{}\t{}", p.id, p.name.as_str(), rfc3339(p.created_at));
             }
+        }
+        Command::Project {
+            command:
+                ProjectCommand::DemoData {
+                    project,
+                    days,
+                    visitors,
+                    seed,
+                },
+        } => {
+            let project = find_project(store, &project).await?;
+            let started = std::time::Instant::now();
+            let stored = crate::demo::fill(store, &project, days, visitors, seed, crate::now_ms()).await?;
+            eprintln!(
+                "stored {stored} demo events in project {:?} in {:.1} s; rebuilding their rollups",
+                project.name.as_str(),
+                started.elapsed().as_secs_f64()
+            );
+            // Done here rather than left to `serve`, so the first dashboard is complete at once.
+            crate::rollups::rebuild_pending(shared.clone(), config.raw_retention_days).await;
+            eprintln!("done in {:.1} s", started.elapsed().as_secs_f64());
         }
         Command::Key {
             command: KeyCommand::Create { project, label },

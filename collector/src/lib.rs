@@ -7,6 +7,7 @@ pub mod auth;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod demo;
 pub mod error;
 pub mod ingest;
 pub mod keys;

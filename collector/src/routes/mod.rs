@@ -7,6 +7,8 @@ mod internal;
 mod ops;
 mod projects;
 mod query;
+mod share;
+mod web;
 
 use axum::extract::{FromRequest, Request};
 use axum::Router;
@@ -19,11 +21,18 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(ingest::routes())
         .merge(internal::routes())
-        .merge(account::routes())
-        .merge(projects::routes())
-        .merge(query::routes())
+        // The owners' API answers are JSON (a details list can be 1,000 rows): compressed.
+        .merge(
+            Router::new()
+                .merge(account::routes())
+                .merge(projects::routes())
+                .merge(query::routes())
+                .merge(share::routes())
+                .layer(tower_http::compression::CompressionLayer::new()),
+        )
         .merge(ops::routes())
         .merge(assets::routes())
+        .merge(web::routes())
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

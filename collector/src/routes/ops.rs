@@ -1,8 +1,8 @@
-//! Operations: health, metrics, and a landing page.
+//! Operations: health and metrics.
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
@@ -11,7 +11,6 @@ use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(index))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
 }
@@ -37,15 +36,4 @@ async fn metrics(State(state): State<AppState>) -> Response {
         state.metrics.render(),
     )
         .into_response()
-}
-
-async fn index(State(state): State<AppState>) -> Html<String> {
-    Html(format!(
-        "<!doctype html><meta charset=utf-8><title>Metrics collector</title>\
-         <h1>Metrics collector</h1><p>Running on the <b>{}</b> store.</p>\
-         <ul><li><code>POST /api/event</code> ingests events</li>\
-         <li><code>/api/v1/…</code> manages accounts, projects and keys</li>\
-         <li><a href=/healthz>/healthz</a> · <a href=/metrics>/metrics</a></li></ul>",
-        state.store.backend_name()
-    ))
 }

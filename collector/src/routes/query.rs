@@ -53,13 +53,35 @@ async fn run_query(
     headers: HeaderMap,
     JsonBody(body): JsonBody<Value>,
 ) -> AppResult<Response> {
+    // Someone else's project is "not found", like a project that does not exist. A missing or
+    // malformed id is left to the parser, which names the field.
+    let project = match body.get("project_id").and_then(Value::as_str) {
+        Some(id) if contract::ids::ProjectId::parse(id).is_ok() => {
+            Some(ops::owned_project(&*state.store, &owner.user, id).await?)
+        }
+        _ => None,
+    };
+    answer(&state, project.as_ref(), body, &headers).await
+}
+
+/// Answers a query body for `project` (already checked to be the caller's): JSON or CSV.
+pub async fn answer(
+    state: &AppState,
+    project: Option<&store::Project>,
+    mut body: Value,
+    headers: &HeaderMap,
+) -> AppResult<Response> {
+    if let Some(project) = project {
+        resolve_all_time(state, project, &mut body).await?;
+    }
     let q = query::parse_query(&body, crate::now_ms()).map_err(|e| invalid(&e.field, e.message))?;
-    // Someone else's project is "not found", like a project that does not exist.
-    ops::owned_project(&*state.store, &owner.user, &q.project.to_string()).await?;
-    let result = query::engine::run(&*state.store, &q, &engine_options(&state))
+    if project.is_none_or(|p| p.id != q.project) {
+        return Err(AppError::NotFound("project"));
+    }
+    let result = query::engine::run(&*state.store, &q, &engine_options(state))
         .await
         .map_err(|e| AppError::Internal(anyhow::Error::new(e).context("query")))?;
-    if wants_csv(&headers) {
+    if wants_csv(headers) {
         let disposition = format!("attachment; filename=\"metrics-{}.csv\"", q.project);
         return Ok((
             [
@@ -71,6 +93,35 @@ async fn run_query(
             .into_response());
     }
     Ok(Json(result.to_json()).into_response())
+}
+
+/// `"date_range": "all"`: from the local date of the site's first event (its creation when it
+/// has none yet) to today, in the query's time zone, at most the longest range a query may cover.
+async fn resolve_all_time(state: &AppState, project: &store::Project, body: &mut Value) -> AppResult<()> {
+    if body.get("date_range").and_then(Value::as_str) != Some("all") {
+        return Ok(());
+    }
+    // An invalid zone is refused by the parser afterwards, naming `timezone`.
+    let tz: chrono_tz::Tz = body
+        .get("timezone")
+        .and_then(Value::as_str)
+        .and_then(|name| name.parse().ok())
+        .unwrap_or(chrono_tz::UTC);
+    let now = crate::now_ms();
+    let first = state
+        .store
+        .first_event_at(&project.id)
+        .await?
+        .unwrap_or(project.created_at)
+        .min(now);
+    let today = query::time::wall(tz, now).date();
+    let earliest = today - chrono::Duration::days(query::request::MAX_RANGE_DAYS - 1);
+    let from = query::time::wall(tz, first).date().max(earliest);
+    body["date_range"] = json!([
+        from.format("%Y-%m-%d").to_string(),
+        today.format("%Y-%m-%d").to_string()
+    ]);
+    Ok(())
 }
 
 #[derive(Deserialize)]
