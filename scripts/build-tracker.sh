@@ -6,12 +6,33 @@
 # The wasm is built with std rebuilt for size (-Zbuild-std, via RUSTC_BOOTSTRAP on Debian's stable
 # 1.96) and -Cpanic=immediate-abort, so no panic or formatting machinery is linked: a panic is a
 # trap, which the loader catches. Separate target dir (target/wasm): host builds stay valid.
+#
+# tracker/dist is committed: the collector embeds it (collector/build.rs), so a plain `cargo build`
+# serves /pixel.js with no wasm toolchain. Its SOURCES.sha256 is the hash of what it was built
+# from; `scripts/build-tracker.sh --check` (CI) fails when the sources have changed since. (A
+# hash of the sources rather than of the output: the output also depends on Debian's rustc, which
+# apt may update, and a new compiler must not fail CI for unchanged sources.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# shellcheck source=scripts/tools-env.sh
-source scripts/tools-env.sh
 
 out=tracker/dist
+# What the wasm and the loader are built from (the tracker uses contract's wire, limits and ids).
+SOURCES=(tracker/src tracker/js tracker/Cargo.toml contract/src/wire.rs contract/src/limits.rs contract/src/ids.rs
+  contract/Cargo.toml Cargo.toml scripts/build-tracker.sh)
+sources_hash() {
+  find "${SOURCES[@]}" -type f | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -d' ' -f1
+}
+if [ "${1:-}" = "--check" ]; then
+  if [ "$(cat "$out/SOURCES.sha256" 2>/dev/null)" != "$(sources_hash)" ]; then
+    echo "build-tracker: tracker/dist was built from other sources: run scripts/build-tracker.sh and commit tracker/dist" >&2
+    exit 1
+  fi
+  echo "build-tracker: tracker/dist matches its sources"
+  exit 0
+fi
+
+# shellcheck source=scripts/tools-env.sh
+source scripts/tools-env.sh
 target_dir=target/wasm
 for tool in "$WASM_OPT_BIN" "$ESBUILD_BIN" "$DEBIAN_RUST_PATH/cargo"; do
   [ -x "$tool" ] || { echo "build-tracker: missing $tool (run scripts/install-tools.sh)" >&2; exit 1; }
@@ -39,4 +60,5 @@ mkdir -p "$out"
 find "$out" -maxdepth 1 -name 'pixel.*.wasm' ! -name "$wasm" -delete
 cp "$tmp/pixel.wasm" "$out/$wasm"
 cp "$tmp/pixel.js" "$out/pixel.js"
+sources_hash >"$out/SOURCES.sha256"
 echo "build-tracker: $out/pixel.js ($(wc -c < "$out/pixel.js") B) + $out/$wasm ($(wc -c < "$out/$wasm") B)"

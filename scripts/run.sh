@@ -17,13 +17,23 @@ echo "==> building the collector"
 cargo build --locked -p collector --release
 bin=target/release/collector
 
-echo "==> building the tracker and the demo site"
-scripts/build-tracker.sh
+# The collector serves the tracker built into it (tracker/dist, committed). With the wasm tools
+# installed (scripts/install-tools.sh), the tracker is rebuilt from its sources and served from
+# tracker/dist instead, and the edge Worker runs in workerd too.
+static_args=()
+with_edge=false
+if [ -x "$WASM_OPT_BIN" ] && [ -x "$ESBUILD_BIN" ] && [ -x "$WORKER_BUILD_BIN" ] && [ -x "$WRANGLER_BIN" ]; then
+  echo "==> building the tracker and the edge Worker (wasm tools found)"
+  scripts/build-tracker.sh
+  scripts/build-edge.sh
+  static_args=(--static-dir tracker/dist)
+  with_edge=true
+else
+  echo "==> using the tracker built into the collector; the edge Worker is skipped (scripts/install-tools.sh installs its tools)"
+fi
+echo "==> building the demo site"
 cargo build --locked --release -p tracker --example demo
 DEMO_PORT="${DEMO_PORT:-8081}"
-
-echo "==> building the edge Worker"
-scripts/build-edge.sh
 
 demo="$COLLECTOR_DATA_DIR/demo.env"
 if [ ! -f "$demo" ]; then
@@ -46,7 +56,7 @@ cat <<INFO
   Dashboard:   http://127.0.0.1:$PORT/   (sign in as $DEMO_EMAIL / $DEMO_PASSWORD)
   Demo site:   http://localhost:$DEMO_PORT/landing.html   (open it, click around: events arrive in the dashboard)
   Collector:   http://127.0.0.1:$PORT/
-  Edge:        http://127.0.0.1:$EDGE_PORT/api/event   (the Worker in workerd; same contract as the collector)
+  Edge:        $([ "$with_edge" = true ] && echo "http://127.0.0.1:$EDGE_PORT/api/event   (the Worker in workerd; same contract as the collector)" || echo "not started (install its tools: scripts/install-tools.sh)")
   Owner login: $DEMO_EMAIL / $DEMO_PASSWORD   (the dashboard's sign-in form, or POST /api/v1/login)
   Project:     $DEMO_PROJECT
   Key:         $DEMO_KEY
@@ -56,21 +66,24 @@ cat <<INFO
       -d '{"k":"$DEMO_KEY","n":"pageview","u":"https://example.com/hello"}' http://127.0.0.1:$PORT/api/event
 
 INFO
-"$bin" serve --listen "127.0.0.1:$PORT" --static-dir tracker/dist &
+"$bin" serve --listen "127.0.0.1:$PORT" "${static_args[@]}" &
 collector=$!
 target/release/examples/demo --api "http://127.0.0.1:$PORT" --key "$DEMO_KEY" --port "$DEMO_PORT" &
 demo=$!
 
 # The edge, in workerd, pointed at the collector with the collector's own secrets.
-for _ in $(seq 50); do [ -f "$COLLECTOR_DATA_DIR/secrets.json" ] && break; sleep 0.2; done
-secret() { "$NODE22_BIN" -p "require('$COLLECTOR_DATA_DIR/secrets.json').$1"; }
-rm -rf .wrangler/state
-( XDG_CONFIG_HOME="$COLLECTOR_DATA_DIR/wrangler-config" WRANGLER_SEND_METRICS=false \
-  exec setsid "$WRANGLER_BIN" dev --local --ip 127.0.0.1 --port "$EDGE_PORT" --persist-to "$COLLECTOR_DATA_DIR/wrangler" \
-    --show-interactive-dev-session=false --var "COLLECTOR_URL:http://127.0.0.1:$PORT" \
-    --var "KEY_PEPPER:$(secret key_pepper)" --var "EDGE_SECRET:$(secret edge_secret)" ) &
-edge=$!
+edge=""
+if [ "$with_edge" = true ]; then
+  for _ in $(seq 50); do [ -f "$COLLECTOR_DATA_DIR/secrets.json" ] && break; sleep 0.2; done
+  secret() { "$NODE22_BIN" -p "require('$COLLECTOR_DATA_DIR/secrets.json').$1"; }
+  rm -rf .wrangler/state
+  ( XDG_CONFIG_HOME="$COLLECTOR_DATA_DIR/wrangler-config" WRANGLER_SEND_METRICS=false \
+    exec setsid "$WRANGLER_BIN" dev --local --ip 127.0.0.1 --port "$EDGE_PORT" --persist-to "$COLLECTOR_DATA_DIR/wrangler" \
+      --show-interactive-dev-session=false --var "COLLECTOR_URL:http://127.0.0.1:$PORT" \
+      --var "KEY_PEPPER:$(secret key_pepper)" --var "EDGE_SECRET:$(secret edge_secret)" ) &
+  edge=$!
+fi
 
 # Ctrl-C stops the edge and the demo and lets the collector shut down gracefully.
-trap 'kill -TERM -- "-$edge" 2>/dev/null; kill "$demo" 2>/dev/null; kill -INT "$collector" 2>/dev/null; wait "$collector"' INT TERM EXIT
+trap '[ -n "$edge" ] && kill -TERM -- "-$edge" 2>/dev/null; kill "$demo" 2>/dev/null; kill -INT "$collector" 2>/dev/null; wait "$collector"' INT TERM EXIT
 wait "$collector"

@@ -11,6 +11,9 @@ source scripts/tools-env.sh
 
 step() { printf '\n==> %s\n' "$*"; }
 
+step "tracker/dist (committed, embedded by the collector) matches its sources"
+scripts/build-tracker.sh --check
+
 step "build the tracker (pixel.js + wasm)"
 scripts/build-tracker.sh
 

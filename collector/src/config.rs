@@ -60,7 +60,8 @@ pub struct Config {
     pub allow_signup: bool,
     /// Mark the login cookie `Secure` (on unless serving plain HTTP on loopback).
     pub secure_cookies: bool,
-    /// Folder with `pixel.js` and its wasm, served at `/pixel.js` when present.
+    /// Folder with `pixel.js` and its wasm, served at `/pixel.js` instead of the embedded tracker
+    /// (`tracker/dist` built into the binary), for working on the tracker without rebuilding.
     pub static_dir: Option<PathBuf>,
     /// Days raw events, sessions and hourly rollups are kept (daily rollups: [`ROLLUP_RETENTION_DAYS`]).
     pub raw_retention_days: u32,
@@ -126,7 +127,7 @@ pub struct ConfigArgs {
     /// Mark the login cookie Secure.
     #[arg(long, env = "COLLECTOR_SECURE_COOKIES", global = true)]
     pub secure_cookies: Option<bool>,
-    /// Folder holding pixel.js and its wasm, served at /pixel.js.
+    /// Folder holding pixel.js and its wasm, served at /pixel.js instead of the built-in tracker.
     #[arg(long, env = "COLLECTOR_STATIC_DIR", global = true)]
     pub static_dir: Option<PathBuf>,
     /// Days to keep raw events, sessions and hourly rollups (1 to 731; default 365).

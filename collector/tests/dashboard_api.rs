@@ -508,3 +508,25 @@ async fn all_time_starts_at_the_first_event() {
     let first_day = query::time::wall(chrono_tz::Europe::Berlin, earlier).date();
     assert_eq!(answer["meta"]["date_range"][0], format!("{first_day}T00:00:00"));
 }
+
+#[tokio::test]
+async fn the_tracker_is_built_in_and_loads_its_hashed_wasm() {
+    let app = TestApp::new().await;
+    let script = get_with(&app, "/pixel.js", &[]).await;
+    assert_eq!(script.status, StatusCode::OK);
+    assert_eq!(script.headers[header::CONTENT_TYPE], "text/javascript; charset=utf-8");
+    assert_eq!(script.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+    let js = String::from_utf8(script.body).unwrap();
+    let wasm = js
+        .split(['"', '\''])
+        .find(|s| s.starts_with("pixel.") && s.ends_with(".wasm"))
+        .unwrap_or_else(|| panic!("pixel.js names no wasm: {js}"));
+    let module = get_with(&app, &format!("/{wasm}"), &[]).await;
+    assert_eq!(module.status, StatusCode::OK, "{wasm}");
+    assert_eq!(module.headers[header::CONTENT_TYPE], "application/wasm");
+    assert_eq!(
+        module.headers[header::CACHE_CONTROL],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(&module.body[..4], b"\0asm");
+}

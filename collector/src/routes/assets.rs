@@ -1,4 +1,6 @@
-//! The tracker script, served from `--static-dir` (the tracker build's output folder).
+//! The tracker script: built into the binary (`tracker/dist`, committed, embedded by `build.rs`),
+//! or read from `--static-dir` when given (a tracker being worked on, without rebuilding the
+//! collector).
 //!
 //! Site owners embed the stable URL `/pixel.js`, so it is cached briefly (and revalidated by its
 //! ETag); it loads its wasm under a content-hashed name (`pixel.<hash>.wasm`), which never changes
@@ -24,14 +26,25 @@ pub fn routes() -> Router<AppState> {
         .route("/{file}", get(hashed_asset))
 }
 
-async fn read(state: &AppState, name: &str) -> Result<Vec<u8>, AppError> {
-    let dir = state
-        .static_dir
-        .as_ref()
-        .ok_or(AppError::NotFound("pixel.js (no --static-dir configured)"))?;
+/// The file from `--static-dir`, if one is configured.
+async fn read(dir: &std::path::Path, name: &str) -> Result<Vec<u8>, AppError> {
     tokio::fs::read(dir.join(name))
         .await
         .map_err(|_| AppError::NotFound("asset"))
+}
+
+/// The embedded tracker file, answered with the same headers as from disk.
+fn embedded(name: &str, cache: &'static str, request: &HeaderMap) -> Result<Response, AppError> {
+    let asset = super::web::TRACKER_ASSETS
+        .iter()
+        .find(|a| a.path == name)
+        .ok_or(AppError::NotFound("asset"))?;
+    Ok(super::web::serve(
+        asset,
+        cache,
+        request,
+        &[(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*".to_owned())],
+    ))
 }
 
 fn etag(bytes: &[u8]) -> String {
@@ -54,7 +67,10 @@ fn answer(bytes: Vec<u8>, content_type: &'static str, cache: &'static str, reque
 }
 
 async fn script(State(state): State<AppState>, request: HeaderMap) -> Result<Response, AppError> {
-    let bytes = read(&state, "pixel.js").await?;
+    let Some(dir) = &state.static_dir else {
+        return embedded("pixel.js", SCRIPT_CACHE_CONTROL, &request);
+    };
+    let bytes = read(dir, "pixel.js").await?;
     Ok(answer(
         bytes,
         "text/javascript; charset=utf-8",
@@ -76,6 +92,9 @@ async fn hashed_asset(
     if !hashed {
         return Err(AppError::NotFound("asset"));
     }
-    let bytes = read(&state, &file).await?;
+    let Some(dir) = &state.static_dir else {
+        return embedded(&file, HASHED_CACHE_CONTROL, &request);
+    };
+    let bytes = read(dir, &file).await?;
     Ok(answer(bytes, "application/wasm", HASHED_CACHE_CONTROL, &request))
 }

@@ -29,6 +29,8 @@ pub struct WebAsset {
 }
 
 include!(concat!(env!("OUT_DIR"), "/web_assets.rs"));
+// `TRACKER_ASSETS`: tracker/dist (pixel.js and its wasm), served by `routes::assets`.
+include!(concat!(env!("OUT_DIR"), "/tracker_assets.rs"));
 
 /// `Cache-Control` of the content-hashed assets.
 pub const HASHED_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
@@ -61,6 +63,7 @@ fn content_type(path: &str) -> &'static str {
         Some("css") => "text/css; charset=utf-8",
         Some("svg") => "image/svg+xml",
         Some("json") => "application/json",
+        Some("wasm") => "application/wasm",
         Some("png") => "image/png",
         Some("woff2") => "font/woff2",
         _ => "application/octet-stream",
@@ -81,7 +84,9 @@ fn accepts_gzip(request: &HeaderMap) -> bool {
         })
 }
 
-fn serve(
+/// Answers with an embedded file: its type, `cache`, its ETag (304 when it matches), gzip when
+/// accepted, and the `extra` headers.
+pub(crate) fn serve(
     asset: &'static WebAsset,
     cache: &'static str,
     request: &HeaderMap,
