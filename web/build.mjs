@@ -128,8 +128,23 @@ if (args.has("--tests")) {
   }
   console.log("web/dist matches its sources");
 } else {
+  // Built aside, then copied over dist/ file by file where the bytes differ: unchanged files keep
+  // their modification time, so cargo does not rebuild the collector that embeds them.
   const dist = path.join(here, "dist");
-  const { js, css, lazy } = await buildApp(dist);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "web-dist-"));
+  const { js, css, lazy } = await buildApp(tmp);
+  const fresh = walk(tmp).map((f) => path.relative(tmp, f));
+  const old = fs.existsSync(dist) ? walk(dist).map((f) => path.relative(dist, f)) : [];
+  for (const f of old) if (!fresh.includes(f)) fs.rmSync(path.join(dist, f));
+  for (const f of fresh) {
+    const to = path.join(dist, f);
+    const bytes = fs.readFileSync(path.join(tmp, f));
+    if (!fs.existsSync(to) || !fs.readFileSync(to).equals(bytes)) {
+      fs.mkdirSync(path.dirname(to), { recursive: true });
+      fs.writeFileSync(to, bytes);
+    }
+  }
+  fs.rmSync(tmp, { recursive: true, force: true });
   const jsGz = js.reduce((n, f) => n + gz(path.join(dist, f)), 0);
   const cssGz = css.reduce((n, f) => n + gz(path.join(dist, f)), 0);
   const kb = (n) => (n / 1024).toFixed(1) + " KB";
