@@ -100,7 +100,9 @@ impl FileConfig {
     }
 }
 
-/// The flag/environment layer, as clap parsed it (each `None` when neither was given).
+/// The flag/environment layer, as clap parsed it (each `None` when neither was given). Boolean
+/// flags work bare (`--trust-proxy`) and with a value after `=` (`--trust-proxy=false`); a value
+/// after a space is not taken, or `--trust-proxy serve` would read `serve` as the flag's value.
 #[derive(Debug, Default, Clone, clap::Args)]
 pub struct ConfigArgs {
     /// TOML file with defaults for the settings below.
@@ -119,13 +121,13 @@ pub struct ConfigArgs {
     #[arg(long, env = "COLLECTOR_EDGE_SECRET", global = true, hide_env_values = true)]
     pub edge_secret: Option<String>,
     /// Trust `CF-Connecting-IP` / `X-Forwarded-For` and `CF-IPCountry` headers (behind a proxy only).
-    #[arg(long, env = "COLLECTOR_TRUST_PROXY", global = true)]
+    #[arg(long, env = "COLLECTOR_TRUST_PROXY", global = true, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub trust_proxy: Option<bool>,
     /// Allow owner sign-up over HTTP.
-    #[arg(long, env = "COLLECTOR_ALLOW_SIGNUP", global = true)]
+    #[arg(long, env = "COLLECTOR_ALLOW_SIGNUP", global = true, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub allow_signup: Option<bool>,
     /// Mark the login cookie Secure.
-    #[arg(long, env = "COLLECTOR_SECURE_COOKIES", global = true)]
+    #[arg(long, env = "COLLECTOR_SECURE_COOKIES", global = true, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub secure_cookies: Option<bool>,
     /// Folder holding pixel.js and its wasm, served at /pixel.js instead of the built-in tracker.
     #[arg(long, env = "COLLECTOR_STATIC_DIR", global = true)]
