@@ -198,3 +198,125 @@ async fn the_daily_stats_shortcut() {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert_eq!(bad.json()["field"], "date");
 }
+
+/// The JSON example that follows `heading` in docs/query-api.md.
+fn docs_example(heading: &str) -> Value {
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/query-api.md")).unwrap();
+    let section = docs
+        .split(heading)
+        .nth(1)
+        .unwrap_or_else(|| panic!("no {heading:?} in the docs"));
+    let block = section
+        .split("```json")
+        .nth(1)
+        .expect("a JSON example")
+        .split("```")
+        .next()
+        .unwrap();
+    serde_json::from_str(block).unwrap_or_else(|e| panic!("the docs' example under {heading:?}: {e}"))
+}
+
+/// The same keys, recursively, and the same kinds of values (the numbers themselves differ).
+fn same_shape(docs: &Value, real: &Value, path: &str) {
+    match (docs, real) {
+        (Value::Object(d), Value::Object(r)) => {
+            let dk: Vec<_> = d.keys().collect();
+            let rk: Vec<_> = r.keys().collect();
+            assert_eq!(dk, rk, "keys at {path}");
+            for (k, v) in d {
+                same_shape(v, &r[k], &format!("{path}.{k}"));
+            }
+        }
+        (Value::Array(d), Value::Array(r)) => {
+            if let (Some(d), Some(r)) = (d.first(), r.first()) {
+                same_shape(d, r, &format!("{path}[0]"));
+            }
+        }
+        (d, r) => assert_eq!(
+            std::mem::discriminant(d),
+            std::mem::discriminant(r),
+            "kind at {path}: docs {d}, answer {r}"
+        ),
+    }
+}
+
+#[tokio::test]
+async fn the_daily_stats_answer_has_the_documented_shape() {
+    let app = with_three_pageviews().await;
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let uri = format!("/api/stats?site_id={}&date={today}", app.project_id);
+    let answer = app.call(Method::GET, &uri, None, Some(&app.token)).await.json();
+    same_shape(&docs_example("## Shortcut: one day's summary"), &answer, "");
+}
+
+#[tokio::test]
+async fn a_query_without_dimensions_has_one_row_of_totals_in_json_and_csv() {
+    let app = with_three_pageviews().await;
+    let body = query_body(&app, json!({"compare": "previous_period"}));
+    let answer = app
+        .call(Method::POST, "/api/v1/query", Some(body.clone()), Some(&app.token))
+        .await
+        .json();
+    assert_eq!(answer["results"].as_array().unwrap().len(), 1, "{answer}");
+    assert_eq!(answer["results"][0]["metrics"], answer["totals"]["metrics"]);
+    assert_eq!(answer["results"][0]["dimensions"], json!([]));
+    assert_eq!(answer["results"][0]["comparison"], answer["totals"]["comparison"]);
+    let csv = app
+        .send(
+            Request::post("/api/v1/query")
+                .header(header::AUTHORIZATION, format!("Bearer {}", app.token))
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::ACCEPT, "text/csv")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await;
+    let text = String::from_utf8(csv.body).unwrap();
+    let lines: Vec<&str> = text.trim_end().split("\r\n").collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[1].starts_with("1,3,1,0"), "{text}");
+}
+
+#[tokio::test]
+async fn a_heatmap_is_whole_by_default() {
+    let app = with_three_pageviews().await;
+    let body = query_body(
+        &app,
+        json!({"metrics": ["visitors"], "dimensions": ["heatmap"], "date_range": "7d"}),
+    );
+    let answer = app
+        .call(Method::POST, "/api/v1/query", Some(body), Some(&app.token))
+        .await
+        .json();
+    assert_eq!(
+        answer["results"].as_array().unwrap().len(),
+        168,
+        "every weekday x hour cell"
+    );
+    let body = query_body(
+        &app,
+        json!({"metrics": ["visitors"], "dimensions": ["time:hour"], "date_range": "7d"}),
+    );
+    let answer = app
+        .call(Method::POST, "/api/v1/query", Some(body), Some(&app.token))
+        .await
+        .json();
+    assert_eq!(
+        answer["results"].as_array().unwrap().len(),
+        7 * 24,
+        "every hour of the week"
+    );
+    let body = query_body(
+        &app,
+        json!({"metrics": ["visitors"], "dimensions": ["heatmap"], "date_range": "7d", "limit": 5}),
+    );
+    let answer = app
+        .call(Method::POST, "/api/v1/query", Some(body), Some(&app.token))
+        .await
+        .json();
+    assert_eq!(
+        answer["results"].as_array().unwrap().len(),
+        5,
+        "an explicit limit still cuts"
+    );
+}

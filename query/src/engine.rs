@@ -750,9 +750,19 @@ pub async fn run(store: &dyn Store, q: &Query, opts: &EngineOptions) -> Result<Q
         metrics: totals_metrics,
     };
     let exact = main.exact && previous.as_ref().is_none_or(|(p, _)| p.exact);
+    let results = if q.dimensions.is_empty() {
+        // Without dimensions the answer is one row: the totals (docs/query-api.md).
+        vec![Row {
+            dimensions: Vec::new(),
+            metrics: totals.metrics.clone(),
+            comparison: totals.comparison.clone(),
+        }]
+    } else {
+        rows.into_iter().map(|(_, r)| r).collect()
+    };
     Ok(QueryResult {
         columns: q.columns(),
-        results: rows.into_iter().map(|(_, r)| r).collect(),
+        results,
         totals,
         meta: Meta {
             date_range: q.range.iso(),

@@ -726,6 +726,14 @@ pub fn parse_query(body: &Value, now: Millis) -> Result<Query, QueryError> {
     let goal = parse_goal(get(body, "goal"))?;
     let order_by = parse_order_by(get(body, "order_by"), &metrics, &dimensions)?;
     let limit = parse_limit(get(body, "limit"))?;
+    // A timeline or a heatmap without a field dimension is whole unless a limit is asked for:
+    // the default row limit would cut a year of days, or the heatmap at Friday 03:00.
+    let whole = dimensions.iter().all(|d| d.field().is_none()) && !dimensions.is_empty();
+    let limit = if whole && get(body, "limit").is_none() {
+        usize::MAX
+    } else {
+        limit
+    };
 
     match (index_of(&metrics, Metric::ConversionRate), &goal) {
         (Some(_), None) => {

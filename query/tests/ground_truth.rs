@@ -132,7 +132,7 @@ fn time_label(d: &Dimension, tz: Tz, t: Millis) -> Vec<String> {
     }
 }
 
-#[derive(Default, Debug)]
+#[derive(Default, Debug, Clone)]
 struct Truth {
     pageviews: u64,
     custom: u64,
@@ -257,6 +257,10 @@ fn brute_force(q: &Query, events: &[EnrichedEvent], sessions: &[Session]) -> (BT
         if !q.dimensions.is_empty() {
             count(rows.entry(key).or_default());
         }
+    }
+    if q.dimensions.is_empty() {
+        // Without dimensions the one row is the totals (docs/query-api.md).
+        rows.insert(Vec::new(), totals.clone());
     }
     (rows, totals)
 }
