@@ -1,12 +1,16 @@
 // What each panel's tab queries: its dimension, metrics and own filters. Shared by the panels
 // and their details dialogs.
-import type { Filter, MetricName } from "../api/types";
+import type { Filter, MetricName, Row } from "../api/types";
 import type { DashState, PanelName } from "../lib/url-state";
 import { allowedMetrics, dimensionLabel } from "./dimensions";
 import type { ListDef } from "./panel";
 
-/** Event names that are not custom events (docs/query-api.md, `events`). */
-export const NOT_CUSTOM: Filter = ["is_not", "event_name", ["pageview", "path_change", "page_exit"]];
+/**
+ * Event names that are not custom events (docs/query-api.md, `events`). The events list leaves
+ * them out of its rows rather than filtering them in the query: a filter would send the query
+ * past the rollups to the raw events (seconds at 10 million events), a hidden row costs nothing.
+ */
+export const BUILTIN_EVENTS = ["pageview", "path_change", "page_exit"];
 
 const SESSION_DETAILS: MetricName[] = ["visitors", "visits", "bounce_rate", "visit_duration"];
 
@@ -71,6 +75,12 @@ export function listDef(panel: PanelName, state: DashState): ListDef | null {
         const dim = "props." + state.prop;
         return { ...def(dim, ["visitors", "events"], ["visitors", "events"], [["is_not", dim, [""]]]), column: state.prop };
       }
-      return { ...def("event_name", ["visitors", "events"], ["visitors", "events"], [NOT_CUSTOM]), column: "Event" };
+      return { ...def("event_name", ["visitors", "events"], ["visitors", "events"]), column: "Event", hide: BUILTIN_EVENTS };
   }
+}
+
+/** The rows a list shows: the answer's, without the values the list hides. */
+export function shownRows(def: ListDef, rows: Row[]): Row[] {
+  const hide = def.hide;
+  return hide ? rows.filter((r) => !hide.includes(String(r.dimensions[0] ?? ""))) : rows;
 }

@@ -7,7 +7,7 @@ import { Dialog } from "../components/dialog";
 import { metricValue } from "../lib/format";
 import type { PanelName } from "../lib/url-state";
 import { queryBody, setState, useDash } from "./ctx";
-import { listDef, PANEL_TITLE, TAB_LABEL } from "./defs";
+import { listDef, PANEL_TITLE, shownRows, TAB_LABEL } from "./defs";
 import { valueLabel } from "./dimensions";
 import { listBody } from "./panels";
 import { PanelError, RowLabel, shortLabel, Skeleton, useFilterBy, type ListDef } from "./panel";
@@ -43,7 +43,7 @@ function DetailsTable({ def, metrics, extra }: { def: ListDef; metrics?: MetricN
   const rows = useMemo(() => {
     if (!data) return [];
     const needle = search.trim().toLowerCase();
-    let out: Row[] = data.results;
+    let out: Row[] = shownRows(def, data.results);
     if (needle) {
       out = out.filter((r) => {
         const v = String(r.dimensions[0] ?? "");

@@ -7,6 +7,7 @@ import { errorMessage } from "../components/states";
 import { metricValue, METRIC_LABEL } from "../lib/format";
 import { addFilter, type PanelName } from "../lib/url-state";
 import { setState, useDash } from "./ctx";
+import { shownRows } from "./defs";
 import { flag, valueLabel } from "./dimensions";
 import type { QueryState } from "./use-query";
 
@@ -37,8 +38,11 @@ export interface ListDef {
   metrics: MetricName[];
   /** Metrics of the details dialog. */
   detailMetrics: MetricName[];
-  /** Filters of this list only (e.g. leave page views out of the events). */
+  /** Filters of this list only. */
   filters?: Filter[];
+  /** Dimension values left out of the rows (page views among the custom events): asked for as
+   * extra rows and dropped, so the query still reads the rollups. */
+  hide?: string[];
 }
 
 export function Panel(props: {
@@ -137,7 +141,7 @@ export function Rows({ def, data, loading, limit = PANEL_ROWS }: { def: ListDef;
   const filterBy = useFilterBy();
   const dimCol = data.columns.indexOf(def.dimension);
   const metrics = data.columns.slice(data.columns.length - (data.results[0]?.metrics.length ?? data.totals.metrics.length));
-  const rows = data.results.slice(0, limit);
+  const rows = shownRows(def, data.results).slice(0, limit);
   const first = (r: (typeof rows)[number]) => (typeof r.metrics[0] === "number" ? (r.metrics[0] as number) : 0);
   const max = rows.reduce((m, r) => Math.max(m, first(r)), 0);
   return (

@@ -8,7 +8,7 @@ import { TABS, type PanelName } from "../lib/url-state";
 import { WEEKDAYS } from "../lib/dates";
 import { pad2 } from "../lib/format";
 import { queryBody, setState, useDash, type DashCtx } from "./ctx";
-import { listDef, PANEL_TITLE, TAB_LABEL } from "./defs";
+import { listDef, PANEL_TITLE, shownRows, TAB_LABEL } from "./defs";
 import { Panel, PanelError, QueryRows, Skeleton, Tab, type ListDef } from "./panel";
 import { useQuery } from "./use-query";
 import { WorldMap } from "./world-map";
@@ -16,7 +16,7 @@ import { WorldMap } from "./world-map";
 export function listBody(ctx: DashCtx, def: ListDef, limit: number, detail = false): QueryRequest {
   return queryBody(
     ctx,
-    { metrics: detail ? def.detailMetrics : def.metrics, dimensions: [def.dimension], limit },
+    { metrics: detail ? def.detailMetrics : def.metrics, dimensions: [def.dimension], limit: limit + (def.hide?.length ?? 0) },
     def.filters ?? [],
   );
 }
@@ -125,7 +125,7 @@ export function EventsPanel() {
   const q = onGoals ? names : props;
   const goal = state.goal;
   const conv = useQuery(ctx.scope, goal ? queryBody(ctx, { metrics: ["visitors", "conversion_rate"], goal }) : null);
-  const goalNames = (names.shown?.results ?? []).map((r) => String(r.dimensions[0] ?? "")).filter(Boolean);
+  const goalNames = shownRows(goalsDef, names.shown?.results ?? []).map((r) => String(r.dimensions[0] ?? "")).filter(Boolean);
   if (goal && !goalNames.includes(goal)) goalNames.unshift(goal);
   const [key, setKey] = useState(state.prop ?? "");
 
