@@ -4,6 +4,7 @@
 # numbers (web/e2e/bench-dashboard.mjs says exactly what is measured). Prints figures.
 #
 #   scripts/bench-dashboard.sh [--visitors 500000] [--keep DIR] [--runs 10]
+#   (FILTER_RUNS=N measures fewer filter clicks, LIMIT_MS the longest wait for one: see the .mjs)
 #
 # The data is 30 days of the demo generator (query::dataset, ~20 events per visitor: 500,000
 # visitors are ~10 million events), loaded once by `collector project demo-data`; --keep DIR keeps
