@@ -28,8 +28,18 @@ export function preloadChart(): Promise<typeof uPlot> {
   return loadingUPlot;
 }
 
+/**
+ * The colour a CSS variable stands for now, as `rgb(…)`: the tokens are `light-dark()` pairs,
+ * which only a property that takes a colour resolves, so a hidden probe's `color` is read.
+ */
 function cssVar(name: string): string {
-  return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || "#888";
+  const probe = document.createElement("span");
+  probe.style.color = `var(${name})`;
+  probe.style.display = "none";
+  document.body.appendChild(probe);
+  const color = getComputedStyle(probe).color;
+  probe.remove();
+  return color || "#888";
 }
 
 /** Increments when the colour scheme changes (system setting or the theme toggle). */
