@@ -3,7 +3,7 @@
 
 use contract::ids::ProjectId;
 use contract::keys::{ApiKey, KEY_RANDOM_BYTES};
-use store::{ids, Email, KeyId, KeyRecord, Name, Project, Store, TimeZoneName, User, UserId};
+use store::{ids, Domain, Email, KeyId, KeyRecord, Name, Project, Store, TimeZoneName, User, UserId};
 
 use crate::auth;
 use crate::error::{AppError, AppResult};
@@ -55,13 +55,24 @@ pub async fn authenticate(store: &dyn Store, email: &str, password: &str) -> App
 }
 
 pub async fn create_project(store: &dyn Store, owner: &User, name: &str) -> AppResult<Project> {
+    create_site(store, owner, name, None, TimeZoneName::utc()).await
+}
+
+/// A project with its site's domain and time zone, stored in one write.
+pub async fn create_site(
+    store: &dyn Store,
+    owner: &User,
+    name: &str,
+    domain: Option<Domain>,
+    timezone: TimeZoneName,
+) -> AppResult<Project> {
     let now = crate::now_ms();
     let project = Project {
         id: ids::new_project_id(now),
         owner: owner.id,
         name: Name::parse(name).map_err(|why| field("name", why))?,
-        domain: None,
-        timezone: TimeZoneName::utc(),
+        domain,
+        timezone,
         created_at: now,
     };
     store.create_project(&project).await?;

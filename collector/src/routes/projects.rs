@@ -95,18 +95,13 @@ async fn create_project(
     owner: Owner,
     JsonBody(body): JsonBody<api::NewProject>,
 ) -> AppResult<Response> {
-    // Checked before anything is stored, so a bad field leaves no half-made site behind.
+    // Parsed first: a bad field is refused naming it, and the site is stored in one write.
     let domain = parse_domain(body.domain.as_deref().unwrap_or(""))?;
     let timezone = match body.timezone.as_deref() {
         Some(tz) => parse_timezone(tz)?,
         None => TimeZoneName::utc(),
     };
-    let mut project = ops::create_project(&*state.store, &owner.user, &body.name).await?;
-    if domain.is_some() || timezone != TimeZoneName::utc() {
-        project.domain = domain;
-        project.timezone = timezone;
-        state.store.update_project(&project).await?;
-    }
+    let project = ops::create_site(&*state.store, &owner.user, &body.name, domain, timezone).await?;
     Ok((StatusCode::CREATED, Json(project_view(&project))).into_response())
 }
 
