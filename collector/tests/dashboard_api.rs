@@ -530,3 +530,29 @@ async fn the_tracker_is_built_in_and_loads_its_hashed_wasm() {
     );
     assert_eq!(&module.body[..4], b"\0asm");
 }
+
+#[tokio::test]
+async fn behind_https_a_share_password_cookie_works_in_an_iframe() {
+    let app = TestApp::with(|a| a.secure_cookies = Some(true)).await;
+    let shares = format!("/api/v1/projects/{}/shares", app.project_id);
+    let link = app
+        .call(
+            Method::POST,
+            &shares,
+            Some(json!({"label": "embed", "password": "a share password"})),
+            Some(&app.token),
+        )
+        .await
+        .json();
+    let slug = link["slug"].as_str().unwrap();
+    let unlocked = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/share/{slug}/unlock"),
+            Some(json!({"password": "a share password"})),
+            None,
+        )
+        .await;
+    let set = unlocked.headers[header::SET_COOKIE].to_str().unwrap();
+    assert!(set.contains("SameSite=None; Secure; Partitioned"), "{set}");
+}

@@ -103,8 +103,13 @@ async fn unlock(
         }
     }
     // The shared view may be framed by another site: its requests are then third-party, and
-    // only a SameSite=None (hence Secure) cookie is sent with them.
-    let same_site = if state.secure_cookies { "None; Secure" } else { "Lax" };
+    // only a SameSite=None (hence Secure) cookie is sent with them; Partitioned (CHIPS) keeps it
+    // working in browsers that block other third-party cookies, kept per embedding site.
+    let same_site = if state.secure_cookies {
+        "None; Secure; Partitioned"
+    } else {
+        "Lax"
+    };
     let cookie = format!(
         "{SHARE_COOKIE}={}; HttpOnly; SameSite={same_site}; Path=/api/v1/share/{}; Max-Age={SHARE_UNLOCK_TTL_SECS}",
         proof(&state, &link),
