@@ -8,12 +8,6 @@ use axum::http::{header, Method, Request, StatusCode};
 use common::TestApp;
 use serde_json::{json, Value};
 
-/// Stores what was sent and rebuilds the rollups, as the collector's worker does seconds later.
-async fn settle(app: &TestApp) {
-    app.state.writer.flush().await.unwrap();
-    collector::rollups::rebuild_pending(app.state.store.clone(), 365).await;
-}
-
 fn cookie_of(answer: &common::Answer) -> String {
     answer.headers[header::SET_COOKIE]
         .to_str()
@@ -349,7 +343,7 @@ async fn a_share_link_answers_queries_for_its_site_only_and_keeps_its_password()
             .status,
         StatusCode::ACCEPTED
     );
-    settle(&app).await;
+    app.settle().await;
     let shares = format!("/api/v1/projects/{}/shares", app.project_id);
     let open = app
         .call(
@@ -499,7 +493,7 @@ async fn all_time_starts_at_the_first_event() {
         )
         .await;
     assert_eq!(sent.status, StatusCode::ACCEPTED);
-    settle(&app).await;
+    app.settle().await;
     let answer = app
         .call(Method::POST, "/api/v1/query", Some(body), Some(&app.token))
         .await

@@ -17,13 +17,7 @@ async fn with_three_pageviews() -> TestApp {
             "r": "https://www.google.com/"});
         assert_eq!(app.beacon(body.to_string()).await.status, StatusCode::ACCEPTED);
     }
-    app.state.writer.flush().await.unwrap();
-    // What the rollup worker does every few seconds.
-    while query::engine::rebuild_dirty(&*app.state.store, 64, i64::MIN)
-        .await
-        .unwrap()
-        > 0
-    {}
+    app.settle().await;
     app
 }
 
@@ -280,43 +274,21 @@ async fn a_query_without_dimensions_has_one_row_of_totals_in_json_and_csv() {
 #[tokio::test]
 async fn a_heatmap_is_whole_by_default() {
     let app = with_three_pageviews().await;
-    let body = query_body(
-        &app,
-        json!({"metrics": ["visitors"], "dimensions": ["heatmap"], "date_range": "7d"}),
-    );
-    let answer = app
-        .call(Method::POST, "/api/v1/query", Some(body), Some(&app.token))
-        .await
-        .json();
-    assert_eq!(
-        answer["results"].as_array().unwrap().len(),
-        168,
-        "every weekday x hour cell"
-    );
-    let body = query_body(
-        &app,
-        json!({"metrics": ["visitors"], "dimensions": ["time:hour"], "date_range": "7d"}),
-    );
-    let answer = app
-        .call(Method::POST, "/api/v1/query", Some(body), Some(&app.token))
-        .await
-        .json();
-    assert_eq!(
-        answer["results"].as_array().unwrap().len(),
-        7 * 24,
-        "every hour of the week"
-    );
-    let body = query_body(
-        &app,
-        json!({"metrics": ["visitors"], "dimensions": ["heatmap"], "date_range": "7d", "limit": 5}),
-    );
-    let answer = app
-        .call(Method::POST, "/api/v1/query", Some(body), Some(&app.token))
-        .await
-        .json();
-    assert_eq!(
-        answer["results"].as_array().unwrap().len(),
-        5,
-        "an explicit limit still cuts"
-    );
+    let rows = |extra: Value| {
+        let body = query_body(&app, extra);
+        let app = &app;
+        async move {
+            let answer = app
+                .call(Method::POST, "/api/v1/query", Some(body), Some(&app.token))
+                .await;
+            answer.json()["results"].as_array().unwrap().len()
+        }
+    };
+    let heatmap = json!({"metrics": ["visitors"], "dimensions": ["heatmap"], "date_range": "7d"});
+    assert_eq!(rows(heatmap.clone()).await, 168, "every weekday x hour cell");
+    let hours = json!({"metrics": ["visitors"], "dimensions": ["time:hour"], "date_range": "7d"});
+    assert_eq!(rows(hours).await, 7 * 24, "every hour of the week");
+    let mut limited = heatmap;
+    limited["limit"] = json!(5);
+    assert_eq!(rows(limited).await, 5, "an explicit limit still cuts");
 }

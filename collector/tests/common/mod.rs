@@ -160,6 +160,17 @@ impl TestApp {
         contract::ids::ProjectId::parse(&self.project_id).unwrap()
     }
 
+    /// Writes everything sent so far and rebuilds the rollups it touched, as the collector's
+    /// writer and rollup worker do within seconds.
+    pub async fn settle(&self) {
+        self.state.writer.flush().await.unwrap();
+        while query::engine::rebuild_dirty(&*self.state.store, 64, i64::MIN)
+            .await
+            .unwrap()
+            > 0
+        {}
+    }
+
     /// The project's events once everything sent so far is written (browsers' requests are
     /// answered when queued).
     pub async fn stored_events(&self) -> Vec<contract::enriched::EnrichedEvent> {
