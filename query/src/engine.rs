@@ -4,13 +4,17 @@
 //! # Which path
 //!
 //! The rollups ([`store::analytics::rollup`]) hold, per UTC hour and per UTC day, the counters of
-//! one field's values. They answer a query with no filters, at most one field dimension (plus a
-//! time dimension or the heatmap), and every boundary it needs (range ends, local time buckets)
-//! on a UTC hour: every time zone with whole-hour offsets, which is nearly all of them. A UTC day
+//! one field's values. They answer a query with at most one field dimension (plus a time
+//! dimension or the heatmap), and every boundary it needs (range ends, local time buckets) on a
+//! UTC hour: every time zone with whole-hour offsets, which is nearly all of them. A UTC day
 //! fully inside the range (and inside one time bucket) is read from the daily rollup, the rest
-//! hour by hour. `conversion_rate` by a field needs per-value goal visitors, which rollups do not
-//! hold. Anything else runs as raw aggregations ([`Store::aggregate_events`] and
-//! [`Store::aggregate_sessions`]), which are exact.
+//! hour by hour. Filters are applied from the rollups when they are all on one field and the
+//! query groups by no other field (a click on a dashboard row: the top stats, the graph, the
+//! heatmap and the clicked panel): every event has exactly one value of a field, so the rows of
+//! the values the filters accept hold exactly the filtered events, and for a session field the
+//! filtered sessions ([`RollupFilter`]). `conversion_rate` by a field or under a filter needs
+//! per-value goal visitors, which rollups do not hold. Anything else runs as raw aggregations
+//! ([`Store::aggregate_events`] and [`Store::aggregate_sessions`]), which are exact.
 //!
 //! Rollups are rebuilt by the collector's rollup worker shortly after ingestion (a few seconds);
 //! until then a rollup answer lacks the newest events. Visitors from rollups are merged sketches:
@@ -20,9 +24,11 @@ use std::cmp::Ordering;
 use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
 
+use store::analytics::raw::compile_regex;
 use store::analytics::rollup::{day_of, DAY_MS, HOUR_MS};
 use store::analytics::{
-    Counters, EventGroup, Field, Granularity, RawQuery, RollupDim, SessionGroup, Sketch, StoredRollup, TimeBuckets,
+    Counters, EventGroup, Field, Filter, FilterOp, Granularity, RawQuery, RollupDim, SessionGroup, Sketch,
+    StoredRollup, TimeBuckets,
 };
 use store::{Millis, Store, StoreError};
 
@@ -301,13 +307,76 @@ fn wants_sessions(q: &Query) -> bool {
 /// Whether the rollups can answer `q` over `range` exactly as the raw path would.
 fn rollups_can_answer(q: &Query, range: &Range, layout: &TimeLayout) -> bool {
     let fields = fields_of(q);
-    let conversion_by_field = q.metrics.contains(&Metric::ConversionRate) && !fields.is_empty();
-    q.filters.is_empty()
-        && fields.len() <= 1
-        && !conversion_by_field
+    let Some(filter) = RollupFilter::of(q) else {
+        return false;
+    };
+    let conversion = q.metrics.contains(&Metric::ConversionRate);
+    fields.len() <= 1
+        && !(conversion && (!fields.is_empty() || filter.is_some()))
+        && filter.is_none_or(|f| fields.iter().all(|g| g == f.field))
         && range.from % HOUR_MS == 0
         && range.to % HOUR_MS == 0
         && layout.bounds().iter().all(|b| b % HOUR_MS == 0)
+}
+
+/// A query's filters as the rollups apply them: all on one field, whose values they accept or
+/// not. `matches` patterns are compiled once here, not per value.
+struct RollupFilter<'q> {
+    field: &'q Field,
+    filters: Vec<(&'q Filter, Vec<regex::Regex>)>,
+}
+
+impl<'q> RollupFilter<'q> {
+    /// `Some(None)` without filters; `Some(Some(_))` when the rollups can apply them; `None`
+    /// when they cannot: filters on several fields, or a prop filter that accepts the empty
+    /// value (an event without the prop is in no row of it, yet the raw path gives it the empty
+    /// value).
+    fn of(q: &'q Query) -> Option<Option<RollupFilter<'q>>> {
+        let Some(first) = q.filters.first() else {
+            return Some(None);
+        };
+        let mut filters = Vec::with_capacity(q.filters.len());
+        for f in &q.filters {
+            if f.field != first.field {
+                return None;
+            }
+            let regexes = match f.op {
+                FilterOp::Matches => f
+                    .values
+                    .iter()
+                    .map(|p| compile_regex(p).ok())
+                    .collect::<Option<Vec<_>>>()?,
+                _ => Vec::new(),
+            };
+            filters.push((f, regexes));
+        }
+        let filter = RollupFilter {
+            field: &first.field,
+            filters,
+        };
+        if matches!(filter.field, Field::Prop(_)) && filter.accepts("") {
+            return None;
+        }
+        Some(Some(filter))
+    }
+
+    /// Whether every filter accepts `value`: [`Filter::accepts`] with the patterns compiled.
+    fn accepts(&self, value: &str) -> bool {
+        self.filters.iter().all(|(f, regexes)| match f.op {
+            FilterOp::Matches => regexes.iter().any(|re| re.is_match(value)),
+            _ => f.accepts(value),
+        })
+    }
+
+    /// The values an `is` filter names (those the other filters accept too): only their rows
+    /// need reading. `None` when no filter is an `is`.
+    fn named_values(&self) -> Option<Vec<String>> {
+        let (is, _) = self.filters.iter().find(|(f, _)| f.op == FilterOp::Is)?;
+        let mut values: Vec<String> = is.values.iter().filter(|v| self.accepts(v)).cloned().collect();
+        values.sort_unstable();
+        values.dedup();
+        Some(values)
+    }
 }
 
 /// Stretches of time, `[from, to)`.
@@ -428,21 +497,7 @@ async fn field_rollups(
     if values.len() <= q.limit {
         return read_rollups(store, q, reads, dim).await;
     }
-    let read_values = |wanted: Vec<String>| {
-        let spans = &spans;
-        async move {
-            if wanted.is_empty() {
-                return Ok(Vec::new());
-            }
-            let parts = futures_util::future::try_join_all(
-                spans
-                    .iter()
-                    .map(|&(g, from, to)| store.rollups_of_values(&q.project, g, from, to, dim, &wanted)),
-            )
-            .await?;
-            Ok::<_, EngineError>(parts.into_iter().flatten().collect::<Vec<_>>())
-        }
-    };
+    let read_values = |wanted: Vec<String>| read_rollups_of_values(store, q, reads, dim, wanted);
     if by_counters {
         let mut ranked: Vec<(String, Value)> = values
             .into_iter()
@@ -488,6 +543,55 @@ async fn field_rollups(
     Ok(rows)
 }
 
+/// The rows of `values` of one dimension, every span read at once.
+async fn read_rollups_of_values(
+    store: &dyn Store,
+    q: &Query,
+    reads: &(Spans, Spans),
+    dim: &RollupDim,
+    values: Vec<String>,
+) -> Result<Vec<StoredRollup>, EngineError> {
+    if values.is_empty() {
+        return Ok(Vec::new());
+    }
+    let parts = futures_util::future::try_join_all(
+        spans_of(reads)
+            .into_iter()
+            .map(|(g, from, to)| store.rollups_of_values(&q.project, g, from, to, dim, &values)),
+    )
+    .await?;
+    Ok(parts.into_iter().flatten().collect())
+}
+
+/// The rows of the filtered field's values that the filters accept. An `is` filter names them;
+/// otherwise the values present in the range are listed from the summaries (no sketches) when
+/// the store reads those cheaply, and only the accepted ones read in full.
+async fn accepted_rollups(
+    store: &dyn Store,
+    q: &Query,
+    reads: &(Spans, Spans),
+    filter: &RollupFilter<'_>,
+) -> Result<Vec<StoredRollup>, EngineError> {
+    let dim = RollupDim::Field(filter.field.clone());
+    if let Some(values) = filter.named_values() {
+        return read_rollups_of_values(store, q, reads, &dim, values).await;
+    }
+    if !store.reads_summaries_cheaply() {
+        let mut rows = read_rollups(store, q, reads, &dim).await?;
+        rows.retain(|r| filter.accepts(&r.row.value));
+        return Ok(rows);
+    }
+    let summaries = futures_util::future::try_join_all(
+        spans_of(reads)
+            .into_iter()
+            .map(|(g, from, to)| store.rollup_summaries(&q.project, g, from, to, &dim)),
+    )
+    .await?;
+    let present: BTreeSet<String> = summaries.into_iter().flatten().map(|s| s.value).collect();
+    let accepted = present.into_iter().filter(|v| filter.accepts(v)).collect();
+    read_rollups_of_values(store, q, reads, &dim, accepted).await
+}
+
 async fn from_rollups(
     store: &dyn Store,
     q: &Query,
@@ -504,6 +608,26 @@ async fn from_rollups(
         TimeLayout::None => None,
         _ => layout.label_of(r.bucket),
     };
+    if let Some(filter) = RollupFilter::of(q).flatten() {
+        // The accepted values' rows are the filtered totals; grouped by the filtered field
+        // itself (the only field the plan allows with a filter), they are the rows too.
+        for r in accepted_rollups(store, q, &reads, &filter).await? {
+            totals.add_rollup(&r);
+            let key = match (&field, layout) {
+                (Some(_), _) => (vec![r.row.value.clone()], label(&r)),
+                (None, TimeLayout::None) => continue,
+                (None, _) => (Vec::new(), label(&r)),
+            };
+            rows.entry(key).or_default().add_rollup_owned(r);
+        }
+        let exact = totals.visitors.exact() && rows.values().all(|a| a.visitors.exact());
+        return Ok(Period {
+            rows,
+            totals,
+            source: "rollup",
+            exact,
+        });
+    }
     let field_dim = field.clone().map(RollupDim::Field);
     let (total_rows, field_rows) =
         futures_util::future::try_join(read_rollups(store, q, &reads, &RollupDim::Total), async {
@@ -566,29 +690,52 @@ async fn from_raw(store: &dyn Store, q: &Query, range: &Range, layout: &TimeLayo
         ..grouped.clone()
     };
     let grouped_needed = !fields.is_empty() || !matches!(layout, TimeLayout::None);
+    let (events, sessions) = (wants_events(q), wants_sessions(q));
+    // The (up to) four aggregations run at once, each on its own database connection or cursor.
+    let (event_totals, event_rows, session_totals, session_rows) = futures_util::future::try_join4(
+        async {
+            if events {
+                store.aggregate_events(&whole).await
+            } else {
+                Ok(Vec::new())
+            }
+        },
+        async {
+            if events && grouped_needed {
+                store.aggregate_events(&grouped).await
+            } else {
+                Ok(Vec::new())
+            }
+        },
+        async {
+            if sessions {
+                store.aggregate_sessions(&whole).await
+            } else {
+                Ok(Vec::new())
+            }
+        },
+        async {
+            if sessions && grouped_needed {
+                store.aggregate_sessions(&grouped).await
+            } else {
+                Ok(Vec::new())
+            }
+        },
+    )
+    .await?;
     let mut rows: HashMap<Key, Acc> = HashMap::new();
     let mut totals = Acc::default();
-    if wants_events(q) {
-        for g in store.aggregate_events(&whole).await? {
-            totals.add_event_group(&g);
-        }
-        if grouped_needed {
-            for g in store.aggregate_events(&grouped).await? {
-                rows.entry((g.keys.clone(), g.bucket)).or_default().add_event_group(&g);
-            }
-        }
+    for g in &event_totals {
+        totals.add_event_group(g);
     }
-    if wants_sessions(q) {
-        for g in store.aggregate_sessions(&whole).await? {
-            totals.add_session_group(&g);
-        }
-        if grouped_needed {
-            for g in store.aggregate_sessions(&grouped).await? {
-                rows.entry((g.keys.clone(), g.bucket))
-                    .or_default()
-                    .add_session_group(&g);
-            }
-        }
+    for g in &event_rows {
+        rows.entry((g.keys.clone(), g.bucket)).or_default().add_event_group(g);
+    }
+    for g in &session_totals {
+        totals.add_session_group(g);
+    }
+    for g in &session_rows {
+        rows.entry((g.keys.clone(), g.bucket)).or_default().add_session_group(g);
     }
     Ok(Period {
         rows,

@@ -325,6 +325,7 @@ fn queries() -> Vec<serde_json::Value> {
         json!({"project_id": p, "metrics": event_metrics, "date_range": range, "filters": [["is_not", "props.plan", ["pro"]]], "dimensions": ["event_name"]}),
         json!({"project_id": p, "metrics": all_metrics, "date_range": ["2026-03-27T10:30:00Z", "2026-03-28T05:15:00Z"]}),
     ];
+    qs.extend(filtered_from_rollups());
     // Top lists: the rollup path reads the sketches of only the values that can make the top
     // (see `run_all`, which holds them to the raw path's rows).
     for (field, metrics, order, limit) in [
@@ -429,6 +430,39 @@ fn check(
     out
 }
 
+/// Filters on one field with no other field dimension (a click on a dashboard row): the rollup
+/// path applies them (`run_all` checks it did).
+fn filtered_from_rollups() -> Vec<serde_json::Value> {
+    let p = project().to_string();
+    let all_metrics = json!([
+        "visitors",
+        "visits",
+        "pageviews",
+        "views_per_visit",
+        "bounce_rate",
+        "visit_duration",
+        "time_on_page",
+        "scroll_depth",
+        "events"
+    ]);
+    let event_metrics = json!(["visitors", "pageviews", "events", "time_on_page", "scroll_depth"]);
+    let range = json!(["2026-03-26", "2026-03-30"]);
+    vec![
+        json!({"project_id": p, "metrics": all_metrics, "date_range": range, "filters": [["is", "country", ["DE"]]]}),
+        json!({"project_id": p, "metrics": all_metrics, "date_range": range, "filters": [["is", "country", ["DE", "FR", "XX"]]], "dimensions": ["time:day"], "timezone": "Europe/Berlin"}),
+        json!({"project_id": p, "metrics": ["visitors", "pageviews", "visits"], "date_range": range, "filters": [["is_not", "browser", ["Chrome"]]], "dimensions": ["heatmap"], "timezone": "Europe/Berlin"}),
+        json!({"project_id": p, "metrics": all_metrics, "date_range": range, "filters": [["contains", "page", ["/docs"]]], "dimensions": ["page"], "limit": 3}),
+        json!({"project_id": p, "metrics": all_metrics, "date_range": range, "filters": [["matches", "source", ["^(Google|Bing)$"]]], "dimensions": ["time:hour"], "timezone": "America/New_York"}),
+        json!({"project_id": p, "metrics": all_metrics, "date_range": range, "filters": [["contains", "page", ["/blog"]], ["is_not", "page", ["/blog"]]], "dimensions": ["page"], "limit": 1000}),
+        json!({"project_id": p, "metrics": all_metrics, "date_range": range, "filters": [["is", "entry_page", ["/", "/pricing"]], ["matches", "entry_page", ["^/$"]]]}),
+        json!({"project_id": p, "metrics": all_metrics, "date_range": range, "filters": [["is", "utm_source", [""]]], "dimensions": ["utm_source"]}),
+        json!({"project_id": p, "metrics": event_metrics, "date_range": range, "filters": [["is", "event_name", ["signup"]]], "dimensions": ["time:day"]}),
+        json!({"project_id": p, "metrics": event_metrics, "date_range": range, "filters": [["is_not", "event_name", ["pageview", "page_exit"]]], "dimensions": ["event_name"]}),
+        json!({"project_id": p, "metrics": event_metrics, "date_range": range, "filters": [["is", "props.plan", ["pro", "team"]]]}),
+        json!({"project_id": p, "metrics": event_metrics, "date_range": range, "filters": [["matches", "props.plan", ["^t"]]], "dimensions": ["props.plan"]}),
+    ]
+}
+
 async fn run_all(store: Arc<dyn Store>, events: &[EnrichedEvent], sessions: &[Session]) -> Vec<Vec<String>> {
     let mut answers = Vec::new();
     let mut from_rollups = 0;
@@ -444,6 +478,10 @@ async fn run_all(store: Arc<dyn Store>, events: &[EnrichedEvent], sessions: &[Se
             sources.insert(result.meta.source);
             from_rollups += usize::from(result.meta.source == "rollup");
             assert!(!force_raw || result.meta.source == "raw", "{body}");
+            assert!(
+                force_raw || result.meta.source == "rollup" || !filtered_from_rollups().contains(&body),
+                "a filter on one field is applied from the rollups: {body}"
+            );
             assert!(
                 result.meta.visitors_exact,
                 "{body}: the dataset is under the sketch's exact limit"
