@@ -29,6 +29,9 @@ pub enum AppError {
     UnsupportedMediaType(String),
     #[error("the collector is shutting down or overloaded; retry later")]
     Unavailable,
+    /// 503: a dashboard query ran past its time budget and was cancelled.
+    #[error("the query ran longer than {} s and was cancelled; narrow the date range or the filters", .0.as_secs())]
+    QueryTimeout(std::time::Duration),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -52,6 +55,7 @@ impl AppError {
             AppError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             AppError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             AppError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            AppError::QueryTimeout(_) => (StatusCode::SERVICE_UNAVAILABLE, "query_timeout"),
             AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -61,6 +65,7 @@ impl From<store::StoreError> for AppError {
     fn from(e: store::StoreError) -> Self {
         match e {
             store::StoreError::Conflict(what) => AppError::Conflict(format!("{what} already exists")),
+            store::StoreError::TimedOut(budget) => AppError::QueryTimeout(budget),
             other => AppError::Internal(anyhow::Error::new(other).context("store")),
         }
     }
@@ -96,3 +101,24 @@ impl IntoResponse for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store read cancelled at its budget reaches the client as a 503 that says what to do,
+    /// never as an internal error.
+    #[tokio::test]
+    async fn a_timed_out_query_is_a_503_that_says_so() {
+        let budget = std::time::Duration::from_secs(30);
+        let response = AppError::from(store::StoreError::TimedOut(budget)).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["code"], "query_timeout");
+        assert_eq!(
+            body["error"],
+            "the query ran longer than 30 s and was cancelled; narrow the date range or the filters"
+        );
+    }
+}

@@ -19,6 +19,10 @@ pub const MAX_DIMENSIONS: usize = 3;
 pub const MAX_FILTERS: usize = 20;
 /// Most values in one filter (OR-combined).
 pub const MAX_FILTER_VALUES: usize = 100;
+/// Most bytes of `matches` patterns in one query, all filters together. Every pattern is tried
+/// on every candidate value, so this bounds the matching work per row (one pattern may hold
+/// up to [`store::analytics::raw::MAX_REGEX_BYTES`]).
+pub const MAX_QUERY_PATTERN_BYTES: usize = 4_096;
 /// Longest filter value or pattern, in bytes (the longest URL the contract accepts).
 pub const MAX_FILTER_VALUE_BYTES: usize = contract::limits::MAX_URL_BYTES;
 /// Longest range that may be grouped by `time:minute`: a day is 1440 buckets, already more than a
@@ -550,7 +554,24 @@ fn parse_filters(value: Option<&Value>) -> Result<Vec<Filter>, QueryError> {
     if list.len() > MAX_FILTERS {
         return err("filters", format!("at most {MAX_FILTERS} filters"));
     }
-    list.iter().enumerate().map(|(i, f)| parse_filter(i, f)).collect()
+    let filters: Vec<Filter> = list
+        .iter()
+        .enumerate()
+        .map(|(i, f)| parse_filter(i, f))
+        .collect::<Result<_, _>>()?;
+    let pattern_bytes: usize = filters
+        .iter()
+        .filter(|f| f.op == FilterOp::Matches)
+        .flat_map(|f| &f.values)
+        .map(String::len)
+        .sum();
+    if pattern_bytes > MAX_QUERY_PATTERN_BYTES {
+        return err(
+            "filters",
+            format!("the matches patterns hold {pattern_bytes} bytes in all; at most {MAX_QUERY_PATTERN_BYTES}"),
+        );
+    }
+    Ok(filters)
 }
 
 fn parse_timezone(value: Option<&Value>) -> Result<Tz, QueryError> {

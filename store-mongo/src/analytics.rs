@@ -579,12 +579,17 @@ impl MongoStore {
     ) -> Result<Vec<Document>> {
         collection
             .find(filter)
-            .with_options(mongodb::options::FindOptions::builder().projection(projection).build())
+            .with_options(
+                mongodb::options::FindOptions::builder()
+                    .projection(projection)
+                    .max_time(store::ANALYTICS_TIME_BUDGET)
+                    .build(),
+            )
             .await
-            .map_err(backend)?
+            .map_err(analytics_error)?
             .try_collect()
             .await
-            .map_err(backend)
+            .map_err(analytics_error)
     }
 
     async fn aggregate_docs(
@@ -596,11 +601,12 @@ impl MongoStore {
         collection
             .aggregate(pipeline)
             .allow_disk_use(true)
+            .max_time(store::ANALYTICS_TIME_BUDGET)
             .await
-            .map_err(backend)?
+            .map_err(analytics_error)?
             .try_collect()
             .await
-            .map_err(backend)
+            .map_err(analytics_error)
     }
 
     pub(crate) async fn aggregate_events_impl(&self, q: &RawQuery) -> Result<Vec<EventGroup>> {
@@ -1208,6 +1214,20 @@ impl MongoStore {
 /// Starts of the sessions given to a fold, by id (to find those of sessions merged away).
 pub(crate) fn starts_by_id(sessions: &[Session]) -> BTreeMap<String, Millis> {
     sessions.iter().map(|s| (s.id.clone(), s.start)).collect()
+}
+
+/// The server's code for an operation stopped by its `maxTimeMS`.
+const MAX_TIME_EXPIRED: i32 = 50;
+
+/// A store error from an analytics read: [`StoreError::TimedOut`] when the server stopped it at
+/// [`store::ANALYTICS_TIME_BUDGET`].
+fn analytics_error(e: mongodb::error::Error) -> StoreError {
+    match &*e.kind {
+        mongodb::error::ErrorKind::Command(c) if c.code == MAX_TIME_EXPIRED => {
+            StoreError::TimedOut(store::ANALYTICS_TIME_BUDGET)
+        }
+        _ => backend(e),
+    }
 }
 
 #[cfg(test)]

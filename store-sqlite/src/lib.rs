@@ -36,11 +36,11 @@ pub mod session_cache;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::c_int;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::thread::JoinHandle;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use contract::enrich::VisitorId;
@@ -70,9 +70,14 @@ use codec::{
 /// The database file inside the collector's data directory.
 pub const FILE_NAME: &str = "metrics.sqlite3";
 
-/// Read connections per store. Reads are short index look-ups and range scans; two cover the
-/// dashboard plus the per-request key look-ups on a small machine without idling many handles.
+/// Read connections for short look-ups (keys, logins, sessions, projects). Two cover the
+/// per-request look-ups of a small machine without idling many handles.
 const READERS: usize = 2;
+/// Read connections for the dashboard's aggregations and rollup reads, apart from [`READERS`]:
+/// two long queries at once can hold both, and sign-ins and key look-ups still find theirs.
+const ANALYSTS: usize = 2;
+/// How often (in SQLite virtual machine steps) a running aggregation checks its time budget.
+const BUDGET_CHECK_STEPS: c_int = 10_000;
 
 /// The SQLite [`Store`]. Cheap to clone: clones share the connections.
 #[derive(Clone)]
@@ -86,6 +91,11 @@ struct Inner {
     writer: Arc<Mutex<Connection>>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    /// Connections of the analytics reads ([`ANALYSTS`]).
+    analysts: Vec<Mutex<Connection>>,
+    next_analyst: AtomicUsize,
+    /// Longest an analytics read may run, ms ([`store::ANALYTICS_TIME_BUDGET`] unless set).
+    analytics_budget_ms: AtomicU64,
     /// Set by the writer's WAL hook when the log has grown past [`CHECKPOINT_AT`] frames.
     wal_is_long: Arc<AtomicBool>,
     checkpointer: Option<Checkpointer>,
@@ -237,15 +247,19 @@ impl SqliteStore {
         let mut writer = Connection::open(path).map_err(StoreError::backend)?;
         schema::configure(&writer).map_err(StoreError::backend)?;
         schema::migrate(&mut writer)?;
-        let readers = (0..READERS)
-            .map(|_| {
-                let conn = open_connection(path)?;
-                // A read connection that writes by mistake would bypass the writer's mutex.
-                conn.pragma_update(None, "query_only", true)?;
-                Ok(Mutex::new(conn))
-            })
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(StoreError::backend)?;
+        let read_only = |n: usize| {
+            (0..n)
+                .map(|_| {
+                    let conn = open_connection(path)?;
+                    // A read connection that writes by mistake would bypass the writer's mutex.
+                    conn.pragma_update(None, "query_only", true)?;
+                    Ok(Mutex::new(conn))
+                })
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(StoreError::backend)
+        };
+        let readers = read_only(READERS)?;
+        let analysts = read_only(ANALYSTS)?;
         let wal_is_long = Arc::new(AtomicBool::new(false));
         let flag = wal_is_long.clone();
         // Replaces SQLite's automatic checkpoint (itself a WAL hook) on the writer: see
@@ -272,6 +286,9 @@ impl SqliteStore {
                 writer,
                 readers,
                 next_reader: AtomicUsize::new(0),
+                analysts,
+                next_analyst: AtomicUsize::new(0),
+                analytics_budget_ms: AtomicU64::new(store::ANALYTICS_TIME_BUDGET.as_millis() as u64),
                 wal_is_long,
                 checkpointer: Some(checkpointer),
                 mark_clock: AtomicI64::new(last_mark),
@@ -285,6 +302,13 @@ impl SqliteStore {
     pub fn open_in(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(StoreError::backend)?;
         Self::open(&dir.join(FILE_NAME))
+    }
+
+    /// Sets the longest an analytics read may run before it is cancelled with
+    /// [`StoreError::TimedOut`] (tests; the default is [`store::ANALYTICS_TIME_BUDGET`]).
+    pub fn set_analytics_budget(&self, budget: Duration) {
+        let ms = u64::try_from(budget.as_millis()).unwrap_or(u64::MAX);
+        self.inner.analytics_budget_ms.store(ms, Ordering::Relaxed);
     }
 
     /// How the session cache has fared since the store opened.
@@ -317,6 +341,35 @@ impl SqliteStore {
         blocking(move || inner.write_now(f)).await
     }
 
+    /// Runs an aggregation or rollup read on an analytics connection, off the async runtime,
+    /// within the analytics time budget: past it SQLite interrupts the statement and the read
+    /// fails with [`StoreError::TimedOut`], so an abandoned query does not hold the connection.
+    async fn analyze<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        blocking(move || {
+            let budget = Duration::from_millis(inner.analytics_budget_ms.load(Ordering::Relaxed));
+            let deadline = Instant::now() + budget;
+            let mut conn = pick(&inner.analysts, &inner.next_analyst);
+            conn.progress_handler(BUDGET_CHECK_STEPS, Some(move || Instant::now() >= deadline))
+                .map_err(StoreError::backend)?;
+            let out = f(&conn);
+            // Only analytics reads use this connection, and each sets its own deadline first.
+            let _ = conn.progress_handler(0, None::<fn() -> bool>);
+            out.map_err(|e| {
+                if interrupted(&e) {
+                    StoreError::TimedOut(budget)
+                } else {
+                    e
+                }
+            })
+        })
+        .await
+    }
+
     /// Runs `f` on a read connection, off the async runtime. Under WAL it sees every transaction
     /// committed before it started, so a read after an awaited write sees that write.
     async fn read<T, F>(&self, f: F) -> Result<T>
@@ -330,18 +383,31 @@ impl SqliteStore {
 }
 
 impl Inner {
-    /// A free read connection, or else the next one in turn (and wait for it).
     fn reader(&self) -> MutexGuard<'_, Connection> {
-        for r in &self.readers {
-            match r.try_lock() {
-                Ok(guard) => return guard,
-                Err(TryLockError::Poisoned(p)) => return p.into_inner(),
-                Err(TryLockError::WouldBlock) => {}
-            }
-        }
-        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
-        lock(&self.readers[i])
+        pick(&self.readers, &self.next_reader)
     }
+}
+
+/// A free connection of `pool`, or else the next one in turn (and wait for it).
+fn pick<'a>(pool: &'a [Mutex<Connection>], next: &AtomicUsize) -> MutexGuard<'a, Connection> {
+    for r in pool {
+        match r.try_lock() {
+            Ok(guard) => return guard,
+            Err(TryLockError::Poisoned(p)) => return p.into_inner(),
+            Err(TryLockError::WouldBlock) => {}
+        }
+    }
+    let i = next.fetch_add(1, Ordering::Relaxed) % pool.len();
+    lock(&pool[i])
+}
+
+/// Whether `e` is SQLite's answer to an interrupted statement (the progress handler's doing).
+fn interrupted(e: &StoreError) -> bool {
+    let StoreError::Backend(inner) = e else { return false };
+    inner
+        .downcast_ref::<rusqlite::Error>()
+        .and_then(rusqlite::Error::sqlite_error_code)
+        .is_some_and(|code| code == rusqlite::ErrorCode::OperationInterrupted)
 }
 
 /// A panic while a connection was held leaves nothing half-done that SQLite has not already
@@ -966,12 +1032,12 @@ impl Store for SqliteStore {
 
     async fn aggregate_events(&self, q: &RawQuery) -> Result<Vec<EventGroup>> {
         let q = q.clone();
-        self.read(move |c| analytics::aggregate_events(c, &q)).await
+        self.analyze(move |c| analytics::aggregate_events(c, &q)).await
     }
 
     async fn aggregate_sessions(&self, q: &RawQuery) -> Result<Vec<SessionGroup>> {
         let q = q.clone();
-        self.read(move |c| analytics::aggregate_sessions(c, &q)).await
+        self.analyze(move |c| analytics::aggregate_sessions(c, &q)).await
     }
 
     async fn sessions_of_visitors(&self, project: &ProjectId, visitors: &[VisitorId]) -> Result<Vec<Session>> {
@@ -1031,7 +1097,7 @@ impl Store for SqliteStore {
     ) -> Result<Vec<StoredRollup>> {
         let project = *project;
         let dim = dim.cloned();
-        self.read(move |c| analytics::rollups(c, &project, granularity, from, to, dim.as_ref()))
+        self.analyze(move |c| analytics::rollups(c, &project, granularity, from, to, dim.as_ref()))
             .await
     }
 
@@ -1048,7 +1114,7 @@ impl Store for SqliteStore {
         dim: &RollupDim,
     ) -> Result<Vec<RollupSummary>> {
         let (project, dim) = (*project, dim.clone());
-        self.read(move |c| analytics::rollup_summaries(c, &project, granularity, from, to, &dim))
+        self.analyze(move |c| analytics::rollup_summaries(c, &project, granularity, from, to, &dim))
             .await
     }
 
@@ -1062,7 +1128,7 @@ impl Store for SqliteStore {
         values: &[String],
     ) -> Result<Vec<StoredRollup>> {
         let (project, dim, values) = (*project, dim.clone(), values.to_vec());
-        self.read(move |c| analytics::rollups_of_values(c, &project, granularity, from, to, &dim, &values))
+        self.analyze(move |c| analytics::rollups_of_values(c, &project, granularity, from, to, &dim, &values))
             .await
     }
 
@@ -1152,6 +1218,47 @@ mod tests {
             1,
             "tokens survive the index swap"
         );
+    }
+
+    /// An analytics read past its budget is interrupted and reported as timed out, and the
+    /// connection serves the next read normally.
+    #[tokio::test]
+    async fn an_analytics_read_past_its_budget_is_cancelled() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open_in(dir.path()).unwrap();
+        s.set_analytics_budget(Duration::from_millis(50));
+        let started = Instant::now();
+        // Counts forever: only the interrupt ends it.
+        let endless = s
+            .analyze(|c| {
+                c.query_row(
+                    "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT count(*) FROM n",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )
+                .map_err(backend)
+            })
+            .await;
+        assert!(
+            matches!(endless, Err(StoreError::TimedOut(b)) if b == Duration::from_millis(50)),
+            "{endless:?}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "cancelled, not run to the end"
+        );
+        for _ in 0..ANALYSTS {
+            let q = RawQuery {
+                project: ProjectId::from_bytes([1; 12]),
+                from: 0,
+                to: 1,
+                filters: Vec::new(),
+                group: Vec::new(),
+                time: None,
+                goal: None,
+            };
+            s.aggregate_events(&q).await.expect("the connections still work");
+        }
     }
 
     /// Every query of the trait is answered from an index, never by scanning a table: the

@@ -41,7 +41,15 @@ pub enum StoreError {
     /// The database failed or could not be reached.
     #[error("storage backend error: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// An analytics read ran past its time budget ([`ANALYTICS_TIME_BUDGET`]) and was cancelled.
+    #[error("the query ran longer than {0:?} and was cancelled")]
+    TimedOut(std::time::Duration),
 }
+
+/// Longest one analytics read (a raw aggregation or a rollup read) may run before the backend
+/// cancels it: SQLite interrupts the statement, MongoDB is sent `maxTimeMS`. A dashboard query
+/// makes a few such reads at once, so this also bounds the query.
+pub const ANALYTICS_TIME_BUDGET: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl StoreError {
     pub fn backend(e: impl std::error::Error + Send + Sync + 'static) -> Self {

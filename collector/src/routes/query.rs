@@ -18,6 +18,10 @@ use crate::state::AppState;
 
 /// Paths in the `/api/stats` answer.
 pub const STATS_TOP_PATHS: usize = 10;
+/// Longest a query may take before it is cancelled with a 503 `query_timeout`: the stores'
+/// budget for one read ([`store::ANALYTICS_TIME_BUDGET`]), which also stops the reads left
+/// running when the answer is abandoned.
+pub const QUERY_TIME_BUDGET: std::time::Duration = store::ANALYTICS_TIME_BUDGET;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -74,13 +78,23 @@ pub async fn answer(
     if let Some(project) = project {
         resolve_all_time(state, project, &mut body).await?;
     }
-    let q = query::parse_query(&body, crate::now_ms()).map_err(|e| invalid(&e.field, e.message))?;
+    // Off the async workers: compiling a query's patterns can take milliseconds, and ingestion
+    // shares those workers.
+    let now = crate::now_ms();
+    let q = tokio::task::spawn_blocking(move || query::parse_query(&body, now))
+        .await
+        .map_err(|e| AppError::Internal(anyhow::Error::new(e).context("parsing a query")))?
+        .map_err(|e| invalid(&e.field, e.message))?;
     if project.is_none_or(|p| p.id != q.project) {
         return Err(AppError::NotFound("project"));
     }
-    let result = query::engine::run(&*state.store, &q, &engine_options(state))
-        .await
-        .map_err(|e| AppError::Internal(anyhow::Error::new(e).context("query")))?;
+    let options = engine_options(state);
+    let run = query::engine::run(&*state.store, &q, &options);
+    let result = match tokio::time::timeout(QUERY_TIME_BUDGET, run).await {
+        Err(_) => return Err(AppError::QueryTimeout(QUERY_TIME_BUDGET)),
+        Ok(Err(query::engine::EngineError::Store(e))) => return Err(e.into()),
+        Ok(Ok(result)) => result,
+    };
     if wants_csv(headers) {
         let disposition = format!("attachment; filename=\"metrics-{}.csv\"", q.project);
         return Ok((

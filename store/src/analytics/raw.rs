@@ -50,16 +50,34 @@ impl Filter {
     }
 }
 
-/// Compiles a `matches` pattern under the size limits.
+/// Compiled patterns kept for reuse ([`compile_regex`]); past it the cache starts over.
+pub const REGEX_CACHE_ENTRIES: usize = 256;
+
+/// Compiles a `matches` pattern under the size limits, once per distinct pattern: the query
+/// parser, the rollup path and SQLite's `metrics_regexp` all ask for the same patterns, and a
+/// large one takes milliseconds to compile. (A `Regex` is a handle: clones share the program.)
 pub fn compile_regex(pattern: &str) -> Result<regex::Regex, String> {
+    static CACHE: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, regex::Regex>>> =
+        std::sync::LazyLock::new(Default::default);
     if pattern.len() > MAX_REGEX_BYTES {
         return Err(format!("is longer than {MAX_REGEX_BYTES} bytes"));
     }
-    regex::RegexBuilder::new(pattern)
+    let cache = || CACHE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(re) = cache().get(pattern) {
+        return Ok(re.clone());
+    }
+    // Compiled outside the lock: another pattern's compilation does not wait for this one.
+    let re = regex::RegexBuilder::new(pattern)
         .size_limit(MAX_REGEX_COMPILED_BYTES)
         .dfa_size_limit(MAX_REGEX_COMPILED_BYTES)
         .build()
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    let mut cache = cache();
+    if cache.len() >= REGEX_CACHE_ENTRIES {
+        cache.clear();
+    }
+    cache.insert(pattern.to_owned(), re.clone());
+    Ok(re)
 }
 
 /// Time buckets of a raw aggregation: `bounds` holds `labels.len() + 1` increasing instants; a
