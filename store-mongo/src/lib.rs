@@ -141,7 +141,7 @@ pub mod codec;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -265,6 +265,23 @@ struct Pending<'a> {
     project: ProjectId,
     visitor: VisitorId,
     events: Vec<&'a EnrichedEvent>,
+}
+
+/// The events of a batch grouped by visitor.
+fn pending_of(events: &[EnrichedEvent]) -> Vec<Pending<'_>> {
+    let mut by_visitor: BTreeMap<(ProjectId, VisitorId), Vec<&EnrichedEvent>> = BTreeMap::new();
+    for e in events {
+        by_visitor.entry((e.project_id, e.visitor_id)).or_default().push(e);
+    }
+    by_visitor
+        .into_iter()
+        .map(|((project, visitor), events)| Pending {
+            id: visitor_key(&project, visitor),
+            project,
+            visitor,
+            events,
+        })
+        .collect()
 }
 
 /// The compare-and-set of one visitor's document as an `update` statement, with its estimated
@@ -466,28 +483,76 @@ impl MongoStore {
     }
 
     /// Step 1 of ingest: stores the events not stored before.
-    async fn store_events(&self, events: &[EnrichedEvent]) -> Result<IngestReport> {
+    /// Step 1 of ingest: inserts the events, skipping ids already stored. Returns the indexes
+    /// (in `events`) of those skipped.
+    async fn store_events(&self, events: &[EnrichedEvent]) -> Result<Vec<usize>> {
         let docs: Vec<Document> = events.iter().map(codec::event_doc).collect();
         // Unordered: a duplicate in the middle must not stop the events after it.
         match self.events.insert_many(docs).ordered(false).await {
-            Ok(_) => Ok(IngestReport {
-                stored: events.len(),
-                duplicates: 0,
-            }),
-            Err(e) => {
-                let duplicates = match &*e.kind {
-                    ErrorKind::InsertMany(im) if im.write_concern_error.is_none() => match &im.write_errors {
-                        Some(errors) if errors.iter().all(|w| w.code == DUPLICATE_KEY) => errors.len(),
-                        _ => return Err(backend(e)),
-                    },
-                    _ => return Err(backend(e)),
-                };
-                Ok(IngestReport {
-                    stored: events.len() - duplicates,
-                    duplicates,
-                })
-            }
+            Ok(_) => Ok(Vec::new()),
+            Err(e) => match &*e.kind {
+                ErrorKind::InsertMany(im) if im.write_concern_error.is_none() => match &im.write_errors {
+                    Some(errors) if errors.iter().all(|w| w.code == DUPLICATE_KEY) => {
+                        Ok(errors.iter().map(|w| w.index).collect())
+                    }
+                    _ => Err(backend(e)),
+                },
+                _ => Err(backend(e)),
+            },
         }
+    }
+
+    /// The batch as stored: each event whose id was already stored replaced by the stored one
+    /// (`duplicates` are their indexes), so that a replay with other fields or from another
+    /// visitor folds what is stored, changing nothing, while a plain retry still heals sessions a
+    /// crashed attempt did not finish.
+    async fn as_stored(&self, events: &[EnrichedEvent], duplicates: &[usize]) -> Result<Vec<EnrichedEvent>> {
+        let keys: Vec<Bson> = duplicates
+            .iter()
+            .map(|&i| Bson::Document(codec::event_key(&events[i].project_id, &events[i].id)))
+            .collect();
+        let mut stored: HashMap<(ProjectId, String), EnrichedEvent> = HashMap::with_capacity(keys.len());
+        let mut cursor = self
+            .events
+            .find(doc! { "_id": { "$in": keys } })
+            .await
+            .map_err(backend)?;
+        while let Some(d) = cursor.try_next().await.map_err(backend)? {
+            let e = decoded(codec::event_from(&d))?;
+            stored.insert((e.project_id, e.id.as_str().to_owned()), e);
+        }
+        let duplicates: HashSet<usize> = duplicates.iter().copied().collect();
+        Ok(events
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| {
+                if !duplicates.contains(&i) {
+                    return Some(e.clone());
+                }
+                // Missing only if deleted since (its project, or retention): nothing to fold.
+                stored.get(&(e.project_id, e.id.as_str().to_owned())).cloned()
+            })
+            .collect())
+    }
+
+    /// Steps 2 and 3 of ingest: folds `events` (grouped in `pending`, whose documents are `read`)
+    /// into their visitors' sessions, then marks the hours whose rollups changed.
+    async fn fold_and_mark(
+        &self,
+        events: &[EnrichedEvent],
+        pending: Vec<Pending<'_>>,
+        read: HashMap<String, codec::VisitorDoc>,
+    ) -> Result<()> {
+        let folds = self.fold_sessions(pending, read).await?;
+        // Marked once the sessions are written: a rollup worker that clears a mark has then
+        // rebuilt from data that includes this batch, or sees the mark's version change.
+        let mut hours = BTreeSet::new();
+        for (project, (sessions, removed)) in folds {
+            let mine = events.iter().filter(|e| e.project_id == project);
+            let touched = store::analytics::rollup::touched_hours(mine, &sessions, &removed);
+            hours.extend(touched.into_iter().map(|hour| (project, hour)));
+        }
+        self.mark_dirty(&hours).await
     }
 
     /// The `visitor_sessions` documents of these visitors, in one query.
@@ -930,33 +995,25 @@ impl Store for MongoStore {
         if events.is_empty() {
             return Ok(IngestReport::default());
         }
-        let mut by_visitor: BTreeMap<(ProjectId, VisitorId), Vec<&EnrichedEvent>> = BTreeMap::new();
-        for e in events {
-            by_visitor.entry((e.project_id, e.visitor_id)).or_default().push(e);
-        }
-        let pending: Vec<Pending> = by_visitor
-            .into_iter()
-            .map(|((project, visitor), events)| Pending {
-                id: visitor_key(&project, visitor),
-                project,
-                visitor,
-                events,
-            })
-            .collect();
         // Reading the sessions does not depend on storing the events: both in one round trip's
         // time. Sessions are only written once the events are stored.
-        let (report, read) = futures_util::future::join(self.store_events(events), self.read_visitors(&pending)).await;
-        let report = report?;
-        let folds = self.fold_sessions(pending, read?).await?;
-        // Marked once the sessions are written: a rollup worker that clears a mark has then
-        // rebuilt from data that includes this batch, or sees the mark's version change.
-        let mut hours = BTreeSet::new();
-        for (project, (sessions, removed)) in folds {
-            let mine = events.iter().filter(|e| e.project_id == project);
-            let touched = store::analytics::rollup::touched_hours(mine, &sessions, &removed);
-            hours.extend(touched.into_iter().map(|hour| (project, hour)));
+        let pending = pending_of(events);
+        let (duplicates, read) =
+            futures_util::future::join(self.store_events(events), self.read_visitors(&pending)).await;
+        let duplicates = duplicates?;
+        let report = IngestReport {
+            stored: events.len() - duplicates.len(),
+            duplicates: duplicates.len(),
+        };
+        if !duplicates.is_empty() {
+            // Rare (retries, replays): fold the batch as stored, re-reading its visitors.
+            let events = self.as_stored(events, &duplicates).await?;
+            let pending = pending_of(&events);
+            let read = self.read_visitors(&pending).await?;
+            self.fold_and_mark(&events, pending, read).await?;
+            return Ok(report);
         }
-        self.mark_dirty(&hours).await?;
+        self.fold_and_mark(events, pending, read?).await?;
         Ok(report)
     }
 

@@ -464,6 +464,10 @@ static SELECT_EVENTS: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// One stored event by its id: what a replayed id is folded as.
+static SELECT_EVENT_BY_ID: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {EVENT_COLUMNS} FROM events WHERE project_id = ?1 AND event_id = ?2"));
+
 /// All of a visitor's sessions, for the session cache: visitor ids change daily, so this is a day's
 /// visits at most.
 static SELECT_VISITOR: LazyLock<String> = LazyLock::new(|| {
@@ -507,10 +511,28 @@ fn ingest(
     cache: &mut SessionCache,
 ) -> Result<(IngestReport, CommittedSessions)> {
     let mut stored = 0;
+    let mut skipped: Vec<&EnrichedEvent> = Vec::new();
     {
         let mut insert = tx.prepare_cached(&codec::INSERT_EVENT).map_err(backend)?;
         for e in events {
-            stored += codec::insert_event(&mut insert, e).map_err(backend)?;
+            match codec::insert_event(&mut insert, e).map_err(backend)? {
+                0 => skipped.push(e),
+                n => stored += n,
+            }
+        }
+    }
+    // An id already stored folds as stored, not as sent: a replay with other fields or from
+    // another visitor then changes nothing (no session, no dirty hour of its own). Missing only
+    // if deleted since (retention, its project): nothing to fold.
+    let mut as_stored: Vec<EnrichedEvent> = Vec::with_capacity(skipped.len());
+    if !skipped.is_empty() {
+        let mut select = tx.prepare_cached(&SELECT_EVENT_BY_ID).map_err(backend)?;
+        for e in skipped {
+            let found = select
+                .query_row(params![e.project_id.bytes(), e.id.as_str()], codec::event)
+                .optional()
+                .map_err(backend)?;
+            as_stored.extend(found);
         }
     }
 
@@ -518,7 +540,11 @@ fn ingest(
     // and re-folding an event whose session update was lost (a crash elsewhere, a bug since fixed)
     // repairs the session. Ordered by project and visitor so the index pages are visited in order.
     let mut visitors: BTreeMap<(ProjectId, VisitorId), Vec<&EnrichedEvent>> = BTreeMap::new();
-    for e in events {
+    let stored_ids: BTreeSet<(ProjectId, &str)> = as_stored.iter().map(|e| (e.project_id, e.id.as_str())).collect();
+    let fresh = events
+        .iter()
+        .filter(|e| as_stored.is_empty() || !stored_ids.contains(&(e.project_id, e.id.as_str())));
+    for e in fresh.chain(&as_stored) {
         visitors.entry((e.project_id, e.visitor_id)).or_default().push(e);
     }
     let mut load = tx.prepare_cached(&SELECT_VISITOR).map_err(backend)?;
@@ -1269,6 +1295,7 @@ mod tests {
         schema::migrate(&mut conn).unwrap();
         let queries = [
             SELECT_EVENTS.to_string(),
+            SELECT_EVENT_BY_ID.to_string(),
             SELECT_VISITOR.to_string(),
             SELECT_SESSIONS.to_string(),
             DELETE_SESSION.to_string(),

@@ -42,7 +42,8 @@ macro_rules! conformance_tests {
             concurrent_writers_on_one_visitor_agree, passwords_are_replaced,
             a_users_tokens_are_listed_and_signed_out, projects_are_updated_in_place,
             projects_stored_without_domain_or_time_zone_read_back_with_defaults, share_links,
-            first_event_at_is_the_earliest_stored_event, deleting_a_project_removes_everything_of_it);
+            first_event_at_is_the_earliest_stored_event, deleting_a_project_removes_everything_of_it,
+            a_replayed_id_changes_nothing);
         $crate::conformance_tests!(@cases $make; analytics_conformance;
             the_generated_data_covers_the_cases, raw_event_aggregates_match_brute_force,
             raw_session_aggregates_match_brute_force, replace_rollups_replaces_exactly_one_bucket,
@@ -394,6 +395,59 @@ pub async fn retried_batches_are_stored_once(b: &dyn Backend) {
             .stored,
         1
     );
+}
+
+/// An id already stored, sent again with other fields and from another visitor (a replay, or a
+/// forged id), changes nothing: no event, no session, no dirty mark on the hour it claims. A plain retry
+/// of the stored event still folds it (heals a session a crashed attempt left unfinished).
+pub async fn a_replayed_id_changes_nothing(b: &dyn Backend) {
+    let s = b.store();
+    let first = event(pid(1), 7, "once", "pageview", T0, "/p");
+    s.ingest(std::slice::from_ref(&first)).await.unwrap();
+    let events = s.events(&pid(1), T0 - DAY_MS, T0 + DAY_MS).await.unwrap();
+    let sessions = s.sessions(&pid(1), T0 - DAY_MS, T0 + DAY_MS).await.unwrap();
+    // Clear the marks of the first ingest, to see what the replay marks.
+    for mark in s.dirty_hours(100).await.unwrap() {
+        s.clear_dirty(&mark).await.unwrap();
+    }
+    let replay = event(pid(1), 8, "once", "signup", T0 + 9 * HOUR_MS, "/elsewhere");
+    // In a batch with a new event of the replaying visitor, and twice.
+    let fresh = event(pid(1), 8, "new", "pageview", T0 + 5 * HOUR_MS + MIN, "/q");
+    let report = s.ingest(&[replay.clone(), fresh.clone(), replay]).await.unwrap();
+    assert_eq!(
+        report,
+        IngestReport {
+            stored: 1,
+            duplicates: 2
+        }
+    );
+    let mut want_events = events.clone();
+    want_events.extend(
+        s.events(&pid(1), fresh.occurred_at, fresh.occurred_at + 1)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(s.events(&pid(1), T0 - DAY_MS, T0 + DAY_MS).await.unwrap(), want_events);
+    let after = s.sessions(&pid(1), T0 - DAY_MS, T0 + DAY_MS).await.unwrap();
+    let of = |v: u64| {
+        after
+            .iter()
+            .filter(|x| x.visitor_id == VisitorId(v))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(of(7), sessions, "the stored event's session is untouched");
+    let eights = of(8);
+    assert_eq!(eights.len(), 1, "{eights:?}");
+    assert_eq!(
+        (eights[0].pageviews, eights[0].events, eights[0].start),
+        (1, 1, fresh.occurred_at)
+    );
+    // The stored event's hour may be marked again (its rebuild gives the same rows); the hour
+    // the replay claimed must not be.
+    let marked: Vec<Millis> = s.dirty_hours(100).await.unwrap().iter().map(|m| m.hour).collect();
+    assert!(marked.contains(&rollup::hour_of(fresh.occurred_at)), "{marked:?}");
+    assert!(!marked.contains(&(T0 + 9 * HOUR_MS)), "{marked:?}");
 }
 
 /// Two visitors, several visits each, some bridged by late events.
