@@ -62,8 +62,9 @@ cat <<INFO
   Key:         $DEMO_KEY
 
   Send an event:
-    curl -i -H 'content-type: text/plain' -A 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0' \\
-      -d '{"k":"$DEMO_KEY","n":"pageview","u":"https://example.com/hello"}' http://127.0.0.1:$PORT/api/event
+    curl -s http://127.0.0.1:$PORT/api/event -H "Content-Type: text/plain" \\
+      -A "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0" \\
+      -d '{"k": "$DEMO_KEY", "n": "pageview", "u": "https://example.com/hello"}'
 
 INFO
 "$bin" serve --listen "127.0.0.1:$PORT" "${static_args[@]}" &
