@@ -26,12 +26,18 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
                 .with_context(|| format!("opening the embedded store in {}", data_dir.display()))?;
             Arc::new(store)
         }
+        #[cfg(feature = "mongodb")]
         StorageConfig::Mongo { uri } => {
             let store = store_mongo::MongoStore::connect(uri.expose(), None)
                 .await
                 .context("connecting to MongoDB")?;
             Arc::new(store)
         }
+        #[cfg(not(feature = "mongodb"))]
+        StorageConfig::Mongo { .. } => anyhow::bail!(
+            "a MongoDB URI is set, but this collector was built without MongoDB (scripts/run.sh builds it so); \
+             `cargo install --path collector` or `cargo build --release -p collector` builds one with it"
+        ),
     })
 }
 
