@@ -1,6 +1,6 @@
 //! Owner accounts: sign-up, login, logout, password, bearer tokens.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -8,7 +8,7 @@ use axum::{Json, Router};
 use contract::api;
 use store::{AuthToken, TokenKind, User};
 
-use super::{rfc3339, JsonBody};
+use super::{rfc3339, JsonBody, PathParams};
 use crate::auth::{self, Owner};
 use crate::error::{AppError, AppResult};
 use crate::ops;
@@ -147,7 +147,11 @@ async fn create_token(
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
-async fn revoke_token(State(state): State<AppState>, owner: Owner, Path(id): Path<String>) -> AppResult<StatusCode> {
+async fn revoke_token(
+    State(state): State<AppState>,
+    owner: Owner,
+    PathParams(id): PathParams<String>,
+) -> AppResult<StatusCode> {
     let well_formed = id.len() == TOKEN_ID_CHARS && id.bytes().all(|b| b.is_ascii_hexdigit());
     if !well_formed {
         return Err(AppError::NotFound("token"));

@@ -1,7 +1,7 @@
 //! The internal API the edge calls, authenticated by HMAC-SHA256 signatures
 //! ([`contract::signing`]). Answers 404 when no edge secret is configured.
 
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::http::request::Parts;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::ingest::read_limited;
+use super::PathParams;
 use crate::error::{AppError, AppResult};
 use crate::ingest::{store_valid, Ack};
 use crate::state::AppState;
@@ -97,7 +98,7 @@ async fn ingest(State(state): State<AppState>, request: Request) -> AppResult<Js
 /// What a key hash stands for: its project and whether it is revoked.
 async fn key(
     State(state): State<AppState>,
-    Path(key_hash): Path<String>,
+    PathParams(key_hash): PathParams<String>,
     request: Request,
 ) -> AppResult<Json<KeyInfo>> {
     let (parts, body) = request.into_parts();
@@ -113,7 +114,11 @@ async fn key(
 
 /// The visitor salt of a UTC day (days since the epoch): yesterday, today or tomorrow only, so
 /// that old salts cannot be recovered and ids stay unlinkable across days.
-async fn salt(State(state): State<AppState>, Path(day): Path<String>, request: Request) -> AppResult<Json<SaltInfo>> {
+async fn salt(
+    State(state): State<AppState>,
+    PathParams(day): PathParams<String>,
+    request: Request,
+) -> AppResult<Json<SaltInfo>> {
     let (parts, body) = request.into_parts();
     authenticate(&state, &parts, body).await?;
     let day: i64 = day

@@ -6,7 +6,7 @@
 //! HMAC(key pepper, slug and the link's password hash). Nothing is stored for it, and it stops
 //! working when the link is deleted or recreated with another password.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -16,7 +16,7 @@ use serde_json::Value;
 use store::{ShareLink, ShareSlug};
 
 use super::projects::project_view;
-use super::JsonBody;
+use super::{JsonBody, PathParams};
 use crate::auth;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -76,7 +76,7 @@ fn unlocked(state: &AppState, link: &ShareLink, headers: &HeaderMap) -> bool {
 
 async fn show(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    PathParams(slug): PathParams<String>,
     headers: HeaderMap,
 ) -> AppResult<Json<api::SharedSite>> {
     let (link, project) = link(&state, &slug).await?;
@@ -89,7 +89,7 @@ async fn show(
 
 async fn unlock(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    PathParams(slug): PathParams<String>,
     JsonBody(body): JsonBody<api::ShareUnlock>,
 ) -> AppResult<Response> {
     let (link, _) = link(&state, &slug).await?;
@@ -121,7 +121,7 @@ async fn unlock(
 /// The query API for the link's site only: `project_id` is set to the link's site.
 async fn query(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    PathParams(slug): PathParams<String>,
     headers: HeaderMap,
     JsonBody(mut body): JsonBody<Value>,
 ) -> AppResult<Response> {
