@@ -43,7 +43,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .fallback_service(routes)
         .layer(axum::middleware::from_fn(fallback::json_error_bodies))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(crate::telemetry::http_trace_layer())
 }
 
 /// RFC 3339 text of a time in ms, for API answers.
