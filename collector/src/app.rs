@@ -99,6 +99,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<(AppState, Services)
         secure_cookies: config.secure_cookies,
         static_dir: config.static_dir.clone(),
         raw_retention_days: config.raw_retention_days,
+        throttles: Default::default(),
     });
     Ok((
         state,

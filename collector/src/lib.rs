@@ -19,6 +19,7 @@ pub mod salts;
 pub mod secrets;
 pub mod state;
 pub mod telemetry;
+pub mod throttle;
 
 pub use app::Application;
 pub use routes::router;

@@ -117,7 +117,7 @@ async fn exercise(collector: &Collector) -> Vec<(&'static str, String)> {
             .body(body.to_string())
     };
     let creds = json!({"email": "ada@example.com", "password": PASSWORD});
-    assert_eq!(post("/api/v1/users", creds.clone()).send().await.unwrap().status(), 201);
+    assert_eq!(post("/api/v1/users", creds.clone()).send().await.unwrap().status(), 202);
     let wrong = json!({"email": "ada@example.com", "password": WRONG_PASSWORD});
     assert_eq!(post("/api/v1/login", wrong).send().await.unwrap().status(), 401);
     let login = post("/api/v1/login", creds).send().await.unwrap();
