@@ -33,6 +33,9 @@ pub enum AppError {
     },
     #[error("{0}")]
     Conflict(String),
+    /// 408: the body did not arrive in time ([`crate::serve::BODY_READ_TIMEOUT`]).
+    #[error("{0}")]
+    RequestTimeout(String),
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
@@ -47,6 +50,11 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// 408 when reading the body failed because its deadline passed ([`crate::serve`]).
+    pub fn body_too_slow(error: &(dyn std::error::Error + 'static)) -> Option<Self> {
+        crate::serve::body_deadline_in(error).map(|late| AppError::RequestTimeout(late.to_string()))
+    }
+
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::BadRequest {
             code,
@@ -64,6 +72,7 @@ impl AppError {
             AppError::MethodNotAllowed { .. } => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             AppError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            AppError::RequestTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
             AppError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             AppError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             AppError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),

@@ -17,6 +17,7 @@ pub mod rollups;
 pub mod routes;
 pub mod salts;
 pub mod secrets;
+pub mod serve;
 pub mod state;
 pub mod telemetry;
 pub mod throttle;

@@ -26,6 +26,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
 }
 
 fn json_rejection(rejection: JsonRejection) -> AppError {
+    if let Some(late) = AppError::body_too_slow(&rejection) {
+        return late;
+    }
     match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge(format!(
             "the body is larger than {} bytes",

@@ -2,6 +2,7 @@
 
 mod account;
 mod assets;
+mod body_limit;
 mod extract;
 mod fallback;
 mod ingest;
@@ -44,6 +45,7 @@ pub fn router(state: AppState) -> Router {
     // `Allow` header: these layers wrap the whole router instead, so they see its final answers.
     Router::new()
         .fallback_service(routes)
+        .layer(axum::middleware::from_fn(body_limit::refuse_oversized_bodies))
         .layer(axum::middleware::from_fn(fallback::json_error_bodies))
         .layer(crate::telemetry::http_trace_layer())
 }
