@@ -15,6 +15,7 @@ use crate::keys::{KeyResolver, KEY_USAGE_FLUSH_INTERVAL};
 use crate::metrics::Metrics;
 use crate::salts::{SaltBook, SALT_PRUNE_INTERVAL};
 use crate::secrets::Secrets;
+use crate::serve::ServeLimits;
 use crate::state::{AppState, Inner};
 
 /// Opens the configured store: MongoDB when a URI is set, else the embedded one.
@@ -105,6 +106,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<(AppState, Services)
         secure_cookies: config.secure_cookies,
         static_dir: config.static_dir.clone(),
         raw_retention_days: config.raw_retention_days,
+        throttles: Default::default(),
     });
     Ok((
         state,
@@ -124,6 +126,7 @@ pub struct Application {
     writer_task: JoinHandle<()>,
     keys: Arc<KeyResolver>,
     background: Vec<JoinHandle<()>>,
+    limits: ServeLimits,
 }
 
 impl Application {
@@ -148,7 +151,14 @@ impl Application {
             writer_task,
             keys,
             background,
+            limits: ServeLimits::default(),
         })
+    }
+
+    /// Other timeouts and bounds for the server than [`crate::serve`]'s constants (tests use
+    /// shorter ones).
+    pub fn with_limits(self, limits: ServeLimits) -> Self {
+        Self { limits, ..self }
     }
 
     pub fn port(&self) -> u16 {
@@ -165,7 +175,8 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes. Then stops accepting connections, lets requests in
-    /// flight finish, writes every queued event, flushes key usage, and returns.
+    /// flight finish for at most [`crate::serve::SHUTDOWN_GRACE`] and closes the connections still
+    /// open, writes every queued event, flushes key usage, and returns.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let Self {
             listener,
@@ -173,12 +184,10 @@ impl Application {
             writer_task,
             keys,
             background,
+            limits,
             ..
         } = self;
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("serving HTTP")?;
+        crate::serve::serve(listener, router, shutdown, limits).await;
         // The router (and with it every Writer handle) is gone: the writer drains and stops.
         writer_task.await.context("the writer task failed")?;
         for task in background {

@@ -6,10 +6,12 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::ConnectInfo;
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use contract::enriched::{Geo, RequestContext};
+
+use crate::state::AppState;
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
@@ -34,6 +36,19 @@ pub fn client_ip(parts: &Parts, trust_proxy: bool) -> String {
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip().to_string())
         .unwrap_or_default()
+}
+
+/// The client a request came from, as [`crate::throttle`] counts it ([`crate::throttle::client_key`]
+/// of [`client_ip`]). Behind `--trust-proxy` it is what the proxy's headers say, so the proxy must
+/// set them, not pass on what the client sent.
+pub struct ClientAddress(pub String);
+
+impl FromRequestParts<AppState> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(Self(crate::throttle::client_key(&client_ip(parts, state.trust_proxy))))
+    }
 }
 
 /// Geography from Cloudflare's headers, when the proxy is trusted.

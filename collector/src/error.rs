@@ -1,7 +1,7 @@
 //! The one error type of HTTP handlers. Client errors carry a message meant for the client;
 //! internal errors are logged with their cause chain and answered with a bare 500.
 
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
@@ -21,12 +21,28 @@ pub enum AppError {
     Forbidden(String),
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// 404 for a path no endpoint serves.
+    #[error("no endpoint {method} {path}; the HTTP API is listed in the README")]
+    NoRoute { method: String, path: String },
+    /// 405: the path exists, the method does not; `allowed` is the `Allow` header's list.
+    #[error("{method} is not allowed on {path}; allowed: {allowed}")]
+    MethodNotAllowed {
+        method: String,
+        path: String,
+        allowed: String,
+    },
     #[error("{0}")]
     Conflict(String),
+    /// 408: the body did not arrive in time ([`crate::serve::BODY_READ_TIMEOUT`]).
+    #[error("{0}")]
+    RequestTimeout(String),
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// 429: too many attempts; answered with `Retry-After: retry_after_secs`.
+    #[error("{message}; retry in {retry_after_secs} s")]
+    TooManyRequests { message: String, retry_after_secs: u64 },
     #[error("the collector is shutting down or overloaded; retry later")]
     Unavailable,
     /// 503: a dashboard query ran past its time budget and was cancelled.
@@ -37,6 +53,11 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// 408 when reading the body failed because its deadline passed ([`crate::serve`]).
+    pub fn body_too_slow(error: &(dyn std::error::Error + 'static)) -> Option<Self> {
+        crate::serve::body_deadline_in(error).map(|late| AppError::RequestTimeout(late.to_string()))
+    }
+
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::BadRequest {
             code,
@@ -50,8 +71,11 @@ impl AppError {
             AppError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
             AppError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
-            AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            AppError::NotFound(_) | AppError::NoRoute { .. } => (StatusCode::NOT_FOUND, "not_found"),
+            AppError::MethodNotAllowed { .. } => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            AppError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            AppError::RequestTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
             AppError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             AppError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             AppError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
@@ -81,6 +105,11 @@ impl IntoResponse for AppError {
             }
             other => other.to_string(),
         };
+        let retry_after = match &self {
+            AppError::TooManyRequests { retry_after_secs, .. } => Some(*retry_after_secs),
+            AppError::Unavailable => Some(UNAVAILABLE_RETRY_AFTER_SECS),
+            _ => None,
+        };
         let mut body = json!({ "error": message, "code": code });
         if let AppError::BadRequest {
             details: Some(details), ..
@@ -91,13 +120,22 @@ impl IntoResponse for AppError {
             }
         }
         let mut response = (status, Json(body)).into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        if let Some(secs) = retry_after {
             response
                 .headers_mut()
-                .insert("retry-after", axum::http::HeaderValue::from_static("5"));
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }
+}
+
+/// `Retry-After` of a 503: the writer's queue or the store needs a moment.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
+
+/// A JSON error answer `{"error": message, "code": code}` with any status, for errors that do not
+/// come from a handler (the router's own 405, timeouts of the server's layers).
+pub fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
+    (status, Json(json!({ "error": message, "code": code }))).into_response()
 }
 
 pub type AppResult<T> = Result<T, AppError>;

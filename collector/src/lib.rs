@@ -17,8 +17,10 @@ pub mod rollups;
 pub mod routes;
 pub mod salts;
 pub mod secrets;
+pub mod serve;
 pub mod state;
 pub mod telemetry;
+pub mod throttle;
 
 pub use app::Application;
 pub use routes::router;

@@ -12,6 +12,12 @@ pub struct PathLabel {
     pub path: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ThrottleLabel {
+    /// `login`, `password_change`, `share_unlock` or `signup`.
+    pub what: &'static str,
+}
+
 pub struct Metrics {
     registry: Registry,
     /// Valid events accepted, by ingestion path.
@@ -33,6 +39,8 @@ pub struct Metrics {
     pub events_lost: Counter,
     /// Requests refused with 503 because the write queue was full.
     pub ingest_overloaded: Counter,
+    /// Requests refused with 429 by [`crate::throttle`]: password guessing or sign-up floods.
+    pub throttled: Family<ThrottleLabel, Counter>,
 }
 
 impl Metrics {
@@ -48,6 +56,7 @@ impl Metrics {
             store_write_errors: Counter::default(),
             events_lost: Counter::default(),
             ingest_overloaded: Counter::default(),
+            throttled: Family::default(),
             registry: Registry::default(),
         };
         registry.register("events_accepted", "Valid events accepted", m.events_accepted.clone());
@@ -86,6 +95,11 @@ impl Metrics {
             "ingest_overloaded",
             "Requests refused because the write queue was full",
             m.ingest_overloaded.clone(),
+        );
+        registry.register(
+            "throttled",
+            "Requests refused because of too many password guesses or sign-ups",
+            m.throttled.clone(),
         );
         Self { registry, ..m }
     }

@@ -10,6 +10,7 @@ use crate::keys::KeyResolver;
 use crate::metrics::Metrics;
 use crate::salts::SaltBook;
 use crate::secrets::Secrets;
+use crate::throttle::Throttles;
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -27,6 +28,8 @@ pub struct Inner {
     pub static_dir: Option<std::path::PathBuf>,
     /// Days of raw events and hourly rollups kept (the engine's planning needs it).
     pub raw_retention_days: u32,
+    /// Limits on password guesses and sign-ups.
+    pub throttles: Throttles,
 }
 
 impl AppState {

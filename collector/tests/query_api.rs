@@ -292,3 +292,179 @@ async fn a_heatmap_is_whole_by_default() {
     limited["limit"] = json!(5);
     assert_eq!(rows(limited).await, 5, "an explicit limit still cuts");
 }
+
+/// Splits CSV text into rows of fields on `separator`, as a spreadsheet does: a quoted field may
+/// hold separators and line breaks (`""` is a quote), and whatever follows its closing quote up to
+/// the next separator is appended, as spreadsheets do.
+fn spreadsheet_fields(text: &str, separator: char) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let (mut row, mut field) = (Vec::new(), String::new());
+    let (mut quoted, mut at_field_start) = (false, true);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if quoted {
+            match c {
+                '"' if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                '"' => quoted = false,
+                c => field.push(c),
+            }
+            continue;
+        }
+        match c {
+            '"' if at_field_start => {
+                quoted = true;
+                at_field_start = false;
+            }
+            c if c == separator => {
+                row.push(std::mem::take(&mut field));
+                at_field_start = true;
+            }
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\n' => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+                at_field_start = true;
+            }
+            c => {
+                field.push(c);
+                at_field_start = false;
+            }
+        }
+    }
+    rows
+}
+
+/// Whether a spreadsheet would read a cell as a formula: it starts (maybe after whitespace) with
+/// `=`, `+`, `-`, `@`, tab, CR, LF or their full-width forms, and is not a plain number.
+fn reads_as_formula(cell: &str) -> bool {
+    let starts = ['=', '+', '-', '@', '\t', '\r', '\n', '＝', '＋', '－', '＠'];
+    let formula = cell.starts_with(starts) || cell.trim_start().starts_with(starts);
+    formula && cell.trim().parse::<f64>().is_err()
+}
+
+/// A fixed-offset zone in which now is about 06:00, so that 12 hours ago was yesterday.
+fn zone_where_it_is_morning(now_ms: i64) -> String {
+    let utc_hour = (now_ms / 3_600_000).rem_euclid(24);
+    let offset = match (6 - utc_hour).rem_euclid(24) {
+        o if o > 12 => o - 24,
+        o => o,
+    };
+    match offset {
+        0 => "UTC".to_owned(),
+        // Etc/GMT-5 is five hours ahead of UTC (the POSIX sign).
+        o if o > 0 => format!("Etc/GMT-{o}"),
+        o => format!("Etc/GMT+{}", -o),
+    }
+}
+
+/// Prop values, event names and UTM sources are chosen by whoever sends events; the CSV export
+/// must not let any of them run as a formula, in a spreadsheet that splits on commas or on
+/// semicolons (decimal-comma locales); numbers, negative changes included, stay numbers.
+#[tokio::test]
+async fn csv_cells_cannot_become_formulas_in_any_spreadsheet_locale() {
+    let app = TestApp::new().await;
+    let hostile = [
+        "=1+1",
+        "+SUM(1;2)",
+        "-2+3",
+        "@SUM(A1)",
+        " =1+1",
+        "\t=1+1",
+        "x;=HYPERLINK(\"http://evil.example\")",
+        "y,=1+1",
+        "＝1+1",
+        "q\";=cmd|' /C calc'!A0",
+    ];
+    let now = collector::now_ms();
+    let timezone = zone_where_it_is_morning(now);
+    // Today one visitor per value, yesterday two: every change is -50 %.
+    let mut sent = 0;
+    for (day, visitors, t) in [("today", 1, now), ("yesterday", 2, now - 12 * 3_600_000)] {
+        for (i, value) in hostile.iter().enumerate() {
+            for v in 0..visitors {
+                sent += 1;
+                let body = json!({"k": app.key, "n": value.trim(), "u": format!("https://example.com/?utm_source={}", urlencode(value)),
+                    "p": {"plan": value}, "t": t, "st": now, "id": format!("{day}-{i}-{v}")});
+                let answer = app
+                    .send(
+                        Request::post("/api/event")
+                            .header(header::CONTENT_TYPE, "text/plain")
+                            .header(header::USER_AGENT, common::FIREFOX)
+                            .header("x-forwarded-for", format!("198.51.100.{}", i * 2 + v))
+                            .body(Body::from(body.to_string()))
+                            .unwrap(),
+                    )
+                    .await;
+                assert_eq!(
+                    answer.status,
+                    StatusCode::ACCEPTED,
+                    "{}",
+                    String::from_utf8_lossy(&answer.body)
+                );
+            }
+        }
+    }
+    assert_eq!(app.stored_events().await.len(), sent);
+    app.settle().await;
+    for dimension in ["props.plan", "event_name", "source"] {
+        let query = json!({"project_id": app.project_id, "metrics": ["visitors"], "dimensions": [dimension],
+            "date_range": "day", "timezone": timezone, "compare": "previous_period"});
+        let answer = app
+            .send(
+                Request::post("/api/v1/query")
+                    .header(header::AUTHORIZATION, format!("Bearer {}", app.token))
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .header(header::ACCEPT, "text/csv")
+                    .body(Body::from(query.to_string()))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&answer.body)
+        );
+        let text = String::from_utf8(answer.body).unwrap();
+        let rows = spreadsheet_fields(&text, ',');
+        // Event names and sources are trimmed, so some values meet; props are kept as sent.
+        let distinct: std::collections::HashSet<&str> = hostile.iter().map(|h| h.trim()).collect();
+        let expected_rows = if dimension == "props.plan" {
+            hostile.len()
+        } else {
+            distinct.len()
+        };
+        assert_eq!(
+            rows.len(),
+            2 + expected_rows,
+            "{dimension}: header, a row per value, totals:\n{text}"
+        );
+        assert_eq!(rows[0], [dimension, "visitors", "visitors_previous", "visitors_change"]);
+        for row in &rows[1..] {
+            assert_eq!(row.len(), 4, "{dimension}: {row:?}");
+            // The value reads back as it was sent, a `'` before it when it would be a formula.
+            let value = row[0].strip_prefix('\'').unwrap_or(&row[0]);
+            assert!(
+                row[0] == "Total" || hostile.iter().any(|h| h.trim() == value.trim()),
+                "{dimension}: {row:?}"
+            );
+            // Negative changes are numbers, not neutralised text.
+            assert_eq!(row[3], "-50", "{dimension}: {row:?}");
+        }
+        for separator in [',', ';'] {
+            for field in spreadsheet_fields(&text, separator).iter().flatten() {
+                assert!(
+                    !reads_as_formula(field),
+                    "{dimension}, split on {separator:?}: {field:?} in\n{text}"
+                );
+            }
+        }
+    }
+}
+
+fn urlencode(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}

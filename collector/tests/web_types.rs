@@ -19,6 +19,7 @@ fn generated() -> String {
     );
     for decl in [
         declaration::<api::User>(&cfg),
+        declaration::<api::SignUpAccepted>(&cfg),
         declaration::<api::Instance>(&cfg),
         declaration::<api::Session>(&cfg),
         declaration::<api::Project>(&cfg),

@@ -27,6 +27,16 @@ api_type! {
 }
 
 api_type! {
+    /// `202` to `POST /api/v1/users`: the same answer whether the email was free (the account now
+    /// exists) or already had an account (nothing changed), so sign-up does not tell which emails
+    /// have accounts. Sign in next with the same email and password.
+    pub struct SignUpAccepted {
+        pub email: String,
+        pub note: String,
+    }
+}
+
+api_type! {
     /// `GET /api/v1/instance`: what the sign-in page needs before anyone is signed in.
     pub struct Instance {
         /// Whether `POST /api/v1/users` creates accounts here.

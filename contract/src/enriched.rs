@@ -5,7 +5,8 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-use crate::enrich::{bot, source, ua, utm::Utm, visitor, ClientInfo, DailySalt, VisitorId};
+use crate::enrich::utm::{Utm, MAX_UTM_VALUE_BYTES};
+use crate::enrich::{bot, source, ua, visitor, ClientInfo, DailySalt, VisitorId};
 use crate::ids::{EventId, ProjectId, MINTED_ID_RANDOM_BYTES};
 use crate::limits::*;
 use crate::wire::{check_prop_key, Event, EventName};
@@ -119,7 +120,7 @@ pub fn enrich(
         EventName::PageExit => (event.engagement.duration_ms, event.engagement.scroll_depth),
         _ => (None, None),
     };
-    let occurred_at = ctx.received_at - event.age_ms;
+    let occurred_at = ctx.received_at.saturating_sub(event.age_ms);
     Ok(EnrichedEvent {
         id: event.id.unwrap_or_else(|| EventId::minted(occurred_at, random_id())),
         project_id,
@@ -167,8 +168,18 @@ pub enum InvalidEnrichedEvent {
     Future,
     #[error("occurred_at is more than 7 days in the past")]
     TooOld,
+    #[error("received_at: {0}")]
+    ReceivedAt(&'static str),
     #[error("scroll_depth: must be 0 to 100")]
     Scroll,
+    #[error("duration_ms: at most {MAX_PAGE_DURATION_MS} (24 hours)")]
+    Duration,
+    #[error("screen_width: 1 to {MAX_SCREEN_WIDTH}")]
+    ScreenWidth,
+    #[error("{0}: only page_exit events have it")]
+    OnlyOnPageExit(&'static str),
+    #[error("geo.country: two upper-case letters (ISO 3166-1 alpha-2)")]
+    Country,
 }
 
 impl EnrichedEvent {
@@ -199,14 +210,83 @@ impl EnrichedEvent {
                 return Err(InvalidEnrichedEvent::Props(format!("value of {key:?} is too long")));
             }
         }
+        for (field, value, max) in [
+            ("utm.source", self.utm.source.as_deref(), MAX_UTM_VALUE_BYTES),
+            ("utm.medium", self.utm.medium.as_deref(), MAX_UTM_VALUE_BYTES),
+            ("utm.campaign", self.utm.campaign.as_deref(), MAX_UTM_VALUE_BYTES),
+            ("utm.term", self.utm.term.as_deref(), MAX_UTM_VALUE_BYTES),
+            ("utm.content", self.utm.content.as_deref(), MAX_UTM_VALUE_BYTES),
+            (
+                "client.browser",
+                Some(self.client.browser.as_str()),
+                MAX_USER_AGENT_BYTES,
+            ),
+            (
+                "client.browser_version",
+                Some(self.client.browser_version.as_str()),
+                MAX_USER_AGENT_BYTES,
+            ),
+            ("client.os", Some(self.client.os.as_str()), MAX_USER_AGENT_BYTES),
+            (
+                "client.os_version",
+                Some(self.client.os_version.as_str()),
+                MAX_USER_AGENT_BYTES,
+            ),
+            ("geo.region", self.geo.region.as_deref(), MAX_GEO_FIELD_BYTES),
+            ("geo.city", self.geo.city.as_deref(), MAX_GEO_FIELD_BYTES),
+            ("geo.timezone", self.geo.timezone.as_deref(), MAX_GEO_FIELD_BYTES),
+            ("geo.colo", self.geo.colo.as_deref(), MAX_GEO_FIELD_BYTES),
+        ] {
+            if value.is_some_and(|v| v.len() > max) {
+                return Err(InvalidEnrichedEvent::TooLong(field));
+            }
+        }
+        let country_ok = |c: &String| c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase());
+        if self.geo.country.as_ref().is_some_and(|c| !country_ok(c)) {
+            return Err(InvalidEnrichedEvent::Country);
+        }
+        // The times: the edge dates an event by its own clock (`received_at`), at most a day
+        // before; it then reaches this collector within the forwarding delay. Every bound below
+        // is checked without arithmetic on the sent values, which may be anything an i64 holds.
+        if self.received_at > now_ms + MAX_CLOCK_SKEW_MS {
+            return Err(InvalidEnrichedEvent::ReceivedAt("more than 5 minutes in the future"));
+        }
+        if self.received_at < now_ms - MAX_FORWARD_DELAY_MS {
+            return Err(InvalidEnrichedEvent::ReceivedAt("more than 7 days in the past"));
+        }
         if self.occurred_at > now_ms + MAX_CLOCK_SKEW_MS {
             return Err(InvalidEnrichedEvent::Future);
         }
         if self.occurred_at < now_ms - MAX_FORWARD_DELAY_MS {
             return Err(InvalidEnrichedEvent::TooOld);
         }
-        if self.scroll_depth.is_some_and(|s| s > 100) {
-            return Err(InvalidEnrichedEvent::Scroll);
+        // Both are now within a few days of `now_ms`: their difference cannot overflow.
+        let age = self.received_at - self.occurred_at;
+        if age < 0 {
+            return Err(InvalidEnrichedEvent::ReceivedAt("before occurred_at"));
+        }
+        if age > MAX_EVENT_AGE_MS {
+            return Err(InvalidEnrichedEvent::ReceivedAt("more than a day after occurred_at"));
+        }
+        let page_exit = self.name == crate::wire::PAGE_EXIT;
+        if let Some(duration) = self.duration_ms {
+            if !page_exit {
+                return Err(InvalidEnrichedEvent::OnlyOnPageExit("duration_ms"));
+            }
+            if duration > MAX_PAGE_DURATION_MS {
+                return Err(InvalidEnrichedEvent::Duration);
+            }
+        }
+        if let Some(scroll) = self.scroll_depth {
+            if !page_exit {
+                return Err(InvalidEnrichedEvent::OnlyOnPageExit("scroll_depth"));
+            }
+            if scroll > 100 {
+                return Err(InvalidEnrichedEvent::Scroll);
+            }
+        }
+        if self.screen_width.is_some_and(|w| !(1..=MAX_SCREEN_WIDTH).contains(&w)) {
+            return Err(InvalidEnrichedEvent::ScreenWidth);
         }
         Ok(())
     }
@@ -289,6 +369,72 @@ mod tests {
         assert_eq!(e.check(now), Err(InvalidEnrichedEvent::Future));
         e.occurred_at = now - 8 * 24 * 3_600_000;
         assert_eq!(e.check(now), Err(InvalidEnrichedEvent::TooOld));
+    }
+
+    #[test]
+    fn check_range_checks_every_number_of_a_forwarded_event() {
+        let now = ctx().received_at;
+        let exit = parse_event(
+            &json!({"n": "page_exit", "u": "https://shop.io/", "d": 5_000, "s": 40, "w": 1280}),
+            None,
+        )
+        .unwrap();
+        let valid = enrich(exit, project(), &ctx(), &DailySalt::from_bytes([7; 32]), false, || {
+            [1; 9]
+        })
+        .unwrap();
+        assert_eq!(valid.check(now), Ok(()));
+        let refused = |tweak: &dyn Fn(&mut EnrichedEvent)| {
+            let mut e = valid.clone();
+            tweak(&mut e);
+            e.check(now).unwrap_err()
+        };
+        use InvalidEnrichedEvent as E;
+        assert_eq!(refused(&|e| e.duration_ms = Some(u64::MAX)), E::Duration);
+        assert_eq!(
+            refused(&|e| e.duration_ms = Some(MAX_PAGE_DURATION_MS + 1)),
+            E::Duration
+        );
+        assert_eq!(refused(&|e| e.screen_width = Some(0)), E::ScreenWidth);
+        assert_eq!(refused(&|e| e.screen_width = Some(u32::MAX)), E::ScreenWidth);
+        assert_eq!(refused(&|e| e.scroll_depth = Some(255)), E::Scroll);
+        assert_eq!(
+            refused(&|e| e.name = "pageview".into()),
+            E::OnlyOnPageExit("duration_ms")
+        );
+        assert_eq!(
+            refused(&|e| {
+                e.name = "pageview".into();
+                e.duration_ms = None;
+            }),
+            E::OnlyOnPageExit("scroll_depth")
+        );
+        // Times anywhere an i64 reaches, without overflowing.
+        for received_at in [i64::MIN, i64::MAX, now + 10 * 60_000, now - 8 * 24 * 3_600_000] {
+            assert!(
+                matches!(refused(&|e| e.received_at = received_at), E::ReceivedAt(_)),
+                "{received_at}"
+            );
+        }
+        assert_eq!(refused(&|e| e.occurred_at = i64::MIN), E::TooOld);
+        assert_eq!(refused(&|e| e.occurred_at = i64::MAX), E::Future);
+        assert_eq!(
+            refused(&|e| e.occurred_at = e.received_at + 1),
+            E::ReceivedAt("before occurred_at")
+        );
+        assert_eq!(
+            refused(&|e| e.occurred_at = e.received_at - MAX_EVENT_AGE_MS - 1),
+            E::ReceivedAt("more than a day after occurred_at")
+        );
+        // Text fields the edge derives are bounded too.
+        assert_eq!(
+            refused(&|e| e.utm.campaign = Some("c".repeat(301))),
+            E::TooLong("utm.campaign")
+        );
+        assert_eq!(refused(&|e| e.client.os = "o".repeat(513)), E::TooLong("client.os"));
+        assert_eq!(refused(&|e| e.geo.city = Some("c".repeat(201))), E::TooLong("geo.city"));
+        assert_eq!(refused(&|e| e.geo.country = Some("de".into())), E::Country);
+        assert_eq!(refused(&|e| e.geo.country = Some("DEU".into())), E::Country);
     }
 
     #[test]

@@ -30,6 +30,9 @@ pub const MAX_CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
 /// How old an enriched event may be when it reaches the collector (queue delays, retries, an
 /// outage of the collector), in milliseconds: 7 days.
 pub const MAX_FORWARD_DELAY_MS: i64 = 7 * 24 * 60 * 60 * 1000;
+/// Longest region, city, time zone or data-centre name of an event's geography, in bytes (the
+/// edge takes them from Cloudflare; the longest real ones are well under 100).
+pub const MAX_GEO_FIELD_BYTES: usize = 200;
 /// Widest screen accepted, in CSS pixels.
 pub const MAX_SCREEN_WIDTH: u32 = 16_384;
 /// Most events in one batch the edge forwards to the collector's internal API.

@@ -57,8 +57,9 @@ pub fn verify(
     let timestamp = timestamp.ok_or(SignatureError::Missing(TIMESTAMP_HEADER))?;
     let signature = signature.ok_or(SignatureError::Missing(SIGNATURE_HEADER))?;
     let ts: i64 = timestamp.trim().parse().map_err(|_| SignatureError::BadTimestamp)?;
-    let skew = now_secs - ts;
-    if skew.abs() > REPLAY_WINDOW_SECS {
+    // `ts` is whatever the caller sent: saturate rather than overflow.
+    let skew = now_secs.saturating_sub(ts);
+    if skew.unsigned_abs() > REPLAY_WINDOW_SECS.unsigned_abs() {
         return Err(SignatureError::Expired(skew));
     }
     let expected = sign(secret, ts, method, path, body);
@@ -121,6 +122,27 @@ mod tests {
         assert_eq!(
             v(1_000, Some("soon"), Some(&sig), "/internal/v1/ingest", b"{}"),
             Err(SignatureError::BadTimestamp)
+        );
+        // Timestamps at the ends of i64 are expired, without overflowing.
+        assert_eq!(
+            v(
+                1_000,
+                Some(&i64::MIN.to_string()),
+                Some(&sig),
+                "/internal/v1/ingest",
+                b"{}"
+            ),
+            Err(SignatureError::Expired(i64::MAX))
+        );
+        assert_eq!(
+            v(
+                -1_000,
+                Some(&i64::MAX.to_string()),
+                Some(&sig),
+                "/internal/v1/ingest",
+                b"{}"
+            ),
+            Err(SignatureError::Expired(i64::MIN))
         );
         assert!(verify(
             b"another secret, also long enough!",

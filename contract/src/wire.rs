@@ -448,15 +448,16 @@ pub fn parse_event(value: &Value, sent_at: Option<i64>) -> Result<Event, EventEr
     };
     let age_ms = match (time, sent_at) {
         (Some(t), Some(sent)) => {
-            let age = sent - t;
+            // Both are whatever the client sent: their difference may not fit an i64.
+            let age = i128::from(sent) - i128::from(t);
             // A little tolerance: the clock is read twice and may be coarsened by the browser.
             if age < -1_000 {
                 return Err(EventError::Time("later than the request's sent_at"));
             }
-            if age > MAX_EVENT_AGE_MS {
+            if age > i128::from(MAX_EVENT_AGE_MS) {
                 return Err(EventError::Time("more than a day before the request was sent"));
             }
-            age.max(0)
+            i64::try_from(age.max(0)).expect("0 to MAX_EVENT_AGE_MS")
         }
         _ => 0,
     };
@@ -681,6 +682,42 @@ mod tests {
             one(json!({"n": "x", "u": "https://x.org/", "w": 0})),
             "screen_width: must be 1 to 16384"
         );
+    }
+
+    #[test]
+    fn numbers_at_the_ends_of_their_types_are_refused_without_overflow() {
+        let at = |sent: i64, t: i64| {
+            parse_event(&json!({"n": "x", "u": "https://x.org/", "t": t}), Some(sent))
+                .map(|e| e.age_ms)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(
+            at(i64::MAX, i64::MIN),
+            Err("time: more than a day before the request was sent".into())
+        );
+        assert_eq!(
+            at(i64::MIN, i64::MAX),
+            Err("time: later than the request's sent_at".into())
+        );
+        assert_eq!(at(i64::MAX, i64::MAX - 5), Ok(5));
+        assert_eq!(at(i64::MIN + 5, i64::MIN), Ok(5));
+        let one = |e: Value| parse_event(&e, None).unwrap_err().to_string();
+        for (field, value, error) in [
+            ("w", json!(u64::MAX), "screen_width: must be 1 to 16384"),
+            ("w", json!(1e300), "screen_width: must be 1 to 16384"),
+            (
+                "w",
+                json!(-1),
+                "field \"w\" has the wrong type: expected a non-negative number",
+            ),
+            ("d", json!(u64::MAX), "duration: more than a day"),
+            ("d", json!(1e300), "duration: more than a day"),
+            ("s", json!(u64::MAX), "scroll: must be 0 to 100"),
+        ] {
+            let mut event = json!({"n": "page_exit", "u": "https://x.org/"});
+            event[field] = value;
+            assert_eq!(one(event), error, "{field}");
+        }
     }
 
     #[test]

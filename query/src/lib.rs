@@ -4,6 +4,7 @@
 //! the answer with its JSON and CSV renderings ([`response`]). No I/O and no clock: the caller
 //! passes `now`, and the engine asks the stores. `docs/query-api.md` documents the HTTP API.
 
+pub mod csv;
 pub mod dataset;
 pub mod engine;
 pub mod range;

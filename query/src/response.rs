@@ -2,6 +2,8 @@
 
 use serde::{Serialize, Serializer};
 
+use crate::csv::{text_cell, write_line};
+
 /// One cell: a count, a rounded float, a text (a dimension value or time label), or nothing.
 #[derive(Clone, PartialEq, Debug)]
 pub enum Value {
@@ -105,43 +107,18 @@ pub fn percent_change(current: f64, previous: f64) -> Option<f64> {
     (previous != 0.0).then(|| round2((current - previous) / previous * 100.0))
 }
 
-/// A CSV cell, quoted per RFC 4180 when it holds a comma, a quote, CR or LF.
-fn csv_field(out: &mut String, text: &str) {
-    if text.contains([',', '"', '\r', '\n']) {
-        out.push('"');
-        out.push_str(&text.replace('"', "\"\""));
-        out.push('"');
-    } else {
-        out.push_str(text);
-    }
-}
-
-/// The CSV text of a cell. Text cells starting with `=`, `+`, `-`, `@`, tab or CR get a leading
-/// apostrophe: page paths, referrers and props are chosen by whoever sends events, and a
-/// spreadsheet opening the export would run such a cell as a formula (`=HYPERLINK(...)`,
-/// `@SUM(...)`, DDE), so an attacker could act on the analyst's machine. Numbers are never text.
+/// The CSV text of a cell: numbers as numbers, text neutralised ([`crate::csv::text_cell`]).
 fn cell_text(value: &Value) -> String {
     match value {
         Value::Int(n) => n.to_string(),
         Value::Float(x) if x.is_finite() => x.to_string(),
         Value::Float(_) | Value::Null => String::new(),
-        Value::Text(t) if t.starts_with(['=', '+', '-', '@', '\t', '\r']) => format!("'{t}"),
-        Value::Text(t) => t.clone(),
+        Value::Text(t) => crate::csv::text_cell(t).into_owned(),
     }
 }
 
 fn float_text(x: Option<f64>) -> String {
     x.filter(|x| x.is_finite()).map(|x| x.to_string()).unwrap_or_default()
-}
-
-fn csv_line(out: &mut String, cells: &[String]) {
-    for (i, cell) in cells.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        csv_field(out, cell);
-    }
-    out.push_str("\r\n");
 }
 
 impl QueryResult {
@@ -153,10 +130,11 @@ impl QueryResult {
         self.totals.comparison.is_some() || self.results.iter().any(|r| r.comparison.is_some())
     }
 
-    /// RFC 4180 CSV (CRLF line ends). The header is [`QueryResult::columns`], then, when the query
-    /// compares, `<metric>_previous` and `<metric>_change` for each metric. A last row holds the
-    /// totals, with `Total` in the first dimension column (no such row without dimensions: the
-    /// single row already is the total). Null is an empty cell.
+    /// RFC 4180 CSV (CRLF line ends), safe to open in a spreadsheet ([`crate::csv`]). The header
+    /// is [`QueryResult::columns`], then, when the query compares, `<metric>_previous` and
+    /// `<metric>_change` for each metric. A last row holds the totals, with `Total` in the first
+    /// dimension column (no such row without dimensions: the single row already is the total).
+    /// Null is an empty cell.
     pub fn to_csv(&self) -> String {
         let metric_count = self.totals.metrics.len();
         let dim_columns = self.columns.len().saturating_sub(metric_count);
@@ -164,14 +142,15 @@ impl QueryResult {
         let compare = self.has_comparison();
         let mut out = String::new();
 
-        let mut header = self.columns.clone();
+        // Column names can hold a prop key, which whoever sends events chose.
+        let mut header: Vec<String> = self.columns.iter().map(|c| text_cell(c).into_owned()).collect();
         if compare {
             for name in metric_names {
-                header.push(format!("{name}_previous"));
-                header.push(format!("{name}_change"));
+                header.push(text_cell(&format!("{name}_previous")).into_owned());
+                header.push(text_cell(&format!("{name}_change")).into_owned());
             }
         }
-        csv_line(&mut out, &header);
+        write_line(&mut out, &header);
 
         let comparison_cells = |cells: &mut Vec<String>, cmp: Option<&ComparisonValues>| {
             if !compare {
@@ -187,14 +166,14 @@ impl QueryResult {
         for row in &self.results {
             let mut cells: Vec<String> = row.dimensions.iter().chain(&row.metrics).map(cell_text).collect();
             comparison_cells(&mut cells, row.comparison.as_ref());
-            csv_line(&mut out, &cells);
+            write_line(&mut out, &cells);
         }
         if dim_columns > 0 {
             let mut cells = vec!["Total".to_owned()];
             cells.resize(dim_columns, String::new());
             cells.extend(self.totals.metrics.iter().map(cell_text));
             comparison_cells(&mut cells, self.totals.comparison.as_ref());
-            csv_line(&mut out, &cells);
+            write_line(&mut out, &cells);
         }
         out
     }

@@ -6,12 +6,13 @@
 //! ETag); it loads its wasm under a content-hashed name (`pixel.<hash>.wasm`), which never changes
 //! meaning and is cached for a year as immutable.
 
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
+use super::PathParams;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -23,7 +24,9 @@ pub const HASHED_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/pixel.js", get(script))
-        .route("/{file}", get(hashed_asset))
+        // Any other one-segment path is an unknown route, answered as the router's fallback does
+        // (a browser's page gets the app's 404, anything else a JSON 404), for every method.
+        .route("/{file}", get(hashed_asset).fallback(super::fallback::unknown_route))
 }
 
 /// The file from `--static-dir`, if one is configured.
@@ -82,7 +85,9 @@ async fn script(State(state): State<AppState>, request: HeaderMap) -> Result<Res
 /// Only `pixel.<hex>.wasm` names: nothing else in the folder is reachable.
 async fn hashed_asset(
     State(state): State<AppState>,
-    Path(file): Path<String>,
+    PathParams(file): PathParams<String>,
+    method: Method,
+    uri: Uri,
     request: HeaderMap,
 ) -> Result<Response, AppError> {
     let hashed = file
@@ -90,7 +95,7 @@ async fn hashed_asset(
         .and_then(|rest| rest.strip_suffix(".wasm"))
         .is_some_and(|hash| !hash.is_empty() && hash.len() <= 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()));
     if !hashed {
-        return Err(AppError::NotFound("asset"));
+        return Ok(super::fallback::unknown_route(method, uri, request).await);
     }
     let Some(dir) = &state.static_dir else {
         return embedded(&file, HASHED_CACHE_CONTROL, &request);

@@ -57,7 +57,8 @@ pub async fn read_limited(body: Body) -> AppResult<axum::body::Bytes> {
         if too_large {
             AppError::PayloadTooLarge(format!("the body is larger than {MAX_BODY_BYTES} bytes"))
         } else {
-            AppError::bad_request("unreadable_body", format!("the body could not be read: {e}"))
+            AppError::body_too_slow(&e)
+                .unwrap_or_else(|| AppError::bad_request("unreadable_body", format!("the body could not be read: {e}")))
         }
     })
 }

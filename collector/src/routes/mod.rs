@@ -2,23 +2,27 @@
 
 mod account;
 mod assets;
+mod body_limit;
+mod extract;
+mod fallback;
 mod ingest;
 mod internal;
 mod ops;
 mod projects;
 mod query;
 mod share;
+mod throttled;
 mod web;
 
-use axum::extract::{FromRequest, Request};
 use axum::Router;
-use serde::de::DeserializeOwned;
 
-use crate::error::AppError;
+pub use extract::{JsonBody, PathParams, QueryParams};
+pub use throttled::{guarded_password_check, throttled};
+
 use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .merge(ingest::routes())
         .merge(internal::routes())
         // The owners' API answers are JSON (a details list can be 1,000 rows): compressed.
@@ -33,22 +37,17 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::routes())
         .merge(assets::routes())
         .merge(web::routes())
-        .layer(tower_http::trace::TraceLayer::new_for_http())
-        .with_state(state)
-}
-
-/// A JSON body whose rejections are JSON errors that say what was wrong.
-pub struct JsonBody<T>(pub T);
-
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
-    type Rejection = AppError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(AppError::bad_request("invalid_json", rejection.body_text())),
-        }
-    }
+        .fallback(fallback::unknown_route)
+        // One body limit for every endpoint (the event endpoints read theirs by hand, the same).
+        .layer(axum::extract::DefaultBodyLimit::max(contract::limits::MAX_BODY_BYTES))
+        .with_state(state);
+    // `Router::layer` wraps each route on its own, inside the part of the router that adds a 405's
+    // `Allow` header: these layers wrap the whole router instead, so they see its final answers.
+    Router::new()
+        .fallback_service(routes)
+        .layer(axum::middleware::from_fn(body_limit::refuse_oversized_bodies))
+        .layer(axum::middleware::from_fn(fallback::json_error_bodies))
+        .layer(crate::telemetry::http_trace_layer())
 }
 
 /// RFC 3339 text of a time in ms, for API answers.

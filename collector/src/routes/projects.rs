@@ -1,6 +1,6 @@
 //! Sites (projects), their ingestion keys and their share links, for their owner.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
@@ -8,7 +8,7 @@ use axum::{Json, Router};
 use contract::api;
 use store::{Domain, KeyRecord, Name, Project, ShareId, ShareLink, ShareSlug, TimeZoneName};
 
-use super::{rfc3339, JsonBody};
+use super::{rfc3339, JsonBody, PathParams};
 use crate::auth::{self, Owner};
 use crate::error::{AppError, AppResult};
 use crate::ops;
@@ -108,7 +108,7 @@ async fn create_project(
 async fn show_project(
     State(state): State<AppState>,
     owner: Owner,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> AppResult<Json<api::Project>> {
     let project = ops::owned_project(&*state.store, &owner.user, &id).await?;
     Ok(Json(project_view(&project)))
@@ -117,7 +117,7 @@ async fn show_project(
 async fn update_project(
     State(state): State<AppState>,
     owner: Owner,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     JsonBody(patch): JsonBody<api::ProjectPatch>,
 ) -> AppResult<Json<api::Project>> {
     let mut project = ops::owned_project(&*state.store, &owner.user, &id).await?;
@@ -138,7 +138,11 @@ async fn update_project(
 
 /// Deletes the site and all its data; its keys stop working at once on this collector (edges
 /// within their key cache TTL).
-async fn delete_project(State(state): State<AppState>, owner: Owner, Path(id): Path<String>) -> AppResult<StatusCode> {
+async fn delete_project(
+    State(state): State<AppState>,
+    owner: Owner,
+    PathParams(id): PathParams<String>,
+) -> AppResult<StatusCode> {
     let project = ops::owned_project(&*state.store, &owner.user, &id).await?;
     let keys = state.store.keys_of(&project.id).await?;
     if !state.store.delete_project(&project.id).await? {
@@ -153,7 +157,7 @@ async fn delete_project(State(state): State<AppState>, owner: Owner, Path(id): P
 async fn project_status(
     State(state): State<AppState>,
     owner: Owner,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> AppResult<Json<api::ProjectStatus>> {
     let project = ops::owned_project(&*state.store, &owner.user, &id).await?;
     let first = state.store.first_event_at(&project.id).await?;
@@ -165,7 +169,7 @@ async fn project_status(
 async fn list_keys(
     State(state): State<AppState>,
     owner: Owner,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> AppResult<Json<api::KeyList>> {
     let project = ops::owned_project(&*state.store, &owner.user, &id).await?;
     let keys = state.store.keys_of(&project.id).await?;
@@ -177,7 +181,7 @@ async fn list_keys(
 async fn create_key(
     State(state): State<AppState>,
     owner: Owner,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     JsonBody(body): JsonBody<api::NewLabelled>,
 ) -> AppResult<Response> {
     let project = ops::owned_project(&*state.store, &owner.user, &id).await?;
@@ -194,7 +198,7 @@ async fn create_key(
 async fn revoke_key(
     State(state): State<AppState>,
     owner: Owner,
-    Path((id, key_id)): Path<(String, String)>,
+    PathParams((id, key_id)): PathParams<(String, String)>,
 ) -> AppResult<Json<api::Key>> {
     let project = ops::owned_project(&*state.store, &owner.user, &id).await?;
     let record = ops::revoke_key(&*state.store, Some(&project), &key_id).await?;
@@ -205,7 +209,7 @@ async fn revoke_key(
 async fn list_shares(
     State(state): State<AppState>,
     owner: Owner,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> AppResult<Json<api::ShareList>> {
     let project = ops::owned_project(&*state.store, &owner.user, &id).await?;
     let shares = state.store.share_links_of(&project.id).await?;
@@ -217,7 +221,7 @@ async fn list_shares(
 async fn create_share(
     State(state): State<AppState>,
     owner: Owner,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     JsonBody(body): JsonBody<api::NewShareLink>,
 ) -> AppResult<Response> {
     let project = ops::owned_project(&*state.store, &owner.user, &id).await?;
@@ -255,7 +259,7 @@ async fn create_share(
 async fn delete_share(
     State(state): State<AppState>,
     owner: Owner,
-    Path((id, share_id)): Path<(String, String)>,
+    PathParams((id, share_id)): PathParams<(String, String)>,
 ) -> AppResult<StatusCode> {
     let project = ops::owned_project(&*state.store, &owner.user, &id).await?;
     let share_id = ShareId::parse(&share_id).ok_or(AppError::NotFound("share link"))?;

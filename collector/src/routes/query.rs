@@ -1,7 +1,7 @@
 //! The dashboard's query API (`docs/query-api.md`): `POST /api/v1/query`, and the seed's
 //! `GET /api/stats` shortcut.
 
-use axum::extract::{Query as UrlQuery, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::JsonBody;
+use super::{JsonBody, QueryParams};
 use crate::auth::Owner;
 use crate::error::{AppError, AppResult};
 use crate::ops;
@@ -148,7 +148,7 @@ struct StatsParams {
 async fn daily_stats(
     State(state): State<AppState>,
     owner: Owner,
-    UrlQuery(params): UrlQuery<StatsParams>,
+    QueryParams(params): QueryParams<StatsParams>,
 ) -> AppResult<Json<Value>> {
     let site_id = params
         .site_id

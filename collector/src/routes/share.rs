@@ -6,7 +6,7 @@
 //! HMAC(key pepper, slug and the link's password hash). Nothing is stored for it, and it stops
 //! working when the link is deleted or recreated with another password.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -16,8 +16,9 @@ use serde_json::Value;
 use store::{ShareLink, ShareSlug};
 
 use super::projects::project_view;
-use super::JsonBody;
+use super::{guarded_password_check, JsonBody, PathParams};
 use crate::auth;
+use crate::client::ClientAddress;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -76,7 +77,7 @@ fn unlocked(state: &AppState, link: &ShareLink, headers: &HeaderMap) -> bool {
 
 async fn show(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    PathParams(slug): PathParams<String>,
     headers: HeaderMap,
 ) -> AppResult<Json<api::SharedSite>> {
     let (link, project) = link(&state, &slug).await?;
@@ -87,20 +88,27 @@ async fn show(
     }))
 }
 
+/// Checks a share link's password; wrong ones are throttled per link and per client like logins.
 async fn unlock(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    ClientAddress(client): ClientAddress,
+    PathParams(slug): PathParams<String>,
     JsonBody(body): JsonBody<api::ShareUnlock>,
 ) -> AppResult<Response> {
     let (link, _) = link(&state, &slug).await?;
     if let Some(phc) = link.password_hash.clone() {
-        let password = body.password;
-        let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &phc))
-            .await
-            .map_err(|e| AppError::Internal(e.into()))?;
-        if !ok {
-            return Err(AppError::Unauthorized("wrong password for this share link".into()));
-        }
+        let target = (&state.throttles.unlock_failures_by_link, link.slug.as_str().to_owned());
+        let check = async {
+            let password = body.password;
+            let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &phc))
+                .await
+                .map_err(|e| AppError::Internal(e.into()))?;
+            match ok {
+                true => Ok(()),
+                false => Err(AppError::Unauthorized("wrong password for this share link".into())),
+            }
+        };
+        guarded_password_check(&state, "share_unlock", client, Some(target), check).await?;
     }
     // The shared view may be framed by another site: its requests are then third-party, and
     // only a SameSite=None (hence Secure) cookie is sent with them; Partitioned (CHIPS) keeps it
@@ -121,7 +129,7 @@ async fn unlock(
 /// The query API for the link's site only: `project_id` is set to the link's site.
 async fn query(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    PathParams(slug): PathParams<String>,
     headers: HeaderMap,
     JsonBody(mut body): JsonBody<Value>,
 ) -> AppResult<Response> {

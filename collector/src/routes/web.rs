@@ -8,12 +8,12 @@
 //! * A strict Content-Security-Policy: scripts, styles, images and requests from this origin only.
 //!   Only the shared view (`/share/…`) may be framed by other sites (owners embed it in an iframe).
 
-use axum::extract::Path;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
+use super::extract::PathParams;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -134,6 +134,18 @@ fn page(request: &HeaderMap, frame_ancestors: &str) -> Result<Response, AppError
     Ok(serve(index, ENTRY_CACHE_CONTROL, request, &extra))
 }
 
+/// The entry page with status 404, for a browser navigating to a path the app does not have: the
+/// app shows its "Page not found" with the navigation. Never a 304 (a 404 is not revalidated).
+pub fn not_found_page(request: &HeaderMap) -> Response {
+    let mut unconditional = request.clone();
+    unconditional.remove(header::IF_NONE_MATCH);
+    let mut response = page(&unconditional, "'none'").into_response();
+    if response.status() == StatusCode::OK {
+        *response.status_mut() = StatusCode::NOT_FOUND;
+    }
+    response
+}
+
 async fn entry_page(request: HeaderMap) -> Result<Response, AppError> {
     page(&request, "'none'")
 }
@@ -143,7 +155,7 @@ async fn shared_entry_page(request: HeaderMap) -> Result<Response, AppError> {
     page(&request, "*")
 }
 
-async fn asset(Path(file): Path<String>, request: HeaderMap) -> Result<Response, AppError> {
+async fn asset(PathParams(file): PathParams<String>, request: HeaderMap) -> Result<Response, AppError> {
     let asset = find(&format!("assets/{file}")).ok_or(AppError::NotFound("asset"))?;
     Ok(serve(asset, HASHED_CACHE_CONTROL, &request, &[]))
 }

@@ -183,8 +183,20 @@ fn csv_quotes_and_guards_cells() {
         ("+1", "'+1"),
         ("-2+3", "'-2+3"),
         ("@SUM(A1)", "'@SUM(A1)"),
-        ("\tx", "'\tx"),
+        ("\tx", "\"'\tx\""),
+        ("\rx", "\"'\rx\""),
+        ("\n=1", "\"'\n=1\""),
+        (" =1+1", "' =1+1"),
+        ("\u{a0}@x", "'\u{a0}@x"),
+        ("＝1+1", "'＝1+1"),
+        ("＋1", "'＋1"),
+        ("－1", "'－1"),
+        ("＠x", "'＠x"),
+        // A spreadsheet in a decimal-comma locale splits on `;`: quoted, it cannot.
+        ("a;=1+1", "\"a;=1+1\""),
+        ("a;b", "\"a;b\""),
         ("a=b", "a=b"),
+        ("1-2", "1-2"),
         ("", ""),
     ];
     for (input, expected) in cells {
@@ -225,4 +237,35 @@ fn rounding_and_change() {
     assert_eq!(percent_change(0.0, 4.0), Some(-100.0));
     assert_eq!(percent_change(4.0, 0.0), None);
     assert_eq!(percent_change(0.0, 0.0), None);
+}
+
+#[test]
+fn csv_neutralises_column_names_and_leaves_numbers_alone() {
+    let r = QueryResult {
+        columns: vec!["props.=1+1".into(), "props.a;b".into(), "visitors".into()],
+        results: vec![Row {
+            dimensions: vec![text("-1"), text("x")],
+            metrics: vec![Value::Int(3)],
+            comparison: Some(ComparisonValues {
+                dimensions: vec![text("-1"), text("x")],
+                metrics: vec![Value::Int(9)],
+                change: vec![Some(-66.67)],
+            }),
+        }],
+        totals: Totals {
+            metrics: vec![Value::Float(-0.5)],
+            comparison: Some(ComparisonValues {
+                dimensions: vec![],
+                metrics: vec![Value::Int(9)],
+                change: vec![Some(-66.67)],
+            }),
+        },
+        meta: meta(true),
+    };
+    assert_eq!(
+        r.to_csv(),
+        "props.=1+1,\"props.a;b\",visitors,visitors_previous,visitors_change\r\n\
+         '-1,x,3,9,-66.67\r\n\
+         Total,,-0.5,9,-66.67\r\n"
+    );
 }

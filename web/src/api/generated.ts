@@ -3,6 +3,8 @@
 
 export type User = { id: string, email: string, created_at: string, };
 
+export type SignUpAccepted = { email: string, note: string, };
+
 export type Instance = { 
 /**
  * Whether `POST /api/v1/users` creates accounts here.

@@ -29,6 +29,7 @@ export type {
   ShareList,
   SharedSite,
   ShareUnlock,
+  SignUpAccepted,
   TokenList,
   Totals,
   User,

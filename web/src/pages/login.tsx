@@ -4,7 +4,7 @@
 import type { ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
 import { api, ApiError } from "../api/client";
-import type { User } from "../api/types";
+import type { SignUpAccepted, User } from "../api/types";
 import { allowSignup } from "../lib/session";
 import { linkClick, location, navigate } from "../lib/router";
 import { Logo } from "../components/layout";
@@ -97,8 +97,15 @@ export function SignupPage({ onSignedIn }: { onSignedIn: (u: User) => void }) {
   const { submit, busy, error } = useAction(async () => {
     if (password !== confirm) throw new ApiError(400, "mismatch", "The two passwords differ.", "password");
     const body = { email: email.trim(), password };
-    await api<User>("POST", "/api/v1/users", body);
-    const user = await api<User>("POST", "/api/v1/login", body);
+    // The server answers the same for a new and a taken email (it does not tell which emails
+    // have accounts), so a taken one shows here, when its own password does not match.
+    await api<SignUpAccepted>("POST", "/api/v1/users", body);
+    const user = await api<User>("POST", "/api/v1/login", body).catch((e: unknown) => {
+      if (e instanceof ApiError && e.status === 401) {
+        throw new ApiError(401, e.code, "This email may already have an account: sign in with its password.", "email");
+      }
+      throw e;
+    });
     onSignedIn(user);
     navigate(nextPath(location.value.search), true);
   });
