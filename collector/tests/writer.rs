@@ -1,13 +1,16 @@
-//! The writer against a store that fails: browsers' events are acknowledged before they are
-//! stored, so the writer must keep them through store failures and retry until the store is back,
-//! and count what it finally gives up. The store is the real SQLite store, with failures injected
-//! into `ingest`.
+//! The writer and its ingest log against a store that fails: events are acknowledged once they
+//! are in the log, before they are stored, so the writer must keep them through store failures
+//! and retry until the store is back, refuse new ones once the log is full, and store what a
+//! crash left in the log at the next start. The store is the real SQLite store, with failures
+//! injected into `ingest`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use collector::ingest::{Writer, QUEUED_WRITE_ATTEMPTS};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use collector::ingest::{Ack, IngestLog, Writer, MAX_LOGGED_EVENTS};
 use collector::metrics::Metrics;
 use contract::enrich::VisitorId;
 use contract::enriched::EnrichedEvent;
@@ -229,50 +232,106 @@ fn events(project: ProjectId, n: usize) -> Vec<EnrichedEvent> {
         .collect()
 }
 
-#[tokio::test(start_paused = true)]
-async fn acknowledged_events_survive_store_failures_and_are_stored_once_it_recovers() {
-    let (store, _dir) = flaky(5);
+/// A writer on `store` with its ingest log in `dir`.
+fn writer(
+    store: Arc<Flaky>,
+    dir: &std::path::Path,
+    durable: bool,
+) -> (Writer, Arc<Metrics>, tokio::task::JoinHandle<()>) {
     let metrics = Arc::new(Metrics::new());
-    let (writer, task) = Writer::spawn(store.clone(), metrics.clone());
+    let (log, replayed) = IngestLog::open(dir).unwrap();
+    let (writer, task) = Writer::spawn(store, metrics.clone(), log, replayed, durable).unwrap();
+    (writer, metrics, task)
+}
+
+#[tokio::test(start_paused = true)]
+async fn acknowledged_events_are_retried_until_the_store_takes_them() {
+    // Far more failures than the old bounded retries (64) allowed: nothing is ever given up.
+    let (store, dir) = flaky(200);
+    let (writer, metrics, task) = writer(store.clone(), dir.path(), true);
     let p = ProjectId::from_bytes([3; 12]);
     let sent = events(p, 30);
     for chunk in sent.chunks(10) {
-        writer.enqueue(chunk.to_vec()).unwrap();
+        writer.accept(chunk.to_vec(), Ack::Queued).await.unwrap();
     }
     writer.flush().await.unwrap();
 
     let stored = store.inner.events(&p, T0, T0 + 3_600_000).await.unwrap();
     assert_eq!(stored.len(), 30, "every acknowledged event is stored");
-    assert!(
-        store.ingest_calls.load(Ordering::SeqCst) > 5,
-        "it retried past the failures"
-    );
-    assert_eq!(metrics.events_lost.get(), 0);
-    assert_eq!(metrics.store_write_errors.get(), 5);
+    assert_eq!(metrics.store_write_errors.get(), 200);
     assert_eq!(metrics.events_stored.get(), 30);
+    assert_eq!(metrics.ingest_log_events.get(), 0, "stored events leave the log");
     drop(writer);
     task.await.unwrap();
 }
 
 #[tokio::test(start_paused = true)]
-async fn events_are_given_up_and_counted_only_after_every_attempt_failed() {
-    let (store, _dir) = flaky(usize::MAX);
-    let metrics = Arc::new(Metrics::new());
-    let (writer, task) = Writer::spawn(store.clone(), metrics.clone());
+async fn a_full_log_refuses_with_503_until_the_store_catches_up() {
+    let (store, dir) = flaky(usize::MAX);
+    let (writer, metrics, task) = writer(store.clone(), dir.path(), true);
     let p = ProjectId::from_bytes([4; 12]);
-    writer.enqueue(events(p, 12)).unwrap();
-    writer.flush().await.unwrap();
-    assert_eq!(
-        store.ingest_calls.load(Ordering::SeqCst),
-        QUEUED_WRITE_ATTEMPTS as usize
+    writer.accept(events(p, MAX_LOGGED_EVENTS), Ack::Stored).await.unwrap();
+    assert_eq!(metrics.ingest_log_events.get(), MAX_LOGGED_EVENTS as i64);
+    let refused = writer
+        .accept(events(p, 1), Ack::Queued)
+        .await
+        .expect_err("the log is full");
+    let answer = refused.into_response();
+    assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(answer.headers().contains_key("retry-after"));
+    let body = axum::body::to_bytes(answer.into_body(), 4096).await.unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains(&MAX_LOGGED_EVENTS.to_string()),
+        "{body}"
     );
-    assert_eq!(metrics.events_lost.get(), 12);
+    assert_eq!(metrics.ingest_log_full.get(), 1);
 
-    // A sender that waits (the edge) is told at once and retries itself: nothing is counted lost.
-    let calls = store.ingest_calls.load(Ordering::SeqCst);
-    assert!(writer.write(events(p, 3)).await.is_err());
-    assert_eq!(store.ingest_calls.load(Ordering::SeqCst), calls + 1);
-    assert_eq!(metrics.events_lost.get(), 12);
+    // The store comes back: the log drains, and events are taken again.
+    store.failures_left.store(0, Ordering::SeqCst);
+    writer.flush().await.unwrap();
+    assert_eq!(metrics.ingest_log_events.get(), 0);
+    writer.accept(events(p, 1), Ack::Queued).await.unwrap();
+    drop(writer);
+    task.await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn what_was_logged_and_not_stored_is_stored_at_the_next_start() {
+    let (store, dir) = flaky(usize::MAX);
+    let (writer, _, task) = writer(store.clone(), dir.path(), true);
+    let p = ProjectId::from_bytes([5; 12]);
+    writer.accept(events(p, 20), Ack::Queued).await.unwrap();
+    // A crash: the writer stops where it is, with the events acknowledged but not stored.
+    task.abort();
+    let _ = task.await;
+    drop(writer);
+    // The log's thread lets go of the file once its last sender is gone.
+    let log = loop {
+        match IngestLog::open(dir.path()) {
+            Ok(log) => break log,
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+        }
+    };
+    store.failures_left.store(0, Ordering::SeqCst);
+    let metrics = Arc::new(Metrics::new());
+    let (writer, task) = Writer::spawn(store.clone(), metrics.clone(), log.0, log.1, true).unwrap();
+    writer.flush().await.unwrap();
+    assert_eq!(metrics.events_replayed.get(), 20);
+    assert_eq!(store.inner.events(&p, T0, T0 + 3_600_000).await.unwrap().len(), 20);
+    drop(writer);
+    task.await.unwrap();
+    let (_, replayed) = IngestLog::open(dir.path()).unwrap();
+    assert!(replayed.is_empty(), "a clean stop leaves nothing to replay");
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_durable_acknowledgement_a_waiting_sender_is_told_of_a_failure_at_once() {
+    let (store, dir) = flaky(usize::MAX);
+    let (writer, _, task) = writer(store.clone(), dir.path(), false);
+    let p = ProjectId::from_bytes([6; 12]);
+    assert!(writer.accept(events(p, 3), Ack::Stored).await.is_err());
+    assert_eq!(store.ingest_calls.load(Ordering::SeqCst), 1);
     drop(writer);
     task.await.unwrap();
 }
