@@ -6,7 +6,8 @@
 //! that moment into a single `Store::ingest` call, so under load many requests share one store
 //! transaction (group commit again), and reports what is stored back to the log, which deletes it.
 //! A failing store is retried with a growing backoff for as long as it fails: acknowledged events
-//! are never given up. Meanwhile the log fills, and once [`MAX_LOGGED_EVENTS`] or
+//! are never given up (at shutdown the writer stops retrying instead: what it has not stored stays
+//! in the log for the next start). Meanwhile the log fills, and once [`MAX_LOGGED_EVENTS`] or
 //! [`MAX_LOGGED_BYTES`] are reached requests are refused with 503.
 //!
 //! Durable acknowledgement can be switched off (`Config::durable_ack`, for the benchmark's
@@ -286,6 +287,7 @@ async fn run_writer(
             }
         }
         let mut kept = Vec::new();
+        let mut unlogged_kept = false;
         let mut waiting = Vec::new();
         let mut held = Vec::new();
         let mut flushes = Vec::new();
@@ -308,6 +310,7 @@ async fn run_writer(
                 } => {
                     kept.append(&mut events);
                     held.push(h);
+                    unlogged_kept = true;
                 }
                 Job::Unlogged {
                     events,
@@ -317,8 +320,11 @@ async fn run_writer(
                 Job::Flush(done) => flushes.push(done),
             }
         }
-        if waiting.is_empty() {
-            store_until_it_works(&*store, &metrics, &kept).await;
+        // Once every sender is gone (shutdown), logged events are not worth waiting for a store
+        // that fails: they are replayed from the log at the next start.
+        let stopping = |queued: &mpsc::UnboundedReceiver<Job>| queued.is_closed() && !unlogged_kept;
+        let stored = if waiting.is_empty() {
+            store_until_it_works(&*store, &metrics, &kept, || stopping(&queued)).await
         } else {
             // Senders that wait are told the first outcome and retry themselves on an error.
             let mut all = kept.clone();
@@ -329,9 +335,14 @@ async fn run_writer(
             for (_, done, _) in waiting {
                 let _ = done.send(outcome);
             }
-            if outcome.is_err() {
-                store_until_it_works(&*store, &metrics, &kept).await;
-            }
+            outcome.is_ok() || store_until_it_works(&*store, &metrics, &kept, || stopping(&queued)).await
+        };
+        if !stored {
+            tracing::warn!(
+                events = kept.len(),
+                "stopping with events not stored: they stay in the ingest log for the next start"
+            );
+            break;
         }
         if let Some(seq) = last_logged {
             // Jobs arrive in log order and each batch is stored before the next is taken, so
@@ -348,10 +359,19 @@ async fn run_writer(
 /// Writes the events, retrying with a growing backoff until the store takes them: they are
 /// acknowledged, so giving up would lose them. Ingest is idempotent, so a write that failed after
 /// storing part of them is safe to repeat. Meanwhile the log fills and new requests get 503.
-async fn store_until_it_works(store: &dyn Store, metrics: &Metrics, events: &[EnrichedEvent]) {
+/// Returns false, without storing, only if `give_up` says so after a failure.
+async fn store_until_it_works(
+    store: &dyn Store,
+    metrics: &Metrics,
+    events: &[EnrichedEvent],
+    give_up: impl Fn() -> bool,
+) -> bool {
     let mut backoff = RETRY_BACKOFF_MIN;
     let mut failures: u64 = 0;
     while write_once(store, metrics, events).await.is_err() {
+        if give_up() {
+            return false;
+        }
         failures += 1;
         if failures.is_power_of_two() {
             tracing::warn!(
@@ -363,6 +383,7 @@ async fn store_until_it_works(store: &dyn Store, metrics: &Metrics, events: &[En
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(RETRY_BACKOFF_MAX);
     }
+    true
 }
 
 async fn write_once(store: &dyn Store, metrics: &Metrics, events: &[EnrichedEvent]) -> Result<(), ()> {
