@@ -11,7 +11,7 @@ use contract::wire::{parse_body, Accepted, BodyError};
 use serde_json::json;
 
 pub use self::log::{IngestLog, MAX_LOGGED_BYTES, MAX_LOGGED_EVENTS};
-pub use self::writer::{Ack, Writer, WRITE_BATCH_MAX_EVENTS};
+pub use self::writer::{Writer, WRITE_BATCH_MAX_EVENTS, WRITE_INTERVAL_MIN};
 use crate::error::{AppError, AppResult};
 use crate::metrics::PathLabel;
 use crate::state::AppState;
@@ -49,7 +49,7 @@ pub async fn accept_direct(state: &AppState, body: &[u8], ctx: RequestContext) -
         }
     }
     state.metrics.events_bots.inc_by(dropped as u64);
-    let accepted = store_valid(state, "direct", valid, &rejected, dropped > 0, Ack::Queued).await?;
+    let accepted = store_valid(state, "direct", valid, &rejected, dropped > 0).await?;
     Ok(Accepted {
         accepted,
         dropped,
@@ -66,7 +66,6 @@ pub async fn store_valid(
     valid: Vec<EnrichedEvent>,
     rejected: &[RejectedEvent],
     dropped_any: bool,
-    ack: Ack,
 ) -> AppResult<usize> {
     let label = PathLabel { path };
     state
@@ -78,7 +77,7 @@ pub async fn store_valid(
         return Err(no_valid_event(rejected.to_vec()));
     }
     let accepted = valid.len();
-    state.writer.accept(valid, ack).await?;
+    state.writer.accept(valid).await?;
     state
         .metrics
         .events_accepted
