@@ -43,7 +43,7 @@ async fn open_ingest_log(dir: &std::path::Path) -> anyhow::Result<(IngestLog, Ve
     let (log, replayed) = tokio::task::spawn_blocking(move || IngestLog::open(&dir)).await??;
     let events: usize = replayed.iter().map(|r| r.events.len()).sum();
     if events > 0 {
-        tracing::info!(events, log = %log.path().display(), "replaying events logged but not yet stored");
+        tracing::info!(events, dir = %log.dir().display(), "replaying events logged but not yet stored");
     }
     Ok((log, replayed))
 }

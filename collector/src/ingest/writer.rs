@@ -26,7 +26,9 @@ use contract::enriched::EnrichedEvent;
 use store::Store;
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
-use super::log::{spawn_group_commit, Append, IngestLog, Replayed, MAX_LOGGED_BYTES, MAX_LOGGED_EVENTS};
+use super::log::{
+    spawn_group_commit, Append, EntryId, IngestLog, Replayed, Stored, MAX_LOGGED_BYTES, MAX_LOGGED_EVENTS,
+};
 use crate::error::{AppError, AppResult};
 use crate::metrics::Metrics;
 
@@ -97,7 +99,7 @@ fn permits(n: usize) -> u32 {
 pub(super) enum Job {
     /// Events in the log, acknowledged: stored, retried until they are.
     Logged {
-        seq: u64,
+        entry: EntryId,
         events: Vec<EnrichedEvent>,
         held: Reservation,
     },
@@ -147,7 +149,7 @@ impl Writer {
             bytes: AtomicU64::new(0),
             metrics: metrics.clone(),
         });
-        let stored_upto = Arc::new(AtomicU64::new(replayed.first().map_or(0, |r| r.seq - 1)));
+        let stored = Arc::new(Stored::new(log.lanes()));
         for entry in replayed {
             metrics.events_replayed.inc_by(entry.events.len() as u64);
             // Takes what room there is: more than the limit can only be left by a build with a
@@ -160,13 +162,13 @@ impl Writer {
             pending.bytes.fetch_add(entry.bytes, Ordering::AcqRel);
             let held = pending.held(room, entry.events.len(), entry.bytes);
             let _ = jobs.send(Job::Logged {
-                seq: entry.seq,
+                entry: entry.entry,
                 events: entry.events,
                 held,
             });
         }
         let (appends, appended) = std::sync::mpsc::channel();
-        let group_commit = spawn_group_commit(log, appended, jobs.clone(), stored_upto.clone(), metrics.clone())?;
+        let group_commit = spawn_group_commit(log, appended, jobs.clone(), stored.clone(), metrics.clone())?;
         let writer = Self {
             jobs,
             log: durable.then_some(appends),
@@ -174,12 +176,15 @@ impl Writer {
             metrics: metrics.clone(),
         };
         let task = tokio::spawn(async move {
-            run_writer(store, metrics, queued, stored_upto.clone()).await;
+            run_writer(store, metrics, queued, stored.clone()).await;
             // Every handle, and with them the log's senders, is gone: the group commit has ended.
             let finished = tokio::task::spawn_blocking(move || {
-                let mut log = group_commit.join().map_err(|_| "the ingest log's thread panicked")?;
-                log.truncate(stored_upto.load(Ordering::Acquire))
-                    .map_err(|_| "deleting the stored entries at shutdown failed")
+                for thread in group_commit {
+                    let mut lane = thread.join().map_err(|_| "an ingest log thread panicked")?;
+                    lane.truncate_stored(&stored)
+                        .map_err(|_| "deleting the stored entries at shutdown failed")?;
+                }
+                Ok::<(), &str>(())
             })
             .await;
             match finished {
@@ -245,7 +250,7 @@ async fn run_writer(
     store: Arc<dyn Store>,
     metrics: Arc<Metrics>,
     mut queued: mpsc::UnboundedReceiver<Job>,
-    stored_upto: Arc<AtomicU64>,
+    stored: Arc<Stored>,
 ) {
     while let Some(first) = queued.recv().await {
         let started = tokio::time::Instant::now();
@@ -263,18 +268,18 @@ async fn run_writer(
         let mut events = Vec::with_capacity(count);
         let mut held = Vec::new();
         let mut flushes = Vec::new();
-        let mut last_logged = None;
+        let mut logged = Vec::new();
         let mut any_unlogged = false;
         for job in jobs {
             match job {
                 Job::Logged {
-                    seq,
+                    entry,
                     events: mut e,
                     held: h,
                 } => {
                     events.append(&mut e);
                     held.push(h);
-                    last_logged = Some(seq);
+                    logged.push(entry);
                 }
                 Job::Unlogged { events: mut e, held: h } => {
                     events.append(&mut e);
@@ -294,10 +299,10 @@ async fn run_writer(
             );
             break;
         }
-        if let Some(seq) = last_logged {
-            // Jobs arrive in log order and each batch is stored before the next is taken, so
-            // everything up to `seq` is stored.
-            stored_upto.store(seq, Ordering::Release);
+        // Each lane's jobs arrive in its order and each batch is stored before the next is
+        // taken, so every entry of a lane up to the highest seen is stored.
+        for entry in logged {
+            stored.mark(entry);
         }
         drop(held);
         for done in flushes {
