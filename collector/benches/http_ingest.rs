@@ -1,17 +1,25 @@
-//! Latency of `POST /api/event` under load on loopback, on each store.
+//! Latency of `POST /api/event` under load on loopback, and batch ingest throughput, on each
+//! store, with durable acknowledgement (the default: answered once the events are in the fsynced
+//! ingest log) and without it (answered once queued in memory, or for the edge once stored), to
+//! print what durability costs.
 //!
 //! `cargo bench -p collector --bench http_ingest [-- sqlite|mongodb] [--seconds N]`
 //!
-//! For each store: an open-loop load of one single-event request every millisecond (1,000 req/s,
-//! the target rate) for the given seconds, sent whether or not earlier ones were answered
-//! (a closed loop would hide queueing), from 2,000 simulated visitors; then a closed-loop burst with
-//! 64 concurrent clients for the throughput ceiling. Prints p50/p90/p99/max latency and rates.
+//! For each store and mode: an open-loop load of one single-event request every millisecond
+//! (1,000 req/s, the target rate) for the given seconds, sent whether or not earlier ones
+//! were answered (a closed loop would hide queueing), from 2,000 simulated visitors; then a
+//! closed-loop burst with 64 concurrent clients for the throughput ceiling. Prints
+//! p50/p90/p99/max latency and rates.
 //!
 //! Then batch ingest as the edge does it: [`EDGES`] concurrent clients post signed batches of
 //! [`MAX_EVENTS_PER_FORWARD`] enriched events (a day of traffic from many visitors, in arrival
-//! order, so a batch mixes ~100 visitors) to `/internal/v1/ingest`, which answers once the events
-//! are stored. The collector's writer folds the batches waiting at the same time into one store
-//! write, as it does in production. Prints events stored per second.
+//! order, so a batch mixes ~100 visitors) to `/internal/v1/ingest`, and retry a 503 (the log, or
+//! without it the queue, is full) after 20 ms. The collector's writer folds the batches waiting at
+//! the same time into one store write, as it does in production. Prints events *stored* per
+//! second: batches are answered once logged (or queued), so the clock stops when nothing
+//! acknowledged is waiting any more (`collector_ingest_log_events` is 0). Each mode runs on a
+//! fresh collector and store, so both store the same events; the writer works the same way in
+//! both, so the difference is the log's price.
 //!
 //! The load generator shares the 2 cores with the server, so figures are conservative.
 
@@ -44,11 +52,12 @@ struct Started {
     _dir: tempfile::TempDir,
 }
 
-async fn start(mongodb_uri: Option<String>) -> Started {
+async fn start(mongodb_uri: Option<String>, durable: bool) -> Started {
     let dir = tempfile::tempdir().unwrap();
     let args = ConfigArgs {
         data_dir: Some(dir.path().into()),
         mongodb_uri,
+        durable_ack: Some(durable),
         key_pepper: Some(PEPPER.into()),
         edge_secret: Some(EDGE_SECRET.into()),
         trust_proxy: Some(true),
@@ -128,9 +137,13 @@ fn report(label: &str, mut latencies: Vec<Duration>, failed: usize, wall: Durati
     );
 }
 
-async fn run(store: &str, mongodb_uri: Option<String>, seconds: u64) {
-    println!("store: {store}");
-    let s = Arc::new(start(mongodb_uri).await);
+/// Runs every phase on a fresh collector; returns the batch phase's events stored per second.
+async fn run(mongodb_uri: Option<String>, durable: bool, seconds: u64) -> f64 {
+    println!(
+        "  durable acknowledgement {}:",
+        if durable { "on (default)" } else { "off" }
+    );
+    let s = Arc::new(start(mongodb_uri, durable).await);
     let client = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
     // Warm-up: connections, key cache, salt.
     for n in 0..200 {
@@ -187,11 +200,39 @@ async fn run(store: &str, mongodb_uri: Option<String>, seconds: u64) {
     }
     report("closed loop, 64 clients", latencies, failed, started.elapsed());
 
-    edge_batches(&client, &s).await;
+    let rate = edge_batches(&client, &s).await;
 
     let s = Arc::into_inner(s).expect("all requests done");
     s.stop.send(()).unwrap();
     s.task.await.unwrap().unwrap();
+    rate
+}
+
+/// Both modes on one store, and what durability costs.
+async fn compare(store: &str, mongodb_uri: impl Fn() -> Option<String>, seconds: u64) {
+    println!("store: {store}");
+    let on = run(mongodb_uri(), true, seconds).await;
+    let off = run(mongodb_uri(), false, seconds).await;
+    println!(
+        "  batch ingest, durable on vs off: {on:.0} vs {off:.0} events/s stored: durability costs {:.1}% (target: at most 25%)",
+        (1.0 - on / off) * 100.0
+    );
+}
+
+/// Events acknowledged and not yet stored, from `/metrics`.
+async fn logged_events(client: &reqwest::Client, base: &str) -> i64 {
+    let text = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("collector_ingest_log_events "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("collector_ingest_log_events in /metrics")
 }
 
 /// A day of traffic up to now, in arrival order, as the edge's signed batch bodies.
@@ -218,15 +259,22 @@ fn edge_bodies(project: contract::ids::ProjectId) -> Vec<Vec<u8>> {
         .collect()
 }
 
-async fn edge_batches(client: &reqwest::Client, s: &Arc<Started>) {
+async fn edge_batches(client: &reqwest::Client, s: &Arc<Started>) -> f64 {
     let bodies = Arc::new(edge_bodies(s.project));
     let events: usize = BATCH_PHASE_EVENTS.min(bodies.len() * MAX_EVENTS_PER_FORWARD);
     let url = format!("{}{}", s.base, contract::internal::INGEST_PATH);
     let started = Instant::now();
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let refused = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut workers = Vec::new();
     for _ in 0..EDGES {
-        let (client, url, bodies, next) = (client.clone(), url.clone(), bodies.clone(), next.clone());
+        let (client, url, bodies, next, refused) = (
+            client.clone(),
+            url.clone(),
+            bodies.clone(),
+            next.clone(),
+            refused.clone(),
+        );
         workers.push(tokio::spawn(async move {
             let (mut mine, mut failed, mut stored) = (Vec::new(), 0, 0);
             loop {
@@ -234,24 +282,34 @@ async fn edge_batches(client: &reqwest::Client, s: &Arc<Started>) {
                 let Some(body) = bodies.get(i) else {
                     break (mine, failed, stored);
                 };
-                let ts = collector::now_ms() / 1000;
-                let path = contract::internal::INGEST_PATH;
-                let sig = contract::signing::sign(EDGE_SECRET.as_bytes(), ts, "POST", path, body);
                 let t = Instant::now();
-                let answer = client
-                    .post(&url)
-                    .header(contract::signing::TIMESTAMP_HEADER, ts.to_string())
-                    .header(contract::signing::SIGNATURE_HEADER, sig)
-                    .body(body.clone())
-                    .send()
-                    .await;
-                let accepted = match answer {
-                    Ok(a) if a.status() == 200 => a
-                        .json::<serde_json::Value>()
-                        .await
-                        .ok()
-                        .and_then(|v| v["accepted"].as_u64()),
-                    _ => None,
+                // A full ingest log answers 503: retried shortly, as the edge retries (sooner
+                // than its Retry-After, to keep the collector busy).
+                let accepted = loop {
+                    let ts = collector::now_ms() / 1000;
+                    let path = contract::internal::INGEST_PATH;
+                    let sig = contract::signing::sign(EDGE_SECRET.as_bytes(), ts, "POST", path, body);
+                    let answer = client
+                        .post(&url)
+                        .header(contract::signing::TIMESTAMP_HEADER, ts.to_string())
+                        .header(contract::signing::SIGNATURE_HEADER, sig)
+                        .body(body.clone())
+                        .send()
+                        .await;
+                    match answer {
+                        Ok(a) if a.status() == 200 => {
+                            break a
+                                .json::<serde_json::Value>()
+                                .await
+                                .ok()
+                                .and_then(|v| v["accepted"].as_u64())
+                        }
+                        Ok(a) if a.status() == 503 => {
+                            refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                        _ => break None,
+                    }
                 };
                 match accepted {
                     Some(n) => {
@@ -270,13 +328,21 @@ async fn edge_batches(client: &reqwest::Client, s: &Arc<Started>) {
         failed += f;
         stored += n;
     }
+    let answered = started.elapsed();
+    report(&format!("edge batches, {EDGES} clients"), latencies, failed, answered);
+    // Answered is not stored yet when the answer only waited for the log.
+    while logged_events(client, &s.base).await > 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let wall = started.elapsed();
-    report(&format!("edge batches, {EDGES} clients"), latencies, failed, wall);
+    let rate = stored as f64 / wall.as_secs_f64();
     println!(
-        "  batch ingest: {stored} of {events} events stored in {:.2} s = {:.0} events/s (batches of {MAX_EVENTS_PER_FORWARD}; target 50,000 embedded, 30,000 MongoDB)",
+        "  batch ingest: {stored} of {events} events answered in {:.2} s ({} answers 503 log full, retried), stored in {:.2} s = {rate:.0} events/s (batches of {MAX_EVENTS_PER_FORWARD}; target 50,000 embedded, 30,000 MongoDB)",
+        answered.as_secs_f64(),
+        refused.load(std::sync::atomic::Ordering::Relaxed),
         wall.as_secs_f64(),
-        stored as f64 / wall.as_secs_f64()
     );
+    rate
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -291,13 +357,17 @@ async fn main() {
     let only = |name: &str| !args.iter().any(|a| a == "sqlite" || a == "mongodb") || args.iter().any(|a| a == name);
     println!("POST /api/event latency on loopback ({seconds} s at 1,000 req/s, then 20,000 requests from 64 clients)");
     if only("sqlite") {
-        run("embedded (SQLite)", None, seconds).await;
+        compare("embedded (SQLite)", || None, seconds).await;
     }
     if only("mongodb") {
         let server = store_mongo::testing::TestServer::shared();
-        let uri = server
-            .uri()
-            .replacen("/?", &format!("/{}?", store_mongo::testing::fresh_db_name()), 1);
-        run("MongoDB-wire (SecantusDB)", Some(uri), seconds).await;
+        let fresh_database = || {
+            Some(
+                server
+                    .uri()
+                    .replacen("/?", &format!("/{}?", store_mongo::testing::fresh_db_name()), 1),
+            )
+        };
+        compare("MongoDB-wire (SecantusDB)", fresh_database, seconds).await;
     }
 }

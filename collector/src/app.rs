@@ -10,7 +10,8 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::config::{Config, StorageConfig};
-use crate::ingest::Writer;
+use crate::ingest::log::Replayed;
+use crate::ingest::{IngestLog, Writer};
 use crate::keys::{KeyResolver, KEY_USAGE_FLUSH_INTERVAL};
 use crate::metrics::Metrics;
 use crate::salts::{SaltBook, SALT_PRUNE_INTERVAL};
@@ -42,6 +43,18 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     })
 }
 
+/// Opens the ingest log in `dir` (creating the folder) and reads back what the last run left.
+async fn open_ingest_log(dir: &std::path::Path) -> anyhow::Result<(IngestLog, Vec<Replayed>)> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating data dir {}", dir.display()))?;
+    let dir = dir.to_owned();
+    let (log, replayed) = tokio::task::spawn_blocking(move || IngestLog::open(&dir)).await??;
+    let events: usize = replayed.iter().map(|r| r.events.len()).sum();
+    if events > 0 {
+        tracing::info!(events, dir = %log.dir().display(), "replaying events logged but not yet stored");
+    }
+    Ok((log, replayed))
+}
+
 /// The tasks behind an [`AppState`]: the writer and the periodic jobs.
 pub struct Services {
     pub writer_task: JoinHandle<()>,
@@ -55,7 +68,8 @@ pub async fn build_state(config: &Config) -> anyhow::Result<(AppState, Services)
     let store = open_store(config).await?;
     let secrets = Secrets::resolve(config)?;
     let metrics = Arc::new(Metrics::new());
-    let (writer, writer_task) = Writer::spawn(store.clone(), metrics.clone());
+    let (log, replayed) = open_ingest_log(&config.ingest_log_dir).await?;
+    let (writer, writer_task) = Writer::spawn(store.clone(), metrics.clone(), log, replayed, config.durable_ack)?;
     let keys = Arc::new(KeyResolver::new(store.clone(), secrets.key_pepper.expose().to_owned()));
     let salts = Arc::new(SaltBook::new(store.clone()));
     let background = vec![

@@ -67,6 +67,11 @@ pub struct Config {
     pub raw_retention_days: u32,
     /// How often the rollup worker rebuilds the hours ingestion touched: the dashboard's delay.
     pub rollup_interval: std::time::Duration,
+    /// Folder of the ingest log (`crate::ingest::log`), with either store: the data directory.
+    pub ingest_log_dir: PathBuf,
+    /// Answer ingestion requests only once their events are on disk (the default). Off only for
+    /// the benchmark's comparison: see `crate::ingest::writer`.
+    pub durable_ack: bool,
 }
 
 /// Default of `raw_retention_days`: a year of raw events (filters, non-hour time zones).
@@ -108,7 +113,7 @@ pub struct ConfigArgs {
     /// TOML file with defaults for the settings below.
     #[arg(long, env = "COLLECTOR_CONFIG", global = true)]
     pub config: Option<PathBuf>,
-    /// Folder of the embedded store (used when no MongoDB URI is set).
+    /// Folder of the ingest log, and of the embedded store when no MongoDB URI is set.
     #[arg(long, env = "COLLECTOR_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
     /// MongoDB connection string; when set, MongoDB is the store.
@@ -138,6 +143,10 @@ pub struct ConfigArgs {
     /// Milliseconds between rollup rebuilds (100 to 600000; default 2000).
     #[arg(long, env = "COLLECTOR_ROLLUP_INTERVAL_MS", global = true)]
     pub rollup_interval_ms: Option<u64>,
+    /// `Some(false)` answers ingestion requests before their events are on disk. Not a flag: only
+    /// the ingest benchmark sets it, to print what durability costs.
+    #[arg(skip)]
+    pub durable_ack: Option<bool>,
 }
 
 impl ConfigArgs {
@@ -157,14 +166,15 @@ impl ConfigArgs {
             .map(Secret::new)
             .or(file.mongodb_uri)
             .filter(|u| !u.expose().trim().is_empty());
+        let data_dir = self
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
         let storage = match mongodb_uri {
             Some(uri) => StorageConfig::Mongo { uri },
             None => StorageConfig::Embedded {
-                data_dir: self
-                    .data_dir
-                    .clone()
-                    .or(file.data_dir)
-                    .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+                data_dir: data_dir.clone(),
             },
         };
         let key_pepper = self.key_pepper.clone().map(Secret::new).or(file.key_pepper);
@@ -204,6 +214,8 @@ impl ConfigArgs {
             trust_proxy: self.trust_proxy.or(file.trust_proxy).unwrap_or(false),
             allow_signup: self.allow_signup.or(file.allow_signup).unwrap_or(true),
             static_dir: self.static_dir.clone().or(file.static_dir),
+            ingest_log_dir: data_dir,
+            durable_ack: self.durable_ack.unwrap_or(true),
         })
     }
 }

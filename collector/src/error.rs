@@ -48,6 +48,9 @@ pub enum AppError {
     /// 503: a dashboard query ran past its time budget and was cancelled.
     #[error("the query ran longer than {} s and was cancelled; narrow the date range or the filters", .0.as_secs())]
     QueryTimeout(std::time::Duration),
+    /// 503 naming the limit that was reached.
+    #[error("{0}")]
+    Overloaded(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -80,6 +83,7 @@ impl AppError {
             AppError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             AppError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             AppError::QueryTimeout(_) => (StatusCode::SERVICE_UNAVAILABLE, "query_timeout"),
+            AppError::Overloaded(_) => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
             AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }

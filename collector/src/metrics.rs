@@ -3,6 +3,7 @@
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
@@ -34,13 +35,24 @@ pub struct Metrics {
     pub store_write_seconds: Histogram,
     /// Failed store writes.
     pub store_write_errors: Counter,
-    /// Acknowledged (queued) events given up after [`crate::ingest::QUEUED_WRITE_ATTEMPTS`] failed
-    /// store writes. Anything but zero needs an operator's attention.
-    pub events_lost: Counter,
-    /// Requests refused with 503 because the write queue was full.
-    pub ingest_overloaded: Counter,
     /// Requests refused with 429 by [`crate::throttle`]: password guessing or sign-up floods.
     pub throttled: Family<ThrottleLabel, Counter>,
+    /// Requests refused with 503 because the ingest log was full
+    /// ([`crate::ingest::MAX_LOGGED_EVENTS`], [`crate::ingest::MAX_LOGGED_BYTES`]): the store is
+    /// down or slower than the traffic.
+    pub ingest_log_full: Counter,
+    /// Events acknowledged and not yet stored (in the ingest log).
+    pub ingest_log_events: Gauge,
+    /// Bytes of those events.
+    pub ingest_log_bytes: Gauge,
+    /// Seconds per group commit of the ingest log, its fsync included (one commit carries the
+    /// events of every request waiting at that moment).
+    pub ingest_log_commit_seconds: Histogram,
+    /// Failed commits of the ingest log (their requests were answered 503). Anything but zero
+    /// needs an operator's attention: the data directory's disk is failing or full.
+    pub ingest_log_errors: Counter,
+    /// Events read back from the ingest log at start-up and written again.
+    pub events_replayed: Counter,
 }
 
 impl Metrics {
@@ -54,9 +66,13 @@ impl Metrics {
             events_duplicate: Counter::default(),
             store_write_seconds: Histogram::new(exponential_buckets(0.0005, 2.0, 14)),
             store_write_errors: Counter::default(),
-            events_lost: Counter::default(),
-            ingest_overloaded: Counter::default(),
             throttled: Family::default(),
+            ingest_log_full: Counter::default(),
+            ingest_log_events: Gauge::default(),
+            ingest_log_bytes: Gauge::default(),
+            ingest_log_commit_seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 14)),
+            ingest_log_errors: Counter::default(),
+            events_replayed: Counter::default(),
             registry: Registry::default(),
         };
         registry.register("events_accepted", "Valid events accepted", m.events_accepted.clone());
@@ -87,14 +103,34 @@ impl Metrics {
             m.store_write_errors.clone(),
         );
         registry.register(
-            "events_lost",
-            "Acknowledged events given up after repeated store failures",
-            m.events_lost.clone(),
+            "ingest_log_full",
+            "Requests refused because the ingest log was full",
+            m.ingest_log_full.clone(),
         );
         registry.register(
-            "ingest_overloaded",
-            "Requests refused because the write queue was full",
-            m.ingest_overloaded.clone(),
+            "ingest_log_events",
+            "Events acknowledged and not yet stored",
+            m.ingest_log_events.clone(),
+        );
+        registry.register(
+            "ingest_log_bytes",
+            "Bytes of events acknowledged and not yet stored",
+            m.ingest_log_bytes.clone(),
+        );
+        registry.register(
+            "ingest_log_commit_seconds",
+            "Duration of ingest log group commits, fsync included",
+            m.ingest_log_commit_seconds.clone(),
+        );
+        registry.register(
+            "ingest_log_errors",
+            "Failed ingest log commits",
+            m.ingest_log_errors.clone(),
+        );
+        registry.register(
+            "events_replayed",
+            "Events read back from the ingest log at start-up",
+            m.events_replayed.clone(),
         );
         registry.register(
             "throttled",

@@ -557,7 +557,11 @@ async fn health_and_metrics_answer() {
         metrics.contains("collector_events_accepted_total{path=\"direct\"} 1"),
         "{metrics}"
     );
-    assert!(metrics.contains("collector_events_lost_total 0"), "{metrics}");
+    assert!(metrics.contains("collector_ingest_log_full_total 0"), "{metrics}");
+    assert!(
+        metrics.contains("collector_ingest_log_events 0"),
+        "stored, so out of the log: {metrics}"
+    );
 }
 
 #[tokio::test]

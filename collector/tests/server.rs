@@ -124,18 +124,25 @@ async fn two_collectors_on_one_mongodb_agree_on_sessions() {
     let uri = server
         .uri()
         .replacen("/?", &format!("/{}?", store_mongo::testing::fresh_db_name()), 1);
-    let dir = tempfile::tempdir().unwrap();
-    let mut a = args(dir.path());
-    a.mongodb_uri = Some(uri);
-    let config = a.resolve(Some("127.0.0.1:0".into())).unwrap();
+    // Each collector process has a data directory of its own, for its ingest log.
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let configs: Vec<_> = dirs
+        .iter()
+        .map(|dir| {
+            let mut a = args(dir.path());
+            a.mongodb_uri = Some(uri.clone());
+            a.resolve(Some("127.0.0.1:0".into())).unwrap()
+        })
+        .collect();
+    let config = &configs[0];
     let (project, key) = {
-        let store = collector::app::open_store(&config).await.unwrap();
+        let store = collector::app::open_store(config).await.unwrap();
         provision(&*store).await
     };
     let mut ports = Vec::new();
     let mut stops = Vec::new();
     let mut servers = Vec::new();
-    for _ in 0..2 {
+    for config in &configs {
         let app = Application::build(config.clone()).await.unwrap();
         ports.push(app.port());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -179,7 +186,7 @@ async fn two_collectors_on_one_mongodb_agree_on_sessions() {
     for s in servers {
         s.await.unwrap().unwrap();
     }
-    let store: Arc<dyn Store> = collector::app::open_store(&config).await.unwrap();
+    let store: Arc<dyn Store> = collector::app::open_store(config).await.unwrap();
     let now = collector::now_ms();
     let sessions = store.sessions(&project, now - 7_200_000, now + 60_000).await.unwrap();
     assert_eq!(sessions.len(), 1, "{sessions:#?}");

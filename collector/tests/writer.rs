@@ -1,13 +1,16 @@
-//! The writer against a store that fails: browsers' events are acknowledged before they are
-//! stored, so the writer must keep them through store failures and retry until the store is back,
-//! and count what it finally gives up. The store is the real SQLite store, with failures injected
-//! into `ingest`.
+//! The writer and its ingest log against a store that fails: events are acknowledged once they
+//! are in the log, before they are stored, so the writer must keep them through store failures
+//! and retry until the store is back, refuse new ones once the log is full, and store what a
+//! crash left in the log at the next start. The store is the real SQLite store, with failures
+//! injected into `ingest`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use collector::ingest::{Writer, QUEUED_WRITE_ATTEMPTS};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use collector::ingest::{IngestLog, Writer, MAX_LOGGED_EVENTS};
 use collector::metrics::Metrics;
 use contract::enrich::VisitorId;
 use contract::enriched::EnrichedEvent;
@@ -229,50 +232,102 @@ fn events(project: ProjectId, n: usize) -> Vec<EnrichedEvent> {
         .collect()
 }
 
-#[tokio::test(start_paused = true)]
-async fn acknowledged_events_survive_store_failures_and_are_stored_once_it_recovers() {
-    let (store, _dir) = flaky(5);
+/// A writer on `store` with its ingest log in `dir`.
+fn writer(
+    store: Arc<Flaky>,
+    dir: &std::path::Path,
+    durable: bool,
+) -> (Writer, Arc<Metrics>, tokio::task::JoinHandle<()>) {
     let metrics = Arc::new(Metrics::new());
-    let (writer, task) = Writer::spawn(store.clone(), metrics.clone());
+    let (log, replayed) = IngestLog::open(dir).unwrap();
+    let (writer, task) = Writer::spawn(store, metrics.clone(), log, replayed, durable).unwrap();
+    (writer, metrics, task)
+}
+
+#[tokio::test(start_paused = true)]
+async fn acknowledged_events_are_retried_until_the_store_takes_them() {
+    // Far more failures than the old bounded retries (64) allowed: nothing is ever given up.
+    let (store, dir) = flaky(200);
+    let (writer, metrics, task) = writer(store.clone(), dir.path(), true);
     let p = ProjectId::from_bytes([3; 12]);
     let sent = events(p, 30);
     for chunk in sent.chunks(10) {
-        writer.enqueue(chunk.to_vec()).unwrap();
+        writer.accept(chunk.to_vec()).await.unwrap();
     }
     writer.flush().await.unwrap();
 
     let stored = store.inner.events(&p, T0, T0 + 3_600_000).await.unwrap();
     assert_eq!(stored.len(), 30, "every acknowledged event is stored");
-    assert!(
-        store.ingest_calls.load(Ordering::SeqCst) > 5,
-        "it retried past the failures"
-    );
-    assert_eq!(metrics.events_lost.get(), 0);
-    assert_eq!(metrics.store_write_errors.get(), 5);
+    assert_eq!(metrics.store_write_errors.get(), 200);
     assert_eq!(metrics.events_stored.get(), 30);
+    assert_eq!(metrics.ingest_log_events.get(), 0, "stored events leave the log");
     drop(writer);
     task.await.unwrap();
 }
 
 #[tokio::test(start_paused = true)]
-async fn events_are_given_up_and_counted_only_after_every_attempt_failed() {
-    let (store, _dir) = flaky(usize::MAX);
-    let metrics = Arc::new(Metrics::new());
-    let (writer, task) = Writer::spawn(store.clone(), metrics.clone());
+async fn a_full_log_refuses_with_503_until_the_store_catches_up() {
+    let (store, dir) = flaky(usize::MAX);
+    let (writer, metrics, task) = writer(store.clone(), dir.path(), true);
     let p = ProjectId::from_bytes([4; 12]);
-    writer.enqueue(events(p, 12)).unwrap();
-    writer.flush().await.unwrap();
-    assert_eq!(
-        store.ingest_calls.load(Ordering::SeqCst),
-        QUEUED_WRITE_ATTEMPTS as usize
+    writer.accept(events(p, MAX_LOGGED_EVENTS)).await.unwrap();
+    assert_eq!(metrics.ingest_log_events.get(), MAX_LOGGED_EVENTS as i64);
+    let refused = writer.accept(events(p, 1)).await.expect_err("the log is full");
+    let answer = refused.into_response();
+    assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(answer.headers().contains_key("retry-after"));
+    let body = axum::body::to_bytes(answer.into_body(), 4096).await.unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains(&MAX_LOGGED_EVENTS.to_string()),
+        "{body}"
     );
-    assert_eq!(metrics.events_lost.get(), 12);
+    assert_eq!(metrics.ingest_log_full.get(), 1);
 
-    // A sender that waits (the edge) is told at once and retries itself: nothing is counted lost.
-    let calls = store.ingest_calls.load(Ordering::SeqCst);
-    assert!(writer.write(events(p, 3)).await.is_err());
-    assert_eq!(store.ingest_calls.load(Ordering::SeqCst), calls + 1);
-    assert_eq!(metrics.events_lost.get(), 12);
+    // The store comes back: the log drains, and events are taken again.
+    store.failures_left.store(0, Ordering::SeqCst);
+    writer.flush().await.unwrap();
+    assert_eq!(metrics.ingest_log_events.get(), 0);
+    writer.accept(events(p, 1)).await.unwrap();
     drop(writer);
     task.await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stop_while_the_store_fails_ends_and_the_next_start_stores_what_was_logged() {
+    let (store, dir) = flaky(usize::MAX);
+    let (writer, _, task) = writer(store.clone(), dir.path(), true);
+    let p = ProjectId::from_bytes([5; 12]);
+    writer.accept(events(p, 20)).await.unwrap();
+    // Shutdown: the writer stops retrying a store that fails instead of holding the process.
+    drop(writer);
+    task.await.unwrap();
+    assert!(store.inner.events(&p, T0, T0 + 3_600_000).await.unwrap().is_empty());
+
+    store.failures_left.store(0, Ordering::SeqCst);
+    let metrics = Arc::new(Metrics::new());
+    let (log, replayed) = IngestLog::open(dir.path()).unwrap();
+    let (writer, task) = Writer::spawn(store.clone(), metrics.clone(), log, replayed, true).unwrap();
+    writer.flush().await.unwrap();
+    assert_eq!(metrics.events_replayed.get(), 20);
+    assert_eq!(store.inner.events(&p, T0, T0 + 3_600_000).await.unwrap().len(), 20);
+    drop(writer);
+    task.await.unwrap();
+    let (_, replayed) = IngestLog::open(dir.path()).unwrap();
+    assert!(replayed.is_empty(), "a clean stop leaves nothing to replay");
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_durable_acknowledgement_events_are_acknowledged_before_they_are_stored() {
+    let (store, dir) = flaky(3);
+    let (writer, metrics, task) = writer(store.clone(), dir.path(), false);
+    let p = ProjectId::from_bytes([6; 12]);
+    writer.accept(events(p, 3)).await.unwrap();
+    writer.flush().await.unwrap();
+    assert_eq!(store.inner.events(&p, T0, T0 + 3_600_000).await.unwrap().len(), 3);
+    assert_eq!(metrics.store_write_errors.get(), 3);
+    drop(writer);
+    task.await.unwrap();
+    let (_, replayed) = IngestLog::open(dir.path()).unwrap();
+    assert!(replayed.is_empty(), "nothing went through the log");
 }

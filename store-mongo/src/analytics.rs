@@ -701,7 +701,12 @@ impl MongoStore {
                     let sent = std::mem::take(&mut chunk);
                     chunk_bytes = 0;
                     let updates: Vec<Document> = sent.iter().map(|(d, _)| d.clone()).collect();
-                    let command = doc! { "update": collection.name(), "updates": updates, "ordered": false };
+                    let command = doc! {
+                        "update": collection.name(),
+                        "updates": updates,
+                        "ordered": false,
+                        "writeConcern": self.write_concern.clone(),
+                    };
                     let reply = self.db.run_command(command).await.map_err(backend)?;
                     let failed = lost_statements(&reply)?;
                     lost.extend(

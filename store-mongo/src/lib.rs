@@ -130,6 +130,19 @@
 //! share visitors ([`MongoStore::lost_races`] counts them): correct, but wasted work that a
 //! per-process group commit of session writes could remove.
 //!
+//! # What "stored" means
+//!
+//! Every write waits for the write concern `{w: "majority", j: true}` (unless the connection
+//! string sets `w` or `journal` itself, which then wins): MongoDB answers once a majority of
+//! the replica set has the write in its on-disk journal, so neither a crash of the server nor
+//! the loss of a minority of members can take it back. The collector deletes events from its
+//! ingest log once `Store::ingest` has returned, so this is what makes an acknowledged event
+//! safe from then on. The client's default covers the driver's own writes (`insert_many`, …);
+//! the commands this crate builds by hand (the multi-statement `update`s) carry the same
+//! concern explicitly ([`MongoStore::write_concern`]), since `run_command` adds none, and a
+//! `writeConcernError` in their reply fails the write (and the collector retries it).
+//! [`WRITE_CONCERN_TIMEOUT`] bounds the wait when too few members are up.
+//!
 //! Ingest first stores the events (`insert_many`, unordered, duplicate keys counted as
 //! duplicates), then folds *all* events of the batch, duplicates included. `fold` skips events a
 //! session already holds, so re-folding is harmless, and a batch retried after a crash between the
@@ -154,7 +167,7 @@ use contract::keys::KeyHash;
 use futures_util::{StreamExt, TryStreamExt};
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::error::{Error as MongoError, ErrorKind, WriteFailure};
-use mongodb::options::{ClientOptions, IndexOptions, ReturnDocument};
+use mongodb::options::{Acknowledgment, ClientOptions, IndexOptions, ReturnDocument, WriteConcern};
 use mongodb::{Client, Collection, Database, IndexModel};
 use store::analytics::{
     DirtyHour, EventGroup, Expired, Granularity, RawQuery, Retention, RollupDim, RollupRow, RollupSummary,
@@ -190,6 +203,43 @@ const VISITOR_SESSIONS: &str = "visitor_sessions";
 /// Name of the collection of events (commands sent with `run_command` name it).
 const EVENTS: &str = "events";
 
+/// How long a write waits for a majority of the replica set to journal it before it fails (and
+/// the collector retries it): see "What "stored" means" above.
+pub const WRITE_CONCERN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The write concern every write uses unless the connection string sets one.
+pub fn durable_write_concern() -> WriteConcern {
+    WriteConcern::builder()
+        .w(Acknowledgment::Majority)
+        .journal(true)
+        .w_timeout(WRITE_CONCERN_TIMEOUT)
+        .build()
+}
+
+/// `concern` as the `writeConcern` field of a command.
+fn write_concern_doc(concern: &WriteConcern) -> Document {
+    let mut d = Document::new();
+    match &concern.w {
+        Some(Acknowledgment::Nodes(n)) => {
+            d.insert("w", i64::from(*n));
+        }
+        Some(Acknowledgment::Majority) => {
+            d.insert("w", "majority");
+        }
+        Some(Acknowledgment::Custom(tag)) => {
+            d.insert("w", tag.as_str());
+        }
+        _ => {}
+    }
+    if let Some(j) = concern.journal {
+        d.insert("j", j);
+    }
+    if let Some(t) = concern.w_timeout {
+        d.insert("wtimeout", i64::try_from(t.as_millis()).unwrap_or(i64::MAX));
+    }
+    d
+}
+
 /// MongoDB's duplicate-key error code.
 const DUPLICATE_KEY: i32 = 11000;
 
@@ -219,6 +269,8 @@ pub struct MongoStore {
     rollup_cache: Arc<cache::RollupCache>,
     /// Session writes lost to another writer (and retried): a contention gauge for metrics.
     lost_races: Arc<AtomicU64>,
+    /// The `writeConcern` of the commands built by hand: the client's.
+    write_concern: Document,
 }
 
 /// A visitor's sessions could not be written because other writers kept winning the race.
@@ -377,6 +429,12 @@ impl MongoStore {
         if options.app_name.is_none() {
             options.app_name = Some("metrics-collector".into());
         }
+        let concern = match options.write_concern.take() {
+            Some(given) if given.w.is_some() || given.journal.is_some() => given,
+            _ => durable_write_concern(),
+        };
+        let write_concern = write_concern_doc(&concern);
+        options.write_concern = Some(concern);
         let name = database_name(&options, db_name);
         let client = Client::with_options(options).map_err(backend)?;
         let db = client.database(&name);
@@ -396,9 +454,15 @@ impl MongoStore {
             client,
             db,
             lost_races: Arc::default(),
+            write_concern,
         };
         store.create_indexes().await?;
         Ok(store)
+    }
+
+    /// The `writeConcern` every write of this store waits for (see "What "stored" means").
+    pub fn write_concern(&self) -> &Document {
+        &self.write_concern
     }
 
     /// The database this store works in (for tests, tools and the dashboard's aggregations).
@@ -657,7 +721,12 @@ impl MongoStore {
             if chunk_bytes >= MAX_COMMAND_BYTES || i + 1 == total {
                 let sent = std::mem::take(&mut chunk);
                 let count = sent.len();
-                let command = doc! { "update": self.visitor_sessions.name(), "updates": sent, "ordered": false };
+                let command = doc! {
+                    "update": self.visitor_sessions.name(),
+                    "updates": sent,
+                    "ordered": false,
+                    "writeConcern": self.write_concern.clone(),
+                };
                 let reply = self.db.run_command(command).await.map_err(backend)?;
                 for index in lost_statements(&reply)? {
                     lost.insert(offset + index);

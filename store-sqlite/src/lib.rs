@@ -4,10 +4,11 @@
 //!
 //! Design, and why:
 //!
-//! * **WAL journal, `synchronous=NORMAL`.** Readers (the dashboard, key look-ups on every ingest
+//! * **WAL journal, `synchronous=FULL`.** Readers (the dashboard, key look-ups on every ingest
 //!   request) never wait for the writer and the writer never waits for them; a commit appends to
-//!   the log and is synced at checkpoints only, so a batch costs no fsync. A power cut can lose the
-//!   last few commits, never corrupt the file: the right trade for analytics events.
+//!   the log and returns once the log is fsynced, so a committed batch survives a power cut. It
+//!   must: the collector deletes events from its ingest log once they are committed here. The
+//!   fsync is one per batch of up to thousands of events (the collector's group commit).
 //! * **One writer connection behind a mutex, plus a small pool of read connections.** SQLite
 //!   allows one writer at a time per file anyway; queueing writers on a mutex is cheaper than
 //!   letting them collide on the file lock. Every write runs in `BEGIN IMMEDIATE`, which takes the

@@ -273,9 +273,11 @@ pub(crate) fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // The answer is the mode in force; anything but "wal" (a filesystem without shared memory)
     // is still correct, only with readers and the writer waiting on each other.
     let _mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
-    // With WAL, NORMAL syncs at checkpoints only: a power cut may lose the last commits, never
-    // corrupt the file. An analytics event is worth less than an fsync per batch.
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // FULL: a commit returns once the log is fsynced. The collector deletes events from its
+    // ingest log as soon as `ingest` returns, so a commit that a power cut could still take back
+    // (NORMAL syncs at checkpoints only) would lose acknowledged events. One fsync per commit is
+    // cheap: the collector's writer commits thousands of events at a time under load.
+    conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // 32 MiB of page cache (negative: KiB) keeps the hot index pages of a busy ingest in memory.
     conn.pragma_update(None, "cache_size", -32_768)?;

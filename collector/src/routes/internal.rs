@@ -16,7 +16,7 @@ use serde_json::value::RawValue;
 use super::ingest::read_limited;
 use super::PathParams;
 use crate::error::{AppError, AppResult};
-use crate::ingest::{store_valid, Ack};
+use crate::ingest::store_valid;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -55,9 +55,9 @@ struct Batch<'a> {
     events: Vec<&'a RawValue>,
 }
 
-/// Stores a batch of events the edge enriched. Answers 200 with what was stored and what was
-/// refused; a refused event is refused for good (the edge must not retry it), while a 5xx means
-/// "retry the whole batch".
+/// Takes a batch of events the edge enriched. Answers 200, once the accepted events are in the
+/// ingest log on disk, with what was accepted and what was refused; a refused event is refused
+/// for good (the edge must not retry it), while a 5xx means "retry the whole batch".
 async fn ingest(State(state): State<AppState>, request: Request) -> AppResult<Json<IngestAnswer>> {
     let (parts, body) = request.into_parts();
     let bytes = authenticate(&state, &parts, body).await?;
@@ -89,7 +89,7 @@ async fn ingest(State(state): State<AppState>, request: Request) -> AppResult<Js
             Err(error) => rejected.push(RejectedEvent { index, error }),
         }
     }
-    let accepted = store_valid(&state, "edge", valid, &rejected, false, Ack::Stored).await?;
+    let accepted = store_valid(&state, "edge", valid, &rejected, false).await?;
     Ok(Json(IngestAnswer { accepted, rejected }))
 }
 
