@@ -91,10 +91,18 @@ fn props(rng: &mut StdRng) -> BTreeMap<String, String> {
         _ => {
             p.insert("a=b".into(), "c".into());
             p.insert("plan".into(), "".into());
+            // Every character a key may hold: the stores quote them in JSON paths and field names.
+            for key in ODD_PROP_KEYS {
+                p.insert(key.into(), format!("{key} value"));
+            }
         }
     }
     p
 }
+
+/// Prop keys with quotes, backslashes, spaces, brackets and non-ASCII text (the contract allows
+/// any key but empty ones, `$…`, and keys with `.` or NUL).
+pub const ODD_PROP_KEYS: [&str; 7] = ["say \"hi\"", "back\\slash", "it's", "a b", "[0]", "ünï cödé 🎉", "\\\""];
 
 /// The test data: events of 20 visitors of project 1 and 3 of project 2 over three days.
 pub fn generate() -> Vec<EnrichedEvent> {
@@ -625,6 +633,7 @@ fn event_cases() -> Vec<(String, RawQuery)> {
         Field::Prop("seats".into()),
         Field::Prop("a=b".into()),
     ]);
+    fields.extend(ODD_PROP_KEYS.map(|k| Field::Prop(k.into())));
     let mut cases = common_cases(&fields);
     let all = || query(pid(1), T0 - DAY_MS, T0 + 4 * DAY_MS);
     let with = |f: &dyn Fn(&mut RawQuery)| {
@@ -695,6 +704,21 @@ fn event_cases() -> Vec<(String, RawQuery)> {
         ),
     ];
     cases.extend(more.into_iter().map(|(name, q)| (name.to_owned(), q)));
+    for key in ODD_PROP_KEYS {
+        let field = Field::Prop(key.into());
+        let value = format!("{key} value");
+        cases.push((
+            format!("{field} is its value"),
+            with(&|q| q.filters = vec![filter(Is, field.clone(), &[value.as_str()])]),
+        ));
+        cases.push((
+            format!("{field} contains, by it"),
+            with(&|q| {
+                q.filters = vec![filter(Contains, field.clone(), &[key])];
+                q.group = vec![field.clone(), Field::Country];
+            }),
+        ));
+    }
     cases
 }
 
