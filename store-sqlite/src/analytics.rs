@@ -142,9 +142,9 @@ fn field_sql(field: &Field, table: Table, params: &mut Vec<Value>) -> (String, b
 }
 
 /// JSON path of a prop key: `$."key"`. Keys never contain `.` (the contract refuses them);
-/// a `"` inside is escaped the way SQLite's JSON path parser reads it.
+/// SQLite reads a quoted label with JSON string escapes, so `\` and `"` inside are escaped.
 fn prop_path(key: &str) -> String {
-    format!("$.\"{}\"", key.replace('"', "\\\""))
+    format!("$.\"{}\"", key.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 /// The `SELECT ... GROUP BY` of a raw aggregation, its parameters, and the number of key columns.
