@@ -245,3 +245,18 @@ async fn another_process_serves_no_cached_rollup_of_a_deleted_project() {
     m.store.delete_project(&p).await.unwrap();
     assert_eq!(read().await, vec![]);
 }
+
+/// "Stored" means journaled by a majority unless the connection string says otherwise, and the
+/// commands built by hand carry the same concern as the driver's own writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_wait_for_a_journaled_majority_unless_the_uri_sets_a_write_concern() {
+    let server = TestServer::shared();
+    let store = MongoStore::connect(server.uri(), Some(&fresh_db_name())).await.unwrap();
+    assert_eq!(
+        store.write_concern(),
+        &doc! {"w": "majority", "j": true, "wtimeout": 10_000_i64}
+    );
+    let uri = server.uri().replacen("/?", "/?w=1&", 1);
+    let store = MongoStore::connect(&uri, Some(&fresh_db_name())).await.unwrap();
+    assert_eq!(store.write_concern(), &doc! {"w": 1_i64});
+}

@@ -15,8 +15,8 @@
 //! benchmark measures the log's price with the writer working the same way.
 //!
 //! The writer starts a store write at most every [`WRITE_INTERVAL_MIN`]: nobody waits for the
-//! store any more, so a light load is better written in fewer, larger commits (each is an fsync
-//! on the same disk as the log's, and a spread of small ones showed in the requests' latency).
+//! store any more, so a light load is better written in fewer, larger commits (each costs the
+//! store an fsync and a transaction's fixed work).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -123,7 +123,7 @@ impl Job {
 }
 
 /// The handle requests use to store events. Dropping every handle stops the writer after it has
-/// stored everything accepted.
+/// stored everything accepted (or, while the store fails, left it in the log for the next start).
 #[derive(Clone)]
 pub struct Writer {
     jobs: mpsc::UnboundedSender<Job>,
@@ -134,8 +134,8 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer and, when `durable`, the log's group commit. The events `replayed` from
-    /// the log are queued first.
+    /// Starts the writer and the log's group commit; requests go through the log when `durable`.
+    /// The events `replayed` from the log are queued first.
     pub fn spawn(
         store: Arc<dyn Store>,
         metrics: Arc<Metrics>,
