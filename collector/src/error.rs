@@ -111,7 +111,7 @@ impl IntoResponse for AppError {
         };
         let retry_after = match &self {
             AppError::TooManyRequests { retry_after_secs, .. } => Some(*retry_after_secs),
-            AppError::Unavailable => Some(UNAVAILABLE_RETRY_AFTER_SECS),
+            AppError::Unavailable | AppError::Overloaded(_) => Some(UNAVAILABLE_RETRY_AFTER_SECS),
             _ => None,
         };
         let mut body = json!({ "error": message, "code": code });
