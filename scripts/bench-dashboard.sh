@@ -26,7 +26,7 @@ done
 
 scripts/build-web.sh >/dev/null
 cargo build --locked --release -p collector
-bin="$PWD/target/release/collector"
+bin="${CARGO_TARGET_DIR:-$PWD/target}/release/collector"
 data="${keep:-$(mktemp -d)}"
 mkdir -p "$data"
 data="$(cd "$data" && pwd)"
