@@ -21,6 +21,19 @@ async fn with_three_pageviews() -> TestApp {
     app
 }
 
+/// `POST /api/v1/query` with `body`, asking for CSV.
+async fn csv_query(app: &TestApp, body: &Value) -> common::Answer {
+    app.send(
+        Request::post("/api/v1/query")
+            .header(header::AUTHORIZATION, format!("Bearer {}", app.token))
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT, "text/csv")
+            .body(Body::from(body.to_string()))
+            .unwrap(),
+    )
+    .await
+}
+
 fn query_body(app: &TestApp, extra: Value) -> Value {
     let mut q = json!({"project_id": app.project_id, "metrics": ["visitors", "pageviews", "visits", "bounce_rate"],
         "date_range": "day"});
@@ -88,18 +101,11 @@ async fn owners_query_their_projects_from_rollups() {
 #[tokio::test]
 async fn csv_export_of_any_query() {
     let app = with_three_pageviews().await;
-    let answer = app
-        .send(
-            Request::post("/api/v1/query")
-                .header(header::AUTHORIZATION, format!("Bearer {}", app.token))
-                .header(header::CONTENT_TYPE, "application/json")
-                .header(header::ACCEPT, "text/csv")
-                .body(Body::from(
-                    query_body(&app, json!({"dimensions": ["page"], "metrics": ["pageviews"]})).to_string(),
-                ))
-                .unwrap(),
-        )
-        .await;
+    let answer = csv_query(
+        &app,
+        &query_body(&app, json!({"dimensions": ["page"], "metrics": ["pageviews"]})),
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::OK);
     assert!(answer.headers[header::CONTENT_TYPE]
         .to_str()
@@ -255,16 +261,7 @@ async fn a_query_without_dimensions_has_one_row_of_totals_in_json_and_csv() {
     assert_eq!(answer["results"][0]["metrics"], answer["totals"]["metrics"]);
     assert_eq!(answer["results"][0]["dimensions"], json!([]));
     assert_eq!(answer["results"][0]["comparison"], answer["totals"]["comparison"]);
-    let csv = app
-        .send(
-            Request::post("/api/v1/query")
-                .header(header::AUTHORIZATION, format!("Bearer {}", app.token))
-                .header(header::CONTENT_TYPE, "application/json")
-                .header(header::ACCEPT, "text/csv")
-                .body(Body::from(body.to_string()))
-                .unwrap(),
-        )
-        .await;
+    let csv = csv_query(&app, &body).await;
     let text = String::from_utf8(csv.body).unwrap();
     let lines: Vec<&str> = text.trim_end().split("\r\n").collect();
     assert_eq!(lines.len(), 2, "{text}");
@@ -412,16 +409,7 @@ async fn csv_cells_cannot_become_formulas_in_any_spreadsheet_locale() {
     for dimension in ["props.plan", "event_name", "source"] {
         let query = json!({"project_id": app.project_id, "metrics": ["visitors"], "dimensions": [dimension],
             "date_range": "day", "timezone": timezone, "compare": "previous_period"});
-        let answer = app
-            .send(
-                Request::post("/api/v1/query")
-                    .header(header::AUTHORIZATION, format!("Bearer {}", app.token))
-                    .header(header::CONTENT_TYPE, "application/json")
-                    .header(header::ACCEPT, "text/csv")
-                    .body(Body::from(query.to_string()))
-                    .unwrap(),
-            )
-            .await;
+        let answer = csv_query(&app, &query).await;
         assert_eq!(
             answer.status,
             StatusCode::OK,

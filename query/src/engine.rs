@@ -24,7 +24,6 @@ use std::cmp::Ordering;
 use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
 
-use store::analytics::raw::compile_regex;
 use store::analytics::rollup::{day_of, DAY_MS, HOUR_MS};
 use store::analytics::{
     Counters, EventGroup, Field, Filter, FilterOp, Granularity, RawQuery, RollupDim, SessionGroup, Sketch,
@@ -320,10 +319,10 @@ fn rollups_can_answer(q: &Query, range: &Range, layout: &TimeLayout) -> bool {
 }
 
 /// A query's filters as the rollups apply them: all on one field, whose values they accept or
-/// not. `matches` patterns are compiled once here, not per value.
+/// not ([`Filter::accepts`]; `matches` patterns compile once, in `compile_regex`'s cache).
 struct RollupFilter<'q> {
     field: &'q Field,
-    filters: Vec<(&'q Filter, Vec<regex::Regex>)>,
+    filters: &'q [Filter],
 }
 
 impl<'q> RollupFilter<'q> {
@@ -335,24 +334,12 @@ impl<'q> RollupFilter<'q> {
         let Some(first) = q.filters.first() else {
             return Some(None);
         };
-        let mut filters = Vec::with_capacity(q.filters.len());
-        for f in &q.filters {
-            if f.field != first.field {
-                return None;
-            }
-            let regexes = match f.op {
-                FilterOp::Matches => f
-                    .values
-                    .iter()
-                    .map(|p| compile_regex(p).ok())
-                    .collect::<Option<Vec<_>>>()?,
-                _ => Vec::new(),
-            };
-            filters.push((f, regexes));
+        if q.filters.iter().any(|f| f.field != first.field) {
+            return None;
         }
         let filter = RollupFilter {
             field: &first.field,
-            filters,
+            filters: &q.filters,
         };
         if matches!(filter.field, Field::Prop(_)) && filter.accepts("") {
             return None;
@@ -360,18 +347,15 @@ impl<'q> RollupFilter<'q> {
         Some(Some(filter))
     }
 
-    /// Whether every filter accepts `value`: [`Filter::accepts`] with the patterns compiled.
+    /// Whether every filter accepts `value`.
     fn accepts(&self, value: &str) -> bool {
-        self.filters.iter().all(|(f, regexes)| match f.op {
-            FilterOp::Matches => regexes.iter().any(|re| re.is_match(value)),
-            _ => f.accepts(value),
-        })
+        self.filters.iter().all(|f| f.accepts(value))
     }
 
     /// The values an `is` filter names (those the other filters accept too): only their rows
     /// need reading. `None` when no filter is an `is`.
     fn named_values(&self) -> Option<Vec<String>> {
-        let (is, _) = self.filters.iter().find(|(f, _)| f.op == FilterOp::Is)?;
+        let is = self.filters.iter().find(|f| f.op == FilterOp::Is)?;
         let mut values: Vec<String> = is.values.iter().filter(|v| self.accepts(v)).cloned().collect();
         values.sort_unstable();
         values.dedup();

@@ -281,10 +281,8 @@ fn text(v: &Value) -> String {
     }
 }
 
-/// The queries: every metric, every dimension kind, filters, time zones with whole and
-/// half-hour offsets (the latter fall back to raw), and ranges cut at day boundaries.
-fn queries() -> Vec<serde_json::Value> {
-    let p = project().to_string();
+/// What the queries are made of: the project, all metrics, the event metrics, the whole range.
+fn vocabulary() -> (String, Json, Json, Json) {
     let all_metrics = json!([
         "visitors",
         "visits",
@@ -297,7 +295,18 @@ fn queries() -> Vec<serde_json::Value> {
         "events"
     ]);
     let event_metrics = json!(["visitors", "pageviews", "events", "time_on_page", "scroll_depth"]);
-    let range = json!(["2026-03-26", "2026-03-30"]);
+    (
+        project().to_string(),
+        all_metrics,
+        event_metrics,
+        json!(["2026-03-26", "2026-03-30"]),
+    )
+}
+
+/// The queries: every metric, every dimension kind, filters, time zones with whole and
+/// half-hour offsets (the latter fall back to raw), and ranges cut at day boundaries.
+fn queries() -> Vec<serde_json::Value> {
+    let (p, all_metrics, event_metrics, range) = vocabulary();
     let mut qs = vec![
         json!({"project_id": p, "metrics": all_metrics, "date_range": range}),
         json!({"project_id": p, "metrics": all_metrics, "date_range": range, "timezone": "Europe/Berlin"}),
@@ -433,20 +442,7 @@ fn check(
 /// Filters on one field with no other field dimension (a click on a dashboard row): the rollup
 /// path applies them (`run_all` checks it did).
 fn filtered_from_rollups() -> Vec<serde_json::Value> {
-    let p = project().to_string();
-    let all_metrics = json!([
-        "visitors",
-        "visits",
-        "pageviews",
-        "views_per_visit",
-        "bounce_rate",
-        "visit_duration",
-        "time_on_page",
-        "scroll_depth",
-        "events"
-    ]);
-    let event_metrics = json!(["visitors", "pageviews", "events", "time_on_page", "scroll_depth"]);
-    let range = json!(["2026-03-26", "2026-03-30"]);
+    let (p, all_metrics, event_metrics, range) = vocabulary();
     vec![
         json!({"project_id": p, "metrics": all_metrics, "date_range": range, "filters": [["is", "country", ["DE"]]]}),
         json!({"project_id": p, "metrics": all_metrics, "date_range": range, "filters": [["is", "country", ["DE", "FR", "XX"]]], "dimensions": ["time:day"], "timezone": "Europe/Berlin"}),
@@ -466,6 +462,7 @@ fn filtered_from_rollups() -> Vec<serde_json::Value> {
 async fn run_all(store: Arc<dyn Store>, events: &[EnrichedEvent], sessions: &[Session]) -> Vec<Vec<String>> {
     let mut answers = Vec::new();
     let mut from_rollups = 0;
+    let filtered = filtered_from_rollups();
     for body in queries() {
         let q = parse_query(&body, NOW).unwrap_or_else(|e| panic!("{body}: {e:?}"));
         let mut sources = BTreeSet::new();
@@ -479,7 +476,7 @@ async fn run_all(store: Arc<dyn Store>, events: &[EnrichedEvent], sessions: &[Se
             from_rollups += usize::from(result.meta.source == "rollup");
             assert!(!force_raw || result.meta.source == "raw", "{body}");
             assert!(
-                force_raw || result.meta.source == "rollup" || !filtered_from_rollups().contains(&body),
+                force_raw || result.meta.source == "rollup" || !filtered.contains(&body),
                 "a filter on one field is applied from the rollups: {body}"
             );
             assert!(
