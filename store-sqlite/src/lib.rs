@@ -511,17 +511,17 @@ fn ingest(
     mark_version: Millis,
     cache: &mut SessionCache,
 ) -> Result<(IngestReport, CommittedSessions)> {
-    let mut stored = 0;
-    let mut skipped: Vec<&EnrichedEvent> = Vec::new();
+    let (mut inserted, mut skipped): (Vec<&EnrichedEvent>, Vec<&EnrichedEvent>) = (Vec::new(), Vec::new());
     {
         let mut insert = tx.prepare_cached(&codec::INSERT_EVENT).map_err(backend)?;
         for e in events {
             match codec::insert_event(&mut insert, e).map_err(backend)? {
                 0 => skipped.push(e),
-                n => stored += n,
+                _ => inserted.push(e),
             }
         }
     }
+    let stored = inserted.len();
     // An id already stored folds as stored, not as sent: a replay with other fields or from
     // another visitor then changes nothing (no session, no dirty hour of its own). Missing only
     // if deleted since (retention, its project): nothing to fold.
@@ -537,15 +537,12 @@ fn ingest(
         }
     }
 
-    // Every event of the batch, stored now or before: folding skips what a session already holds,
-    // and re-folding an event whose session update was lost (a crash elsewhere, a bug since fixed)
-    // repairs the session. Ordered by project and visitor so the index pages are visited in order.
+    // Every event of the batch, stored now or before: folding skips what a session already holds
+    // (an id twice in one batch too), and re-folding an event whose session update was lost (a
+    // crash elsewhere, a bug since fixed) repairs the session. Ordered by project and visitor so
+    // the index pages are visited in order.
     let mut visitors: BTreeMap<(ProjectId, VisitorId), Vec<&EnrichedEvent>> = BTreeMap::new();
-    let stored_ids: BTreeSet<(ProjectId, &str)> = as_stored.iter().map(|e| (e.project_id, e.id.as_str())).collect();
-    let fresh = events
-        .iter()
-        .filter(|e| as_stored.is_empty() || !stored_ids.contains(&(e.project_id, e.id.as_str())));
-    for e in fresh.chain(&as_stored) {
+    for e in inserted.into_iter().chain(&as_stored) {
         visitors.entry((e.project_id, e.visitor_id)).or_default().push(e);
     }
     let mut load = tx.prepare_cached(&SELECT_VISITOR).map_err(backend)?;
