@@ -15,6 +15,7 @@
 //!   are not fields of a session.
 //! * A missing value (no referrer, unknown country) is the empty string, in groups and filters.
 
+pub mod pattern;
 pub mod raw;
 pub mod rollup;
 pub mod sketch;
@@ -22,6 +23,7 @@ pub mod sketch;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+pub use pattern::PagePattern;
 pub use raw::{EventGroup, Filter, FilterOp, RawQuery, SessionGroup, TimeBuckets};
 pub use rollup::{
     Counters, DirtyHour, Expired, Granularity, Retention, RollupDim, RollupRow, RollupSummary, StoredRollup,
