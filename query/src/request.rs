@@ -336,7 +336,7 @@ impl QueryError {
     }
 }
 
-fn err<T>(field: impl Into<String>, message: impl Into<String>) -> Result<T, QueryError> {
+pub(crate) fn err<T>(field: impl Into<String>, message: impl Into<String>) -> Result<T, QueryError> {
     Err(QueryError::new(field, message))
 }
 
@@ -357,7 +357,7 @@ fn distance(a: &str, b: &str) -> usize {
 }
 
 /// `" (did you mean \"x\"?)"` when a candidate is close to `input`, else nothing.
-fn hint<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+pub(crate) fn hint<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
     if input.len() > 64 {
         return String::new();
     }
@@ -388,20 +388,20 @@ fn unknown_dimension(name: &str) -> String {
     )
 }
 
-fn str_of<'a>(value: &'a Value, field: &str, what: &str) -> Result<&'a str, QueryError> {
+pub(crate) fn str_of<'a>(value: &'a Value, field: &str, what: &str) -> Result<&'a str, QueryError> {
     value
         .as_str()
         .ok_or_else(|| QueryError::new(field, format!("must be {what}")))
 }
 
-fn array_of<'a>(value: &'a Value, field: &str, what: &str) -> Result<&'a Vec<Value>, QueryError> {
+pub(crate) fn array_of<'a>(value: &'a Value, field: &str, what: &str) -> Result<&'a Vec<Value>, QueryError> {
     value
         .as_array()
         .ok_or_else(|| QueryError::new(field, format!("must be {what}")))
 }
 
 /// A present, non-null top-level field.
-fn get<'a>(body: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+pub(crate) fn get<'a>(body: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     body.get(key).filter(|v| !v.is_null())
 }
 
@@ -548,7 +548,7 @@ fn parse_filter(i: usize, value: &Value) -> Result<Filter, QueryError> {
     Ok(Filter { op, field, values })
 }
 
-fn parse_filters(value: Option<&Value>) -> Result<Vec<Filter>, QueryError> {
+pub(crate) fn parse_filters(value: Option<&Value>) -> Result<Vec<Filter>, QueryError> {
     let Some(value) = value else { return Ok(Vec::new()) };
     let list = array_of(value, "filters", "a list of [operator, dimension, [values]]")?;
     if list.len() > MAX_FILTERS {
@@ -574,7 +574,7 @@ fn parse_filters(value: Option<&Value>) -> Result<Vec<Filter>, QueryError> {
     Ok(filters)
 }
 
-fn parse_timezone(value: Option<&Value>) -> Result<Tz, QueryError> {
+pub(crate) fn parse_timezone(value: Option<&Value>) -> Result<Tz, QueryError> {
     let Some(value) = value else { return Ok(Tz::UTC) };
     let name = str_of(value, "timezone", "an IANA time zone name such as \"Europe/Paris\"")?;
     name.parse::<Tz>().map_err(|_| {
@@ -715,33 +715,44 @@ fn check_session_fields(metrics: &[Metric], dimensions: &[Dimension], filters: &
 
 /// Parses and validates a request body at `now` (which resolves relative date ranges and the
 /// live window).
+/// `project_id`, required: the request's project (whether the caller may read it is the
+/// route's business).
+pub(crate) fn parse_project_id(body: &Map<String, Value>) -> Result<ProjectId, QueryError> {
+    match get(body, "project_id") {
+        None => err("project_id", "is required"),
+        Some(v) => {
+            let s = str_of(v, "project_id", "a project id (24 hex characters)")?;
+            ProjectId::parse(s).map_err(|e| QueryError::new("project_id", e.to_string()))
+        }
+    }
+}
+
+/// `date_range`, required, resolved in `timezone`.
+pub(crate) fn parse_date_range(body: &Map<String, Value>, now: Millis, timezone: Tz) -> Result<Range, QueryError> {
+    match get(body, "date_range") {
+        Some(v) => crate::range::resolve(v, now, timezone).map_err(|m| QueryError::new("date_range", m)),
+        None => err(
+            "date_range",
+            "is required: e.g. \"7d\" or [\"2026-01-01\", \"2026-01-31\"]",
+        ),
+    }
+}
+
 pub fn parse_query(body: &Value, now: Millis) -> Result<Query, QueryError> {
     let Some(body) = body.as_object() else {
         return err("body", "must be a JSON object");
     };
     check_keys(body)?;
 
-    let project = match get(body, "project_id") {
-        None => return err("project_id", "is required"),
-        Some(v) => {
-            let s = str_of(v, "project_id", "a project id (24 hex characters)")?;
-            ProjectId::parse(s).map_err(|e| QueryError::new("project_id", e.to_string()))?
-        }
-    };
+    let project = parse_project_id(body)?;
     let metrics = parse_metrics(get(body, "metrics"))?;
     let dimensions = parse_dimensions(get(body, "dimensions"))?;
     let filters = parse_filters(get(body, "filters"))?;
     let timezone = parse_timezone(get(body, "timezone"))?;
     let live = index_of(&metrics, Metric::LiveVisitors);
     let range = match get(body, "date_range") {
-        Some(v) => crate::range::resolve(v, now, timezone).map_err(|m| QueryError::new("date_range", m))?,
         None if live.is_some() => Range::live(now, timezone),
-        None => {
-            return err(
-                "date_range",
-                "is required: e.g. \"7d\" or [\"2026-01-01\", \"2026-01-31\"]",
-            )
-        }
+        _ => parse_date_range(body, now, timezone)?,
     };
     let compare = parse_compare(get(body, "compare"))?;
     let goal = parse_goal(get(body, "goal"))?;
