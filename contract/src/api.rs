@@ -249,3 +249,235 @@ api_type! {
         pub password: String,
     }
 }
+
+// --- goals, funnels, journeys and sessions (docs/query-api.md) ----------------------------------
+
+api_type! {
+    /// A conversion goal of a site: a custom event by name, or page views of a page pattern
+    /// (`*` matches any run of characters, `/docs/*`). Exactly one of `event` and `page` is set.
+    pub struct Goal {
+        pub id: String,
+        /// What the dashboard shows and `["is", "goal", [name]]` filters by: the event name, or
+        /// `Visit /docs/*` for a page goal.
+        pub name: String,
+        pub event: Option<String>,
+        pub page: Option<String>,
+        pub created_at: String,
+    }
+}
+
+api_type! {
+    /// `GET /api/v1/projects/{id}/goals`.
+    pub struct GoalList {
+        /// Oldest first (the order they were added in).
+        pub goals: Vec<Goal>,
+    }
+}
+
+api_type! {
+    /// `POST /api/v1/projects/{id}/goals`: exactly one of `event` and `page`.
+    pub struct NewGoal {
+        #[serde(default)]
+        #[cfg_attr(feature = "ts", ts(optional))]
+        pub event: Option<String>,
+        #[serde(default)]
+        #[cfg_attr(feature = "ts", ts(optional))]
+        pub page: Option<String>,
+    }
+}
+
+api_type! {
+    /// One step of a funnel: exactly one of a page pattern, a custom event name, or a goal id.
+    pub struct FunnelStepSpec {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "ts", ts(optional))]
+        pub page: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "ts", ts(optional))]
+        pub event: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "ts", ts(optional))]
+        pub goal: Option<String>,
+    }
+}
+
+api_type! {
+    /// One step of `POST /api/v1/funnel`'s answer.
+    pub struct FunnelStep {
+        /// The page pattern, the event name, or the goal's name.
+        pub label: String,
+        /// Distinct visitors with a session (started in the range, passing the filters) that
+        /// reached this step: every earlier step, in order, within the session.
+        pub visitors: u64,
+        /// `visitors` as a percentage of the first step's, 2 decimals (100 for the first step,
+        /// 0 when nobody reached it).
+        pub conversion_rate: f64,
+        /// The previous step's visitors minus this step's (0 for the first step).
+        pub drop_off: u64,
+        /// `drop_off` as a percentage of the previous step's visitors, 2 decimals (0 for the
+        /// first step, or when the previous step had no visitor).
+        pub drop_off_rate: f64,
+        /// Median time from the previous step to this one over the sessions that reached it,
+        /// milliseconds (the lower median of an even count); null for the first step and when no
+        /// session reached it.
+        pub median_ms_from_previous: Option<u64>,
+    }
+}
+
+api_type! {
+    /// `POST /api/v1/funnel`.
+    pub struct FunnelResult {
+        pub steps: Vec<FunnelStep>,
+        /// The resolved range, `[from, to)` as RFC 3339 instants, and the time zone.
+        pub date_range: Vec<String>,
+        pub timezone: String,
+    }
+}
+
+api_type! {
+    /// A funnel saved for the dashboard.
+    pub struct SavedFunnel {
+        pub id: String,
+        pub name: String,
+        pub steps: Vec<FunnelStepSpec>,
+        pub created_at: String,
+    }
+}
+
+api_type! {
+    /// `GET /api/v1/projects/{id}/funnels`.
+    pub struct SavedFunnelList {
+        /// Oldest first.
+        pub funnels: Vec<SavedFunnel>,
+    }
+}
+
+api_type! {
+    /// `POST /api/v1/projects/{id}/funnels`.
+    pub struct NewSavedFunnel {
+        pub name: String,
+        pub steps: Vec<FunnelStepSpec>,
+    }
+}
+
+api_type! {
+    /// A node of a journey: what a session did at one depth, a page view (`kind: "page"`, the
+    /// path) or a custom event (`kind: "event"`, its name).
+    pub struct JourneyNode {
+        /// 1 for the start, up to the request's depth.
+        pub depth: u32,
+        pub kind: String,
+        pub value: String,
+        /// Distinct visitors with a session at this node.
+        pub visitors: u64,
+    }
+}
+
+api_type! {
+    /// A link between a node at one depth and a node at the next (indexes into `nodes`).
+    pub struct JourneyLink {
+        pub from: u32,
+        pub to: u32,
+        pub visitors: u64,
+    }
+}
+
+api_type! {
+    /// Visitors reaching one depth of the journeys, and how many went no further.
+    pub struct JourneyDepth {
+        pub depth: u32,
+        pub visitors: u64,
+        /// This depth's visitors minus the next depth's (at the last depth: those whose session
+        /// ended there).
+        pub drop_off: u64,
+    }
+}
+
+api_type! {
+    /// One whole path from the start, with its visitors.
+    pub struct JourneyPath {
+        pub steps: Vec<JourneyNodeRef>,
+        pub visitors: u64,
+    }
+}
+
+api_type! {
+    /// A step of a path: a page or an event, as in [`JourneyNode`].
+    pub struct JourneyNodeRef {
+        pub kind: String,
+        pub value: String,
+    }
+}
+
+api_type! {
+    /// `POST /api/v1/journeys`: the top nodes per depth and the links between them (what a
+    /// Sankey diagram draws), the most frequent whole paths, and the drop-off per depth.
+    pub struct JourneyResult {
+        pub nodes: Vec<JourneyNode>,
+        pub links: Vec<JourneyLink>,
+        pub paths: Vec<JourneyPath>,
+        pub depths: Vec<JourneyDepth>,
+        pub date_range: Vec<String>,
+        pub timezone: String,
+    }
+}
+
+api_type! {
+    /// A visit as the session explorer lists it: no visitor id, no address.
+    pub struct SessionSummary {
+        pub id: String,
+        pub started_at: String,
+        pub ended_at: String,
+        pub duration_ms: u64,
+        pub pageviews: u32,
+        pub events: u32,
+        pub custom_events: u32,
+        pub bounce: bool,
+        pub entry_page: String,
+        pub exit_page: String,
+        pub hostname: String,
+        pub source: Option<String>,
+        pub referrer: Option<String>,
+        pub utm_source: Option<String>,
+        pub utm_medium: Option<String>,
+        pub utm_campaign: Option<String>,
+        pub browser: String,
+        pub os: String,
+        pub device: String,
+        pub country: Option<String>,
+        pub region: Option<String>,
+        pub city: Option<String>,
+    }
+}
+
+api_type! {
+    /// `GET /api/v1/projects/{id}/sessions`: newest first.
+    pub struct SessionList {
+        pub sessions: Vec<SessionSummary>,
+        /// Pass as `cursor` for the next page; null on the last page.
+        pub next_cursor: Option<String>,
+    }
+}
+
+api_type! {
+    /// One event of a session's timeline.
+    pub struct SessionEvent {
+        pub at: String,
+        /// `pageview`, `path_change`, `page_exit` or a custom event's name.
+        pub name: String,
+        pub path: String,
+        pub duration_ms: Option<u64>,
+        pub scroll_depth: Option<u32>,
+        pub props: std::collections::BTreeMap<String, String>,
+    }
+}
+
+api_type! {
+    /// `GET /api/v1/projects/{id}/sessions/{session_id}`: the session and its events in order.
+    pub struct SessionDetail {
+        pub session: SessionSummary,
+        pub events: Vec<SessionEvent>,
+        /// Whether the session has more events than the answer holds (`MAX_SESSION_EVENTS`).
+        pub truncated: bool,
+    }
+}

@@ -123,6 +123,115 @@ password?: string, };
 
 export type ShareUnlock = { password: string, };
 
+export type Goal = { id: string, 
+/**
+ * What the dashboard shows and `["is", "goal", [name]]` filters by: the event name, or
+ * `Visit /docs/*` for a page goal.
+ */
+name: string, event: string | null, page: string | null, created_at: string, };
+
+export type GoalList = { 
+/**
+ * Oldest first (the order they were added in).
+ */
+goals: Array<Goal>, };
+
+export type NewGoal = { event?: string, page?: string, };
+
+export type FunnelStepSpec = { page?: string, event?: string, goal?: string, };
+
+export type FunnelStep = { 
+/**
+ * The page pattern, the event name, or the goal's name.
+ */
+label: string, 
+/**
+ * Distinct visitors with a session (started in the range, passing the filters) that
+ * reached this step: every earlier step, in order, within the session.
+ */
+visitors: number, 
+/**
+ * `visitors` as a percentage of the first step's, 2 decimals (100 for the first step,
+ * 0 when nobody reached it).
+ */
+conversion_rate: number, 
+/**
+ * The previous step's visitors minus this step's (0 for the first step).
+ */
+drop_off: number, 
+/**
+ * `drop_off` as a percentage of the previous step's visitors, 2 decimals (0 for the
+ * first step, or when the previous step had no visitor).
+ */
+drop_off_rate: number, 
+/**
+ * Median time from the previous step to this one over the sessions that reached it,
+ * milliseconds (the lower median of an even count); null for the first step and when no
+ * session reached it.
+ */
+median_ms_from_previous: number | null, };
+
+export type FunnelResult = { steps: Array<FunnelStep>, 
+/**
+ * The resolved range, `[from, to)` as RFC 3339 instants, and the time zone.
+ */
+date_range: Array<string>, timezone: string, };
+
+export type SavedFunnel = { id: string, name: string, steps: Array<FunnelStepSpec>, created_at: string, };
+
+export type SavedFunnelList = { 
+/**
+ * Oldest first.
+ */
+funnels: Array<SavedFunnel>, };
+
+export type NewSavedFunnel = { name: string, steps: Array<FunnelStepSpec>, };
+
+export type JourneyNode = { 
+/**
+ * 1 for the start, up to the request's depth.
+ */
+depth: number, kind: string, value: string, 
+/**
+ * Distinct visitors with a session at this node.
+ */
+visitors: number, };
+
+export type JourneyLink = { from: number, to: number, visitors: number, };
+
+export type JourneyDepth = { depth: number, visitors: number, 
+/**
+ * This depth's visitors minus the next depth's (at the last depth: those whose session
+ * ended there).
+ */
+drop_off: number, };
+
+export type JourneyPath = { steps: Array<JourneyNodeRef>, visitors: number, };
+
+export type JourneyNodeRef = { kind: string, value: string, };
+
+export type JourneyResult = { nodes: Array<JourneyNode>, links: Array<JourneyLink>, paths: Array<JourneyPath>, depths: Array<JourneyDepth>, date_range: Array<string>, timezone: string, };
+
+export type SessionSummary = { id: string, started_at: string, ended_at: string, duration_ms: number, pageviews: number, events: number, custom_events: number, bounce: boolean, entry_page: string, exit_page: string, hostname: string, source: string | null, referrer: string | null, utm_source: string | null, utm_medium: string | null, utm_campaign: string | null, browser: string, os: string, device: string, country: string | null, region: string | null, city: string | null, };
+
+export type SessionList = { sessions: Array<SessionSummary>, 
+/**
+ * Pass as `cursor` for the next page; null on the last page.
+ */
+next_cursor: string | null, };
+
+export type SessionEvent = { at: string, 
+/**
+ * `pageview`, `path_change`, `page_exit` or a custom event's name.
+ */
+name: string, path: string, duration_ms: number | null, scroll_depth: number | null, props: { [key in string]: string }, };
+
+export type SessionDetail = { session: SessionSummary, events: Array<SessionEvent>, 
+/**
+ * Whether the session has more events than the answer holds (`MAX_SESSION_EVENTS`).
+ */
+truncated: boolean, };
+
 export type ComparisonValues = { 
 /**
  * The comparison row's own dimension values (for time dimensions, the earlier period's labels).
