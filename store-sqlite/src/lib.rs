@@ -1300,6 +1300,8 @@ mod tests {
                 group: Vec::new(),
                 time: None,
                 goal: None,
+                goal_filters: Vec::new(),
+                by_goal: Vec::new(),
             };
             s.aggregate_events(&q).await.expect("the connections still work");
         }

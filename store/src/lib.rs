@@ -228,8 +228,8 @@ pub trait Store: Send + Sync + 'static {
         Ok(rows)
     }
     // --- goals ------------------------------------------------------------------------------
-    /// Fails with [`StoreError::Conflict`] when the project already has a goal of the same kind
-    /// and value (or the id is taken). The count per project ([`MAX_GOALS_PER_PROJECT`]) is the
+    /// Adds a goal to an existing project. Fails with [`StoreError::Conflict`] when the project
+    /// already has a goal of the same kind and value (or the id is taken). The count per project ([`MAX_GOALS_PER_PROJECT`]) is the
     /// caller's to check.
     async fn create_goal(&self, goal: &Goal) -> Result<()>;
     /// The project's goals, oldest first (ties by id).
