@@ -13,8 +13,11 @@
 //! heatmap and the clicked panel): every event has exactly one value of a field, so the rows of
 //! the values the filters accept hold exactly the filtered events, and for a session field the
 //! filtered sessions ([`RollupFilter`]). `conversion_rate` by a field or under a filter needs
-//! per-value goal visitors, which rollups do not hold. Anything else runs as raw aggregations
-//! ([`Store::aggregate_events`] and [`Store::aggregate_sessions`]), which are exact.
+//! per-value goal visitors, which rollups do not hold, and so do page goals, the `goal` filter
+//! and the `goal` dimension (rows per goal: `engine/goal_rows.rs`). Anything else runs as raw
+//! aggregations ([`Store::aggregate_events`] and [`Store::aggregate_sessions`]), which are exact.
+//! A query naming the site's stored goals (by id, in a filter, the dimension) reads them first
+//! ([`Store::goals_of`]) and resolves the names ([`crate::goals::resolve`]).
 //!
 //! Rollups are rebuilt by the collector's rollup worker shortly after ingestion (a few seconds);
 //! until then a rollup answer lacks the newest events. Visitors from rollups are merged sketches:
