@@ -202,6 +202,21 @@ impl Store for Flaky {
     async fn first_event_at(&self, project: &ProjectId) -> Result<Option<Millis>> {
         self.inner.first_event_at(project).await
     }
+    async fn funnel(
+        &self,
+        q: &store::analytics::funnel::FunnelQuery,
+    ) -> Result<store::analytics::funnel::FunnelCounts> {
+        self.inner.funnel(q).await
+    }
+    async fn create_saved_funnel(&self, funnel: &store::funnels::SavedFunnel) -> Result<()> {
+        self.inner.create_saved_funnel(funnel).await
+    }
+    async fn saved_funnels_of(&self, project: &ProjectId) -> Result<Vec<store::funnels::SavedFunnel>> {
+        self.inner.saved_funnels_of(project).await
+    }
+    async fn delete_saved_funnel(&self, project: &ProjectId, id: &store::ids::FunnelId) -> Result<bool> {
+        self.inner.delete_saved_funnel(project, id).await
+    }
     async fn delete_expired(&self, retention: &Retention) -> Result<Expired> {
         self.inner.delete_expired(retention).await
     }

@@ -151,6 +151,7 @@
 pub mod analytics;
 pub mod cache;
 pub mod codec;
+pub mod funnels;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -543,6 +544,7 @@ impl MongoStore {
         for (collection, models) in plan {
             collection.create_indexes(models).await.map_err(backend)?;
         }
+        self.create_funnel_indexes().await?;
         Ok(())
     }
 
@@ -906,6 +908,7 @@ impl Store for MongoStore {
         ] {
             collection.delete_many(of_project.clone()).await.map_err(backend)?;
         }
+        self.delete_funnels_of(id).await?;
         // The project's own revision document has no `projectId`, only its `_id`.
         self.rollup_revs
             .delete_one(doc! { "_id": codec::project_rev_key(id) })
@@ -1203,6 +1206,27 @@ impl Store for MongoStore {
     ) -> Result<Vec<StoredRollup>> {
         self.rollups_of_values_impl(project, granularity, from, to, dim, values)
             .await
+    }
+
+    // --- funnels -----------------------------------------------------------------------------
+
+    async fn funnel(
+        &self,
+        q: &store::analytics::funnel::FunnelQuery,
+    ) -> Result<store::analytics::funnel::FunnelCounts> {
+        self.funnel_impl(q).await
+    }
+
+    async fn create_saved_funnel(&self, funnel: &store::funnels::SavedFunnel) -> Result<()> {
+        self.create_saved_funnel_impl(funnel).await
+    }
+
+    async fn saved_funnels_of(&self, project: &ProjectId) -> Result<Vec<store::funnels::SavedFunnel>> {
+        self.saved_funnels_of_impl(project).await
+    }
+
+    async fn delete_saved_funnel(&self, project: &ProjectId, id: &store::ids::FunnelId) -> Result<bool> {
+        self.delete_saved_funnel_impl(project, id).await
     }
 
     async fn delete_expired(&self, retention: &Retention) -> Result<Expired> {

@@ -31,6 +31,7 @@
 
 mod analytics;
 mod codec;
+mod funnels;
 mod schema;
 pub mod session_cache;
 
@@ -1156,6 +1157,32 @@ impl Store for SqliteStore {
             .await
     }
 
+    // --- funnels -----------------------------------------------------------------------------
+
+    async fn funnel(
+        &self,
+        q: &store::analytics::funnel::FunnelQuery,
+    ) -> Result<store::analytics::funnel::FunnelCounts> {
+        let q = q.clone();
+        self.analyze(move |c| funnels::funnel(c, &q)).await
+    }
+
+    async fn create_saved_funnel(&self, funnel: &store::funnels::SavedFunnel) -> Result<()> {
+        let funnel = funnel.clone();
+        self.write(move |tx| funnels::create_saved_funnel(tx, &funnel)).await
+    }
+
+    async fn saved_funnels_of(&self, project: &ProjectId) -> Result<Vec<store::funnels::SavedFunnel>> {
+        let project = *project;
+        self.read(move |c| funnels::saved_funnels_of(c, &project)).await
+    }
+
+    async fn delete_saved_funnel(&self, project: &ProjectId, id: &store::ids::FunnelId) -> Result<bool> {
+        let (project, id) = (*project, *id);
+        self.write(move |tx| funnels::delete_saved_funnel(tx, &project, &id))
+            .await
+    }
+
     async fn delete_expired(&self, r: &Retention) -> Result<Expired> {
         let r = *r;
         let inner = self.inner.clone();
@@ -1225,7 +1252,7 @@ mod tests {
             .unwrap();
         }
         let s = SqliteStore::open(&path).unwrap();
-        assert_eq!(s.schema_version().await.unwrap(), 4);
+        assert_eq!(s.schema_version().await.unwrap(), 5);
         let blog = Project {
             id: project,
             owner,
@@ -1316,6 +1343,8 @@ mod tests {
             format!("SELECT {SHARE_COLUMNS} FROM share_links WHERE slug = ?1"),
             "DELETE FROM share_links WHERE id = ?1".to_string(),
             FIRST_EVENT_AT.to_string(),
+            funnels::SELECT_SAVED_FUNNELS.to_string(),
+            funnels::DELETE_SAVED_FUNNEL.to_string(),
         ];
         let queries = queries.into_iter().chain(DELETE_PROJECT_DATA.map(str::to_owned));
         for sql in queries {

@@ -49,6 +49,8 @@ macro_rules! conformance_tests {
             raw_session_aggregates_match_brute_force, replace_rollups_replaces_exactly_one_bucket,
             ingest_marks_touched_hours_and_clearing_checks_the_version,
             sessions_of_visitors_returns_theirs_only, delete_expired_removes_exactly_the_older_data);
+        $crate::conformance_tests!(@cases $make; funnel_conformance;
+            funnels_match_brute_force, saved_funnels_round_trip_and_go_with_their_project);
     };
     (@cases $make:expr; $module:ident; $($case:ident),*) => {
         $(
