@@ -237,7 +237,8 @@ mod tests {
 
     #[test]
     fn every_refusal_names_its_field() {
-        let cases: Vec<(Box<dyn FnOnce(&mut Value)>, &str)> = vec![
+        type Mutation = Box<dyn FnOnce(&mut Value)>;
+        let cases: Vec<(Mutation, &str)> = vec![
             (Box::new(|b| b["steps"] = json!([{"page": "/"}])), "steps"),
             (Box::new(|b| b["steps"] = json!(vec![json!({"page": "/"}); 9])), "steps"),
             (
