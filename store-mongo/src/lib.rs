@@ -20,6 +20,7 @@
 //! | `rollups`          | `"<projectId hex>:<g>:<bucket ms>:<dim len>:<dim>:<value>"` | `{projectId: 1, g: 1, d: 1, b: 1}`, `{projectId: 1, g: 1, b: 1}` |
 //! | `rollup_dirty`     | `"<projectId hex>:<hour ms>"` | `{hour: 1}`                                                  |
 //! | `rollup_revs`      | `"<projectId hex>:<g>:<bucket ms>"` | `{projectId: 1, g: 1, b: 1}`                           |
+//! | `saved_funnels`    | ObjectId                  | `{projectId: 1, createdAt: 1}`                                   |
 //!
 //! * `events` holds every [`EnrichedEvent`] field (`props` as a sub-document, `utm`, `client` and
 //!   `geo` as sub-documents, `visitorId` as the Int64 with the visitor hash's bits). Its `_id` is
@@ -73,14 +74,16 @@
 //!   deletes the mark only if both still match, so a worker holding an old mark cannot delete a
 //!   new mark created after the old one was cleared (a bare counter would restart at 1).
 //!   `{hour: 1}` serves the oldest-first listing and the retention sweep.
+//! * `saved_funnels` holds `projectId`, `name`, `steps` (an array of `{page}`, `{event}` or
+//!   `{goal}` documents) and `createdAt`; funnels themselves are pipelines too (see [`funnels`]).
 //! * The dashboard's raw aggregations are pipelines on `events` (joined to `visitor_sessions` only
 //!   when a session-side field is grouped or filtered) and on `visitor_sessions`: see [`analytics`].
 //! * Deleting a project ([`Store::delete_project`]) deletes, in this order, its keys (so ingestion
 //!   stops accepting its events once the collectors' key caches expire), share links, events,
 //!   visitor documents, dirty marks (by `projectId`, which no index leads with: the collection
 //!   only holds the hours waiting for a rebuild), rollups, then rollup revisions (bucket and project
-//!   documents; after the rows, as the retention sweep does) and this process's cached rollups,
-//!   and the project document last: a failure part of the way leaves the project visible to
+//!   documents; after the rows, as the retention sweep does), saved funnels, and this process's
+//!   cached rollups, and the project document last: a failure part of the way leaves the project visible to
 //!   its owner, who can delete it again. There are no transactions, so this is not atomic;
 //!   another process's rollup cache needs no message, since the bucket revisions its entries
 //!   were read under are gone and new ones are random.
