@@ -137,9 +137,15 @@ async fn both_stores_match_the_brute_force_and_each_other() {
         "drop-offs at each step of the flow: {visitors:?}"
     );
     let (backwards, _, _) = store_query(&requests()[3]);
-    assert!(brute_force(&backwards, &events, &sessions).steps[1].visitors > 0, "visits out of order");
+    assert!(
+        brute_force(&backwards, &events, &sessions).steps[1].visitors > 0,
+        "visits out of order"
+    );
     let (again, _, _) = store_query(&requests()[4]);
-    assert!(brute_force(&again, &events, &sessions).steps[1].visitors > 0, "steps repeated");
+    assert!(
+        brute_force(&again, &events, &sessions).steps[1].visitors > 0,
+        "steps repeated"
+    );
     let split_flow = sessions
         .iter()
         .any(|s| s.entry_page == SIGNUP_FLOW[1] || s.entry_page == SIGNUP_FLOW[2]);
