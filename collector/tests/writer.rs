@@ -211,6 +211,21 @@ impl Store for Flaky {
     async fn delete_goal(&self, project: &ProjectId, id: &store::GoalId) -> Result<bool> {
         self.inner.delete_goal(project, id).await
     }
+    async fn funnel(
+        &self,
+        q: &store::analytics::funnel::FunnelQuery,
+    ) -> Result<store::analytics::funnel::FunnelCounts> {
+        self.inner.funnel(q).await
+    }
+    async fn create_saved_funnel(&self, funnel: &store::funnels::SavedFunnel) -> Result<()> {
+        self.inner.create_saved_funnel(funnel).await
+    }
+    async fn saved_funnels_of(&self, project: &ProjectId) -> Result<Vec<store::funnels::SavedFunnel>> {
+        self.inner.saved_funnels_of(project).await
+    }
+    async fn delete_saved_funnel(&self, project: &ProjectId, id: &store::ids::FunnelId) -> Result<bool> {
+        self.inner.delete_saved_funnel(project, id).await
+    }
     async fn delete_expired(&self, retention: &Retention) -> Result<Expired> {
         self.inner.delete_expired(retention).await
     }

@@ -1,7 +1,11 @@
 //! Synthetic, realistic traffic for the ground-truth tests and the dashboard benchmark: visitors
 //! with skewed countries, browsers and sources, visits with a daily rhythm (some crossing
 //! midnight), Zipf-distributed pages, page exits with engaged time and scroll depth, and custom
-//! events with props. Seeded, so a seed always gives the same events.
+//! events with props. A share of the visits follow the sign-up flow (`/` -> `/pricing` ->
+//! `/signup` -> custom event `signup`, [`SIGNUP_FLOW`]) with drop-offs at each step, some out of
+//! order, some with a step repeated and some paused past the session timeout (so the flow goes
+//! on in a second session): funnels and journeys have something to find. Seeded, so a seed always
+//! gives the same events.
 
 use std::collections::BTreeMap;
 
@@ -104,6 +108,37 @@ fn page_path(rank: u32) -> String {
     }
 }
 
+/// The pages of the sign-up flow, in order; the flow ends with a custom event `signup` on the
+/// last one.
+pub const SIGNUP_FLOW: [&str; 3] = ["/", "/pricing", "/signup"];
+/// Share of visits that follow the sign-up flow (the others wander by popularity).
+const FLOW_SHARE: f64 = 0.3;
+/// Chance that a flow visit goes on from one page of the flow to the next.
+const FLOW_GOES_ON: f64 = 0.6;
+/// Chance that a flow visit that reached `/signup` sends the `signup` event.
+const FLOW_SIGNS_UP: f64 = 0.5;
+
+/// The pages a sign-up flow visit views first, and before which of them (if any) it pauses
+/// past the session timeout.
+fn flow_script(rng: &mut StdRng) -> (Vec<String>, Option<usize>) {
+    let mut pages = vec![SIGNUP_FLOW[0].to_owned()];
+    while pages.len() < SIGNUP_FLOW.len() && rng.random::<f64>() < FLOW_GOES_ON {
+        pages.push(SIGNUP_FLOW[pages.len()].to_owned());
+    }
+    match rng.random_range(0..10) {
+        // Out of order: pricing seen before the home page.
+        0 if pages.len() >= 2 => pages.swap(0, 1),
+        // A step repeated (a reload, or back and forth).
+        1 => {
+            let at = rng.random_range(0..pages.len());
+            pages.insert(at, pages[at].clone());
+        }
+        _ => {}
+    }
+    let pause = (pages.len() >= 2 && rng.random::<f64>() < 0.1).then(|| rng.random_range(1..pages.len()));
+    (pages, pause)
+}
+
 /// Hour-of-day weights (UTC): busier in the afternoon and evening.
 const HOUR_WEIGHTS: [u32; 24] = [3, 2, 2, 1, 1, 1, 2, 3, 5, 7, 8, 9, 9, 9, 10, 10, 9, 8, 8, 8, 7, 6, 5, 4];
 
@@ -190,12 +225,22 @@ fn visit(
         })
         .unwrap_or_default();
     let mut t = start;
-    let mut page = page_path(zipf(rng, shape.pages));
-    // Mean ~3.5 page views; a third of visits bounce.
+    let (script, pause) = if rng.random::<f64>() < FLOW_SHARE {
+        flow_script(rng)
+    } else {
+        (Vec::new(), None)
+    };
+    let next_page = |rng: &mut StdRng, i: usize| match script.get(i) {
+        Some(p) => p.clone(),
+        None => page_path(zipf(rng, shape.pages)),
+    };
+    let mut page = next_page(rng, 0);
+    // Mean ~3.5 page views; a third of visits bounce. A flow visit views its script first.
     let mut views = 1;
     while rng.random::<f64>() < 0.68 && views < 40 {
         views += 1;
     }
+    let views = views.max(script.len());
     let mut make = |name: &str, at: Millis, path: &str, first: bool| {
         *seq += 1;
         EnrichedEvent {
@@ -236,7 +281,8 @@ fn visit(
             );
             emit(e);
         }
-        if page == "/signup" && rng.random::<f64>() < 0.3 {
+        let signs_up = if script.is_empty() { 0.3 } else { FLOW_SIGNS_UP };
+        if page == "/signup" && rng.random::<f64>() < signs_up {
             let mut e = make("signup", t + stay / 2 + 1, &page, false);
             e.props.insert(
                 "method".to_owned(),
@@ -250,7 +296,11 @@ fn visit(
         exit.scroll_depth = (rng.random::<f64>() < 0.9).then(|| rng.random_range(10..=100u8));
         emit(exit);
         if i + 1 < views {
-            page = page_path(zipf(rng, shape.pages));
+            if pause == Some(i + 1) {
+                // Away longer than the session timeout: the rest is another session.
+                t += store::sessions::SESSION_TIMEOUT_MS + rng.random_range(60_000..1_800_000i64);
+            }
+            page = next_page(rng, i + 1);
             emit(make("path_change", t, &page, false));
         }
     }

@@ -21,6 +21,7 @@
 //! | `rollups`          | `"<projectId hex>:<g>:<bucket ms>:<dim len>:<dim>:<value>"` | `{projectId: 1, g: 1, d: 1, b: 1}`, `{projectId: 1, g: 1, b: 1}` |
 //! | `rollup_dirty`     | `"<projectId hex>:<hour ms>"` | `{hour: 1}`                                                  |
 //! | `rollup_revs`      | `"<projectId hex>:<g>:<bucket ms>"` | `{projectId: 1, g: 1, b: 1}`                           |
+//! | `saved_funnels`    | ObjectId                  | `{projectId: 1, createdAt: 1}`                                   |
 //!
 //! * `events` holds every [`EnrichedEvent`] field (`props` as a sub-document, `utm`, `client` and
 //!   `geo` as sub-documents, `visitorId` as the Int64 with the visitor hash's bits). Its `_id` is
@@ -76,6 +77,8 @@
 //!   deletes the mark only if both still match, so a worker holding an old mark cannot delete a
 //!   new mark created after the old one was cleared (a bare counter would restart at 1).
 //!   `{hour: 1}` serves the oldest-first listing and the retention sweep.
+//! * `saved_funnels` holds `projectId`, `name`, `steps` (an array of `{page}`, `{event}` or
+//!   `{goal}` documents) and `createdAt`; funnels themselves are pipelines too (see [`funnels`]).
 //! * The dashboard's raw aggregations are pipelines on `events` (joined to `visitor_sessions` only
 //!   when a session-side field is grouped or filtered) and on `visitor_sessions`: see [`analytics`].
 //! * Deleting a project ([`Store::delete_project`]) deletes, in this order, its keys (so ingestion
@@ -84,6 +87,8 @@
 //!   only holds the hours waiting for a rebuild), rollups, then rollup revisions (bucket and project
 //!   documents; after the rows, as the retention sweep does), goals and this process's cached
 //!   rollups, and the project document last: a failure part of the way leaves the project visible to
+//!   documents; after the rows, as the retention sweep does), saved funnels, and this process's
+//!   cached rollups, and the project document last: a failure part of the way leaves the project visible to
 //!   its owner, who can delete it again. There are no transactions, so this is not atomic;
 //!   another process's rollup cache needs no message, since the bucket revisions its entries
 //!   were read under are gone and new ones are random.
@@ -154,6 +159,7 @@
 pub mod analytics;
 pub mod cache;
 pub mod codec;
+pub mod funnels;
 mod goals;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -549,6 +555,7 @@ impl MongoStore {
             collection.create_indexes(models).await.map_err(backend)?;
         }
         goals::create_indexes(&self.db).await?;
+        self.create_funnel_indexes().await?;
         Ok(())
     }
 
@@ -912,6 +919,7 @@ impl Store for MongoStore {
         ] {
             collection.delete_many(of_project.clone()).await.map_err(backend)?;
         }
+        self.delete_funnels_of(id).await?;
         // The project's own revision document has no `projectId`, only its `_id`.
         self.rollup_revs
             .delete_one(doc! { "_id": codec::project_rev_key(id) })
@@ -1224,6 +1232,27 @@ impl Store for MongoStore {
 
     async fn delete_goal(&self, project: &ProjectId, id: &GoalId) -> Result<bool> {
         self.delete_goal_impl(project, id).await
+    }
+
+    // --- funnels -----------------------------------------------------------------------------
+
+    async fn funnel(
+        &self,
+        q: &store::analytics::funnel::FunnelQuery,
+    ) -> Result<store::analytics::funnel::FunnelCounts> {
+        self.funnel_impl(q).await
+    }
+
+    async fn create_saved_funnel(&self, funnel: &store::funnels::SavedFunnel) -> Result<()> {
+        self.create_saved_funnel_impl(funnel).await
+    }
+
+    async fn saved_funnels_of(&self, project: &ProjectId) -> Result<Vec<store::funnels::SavedFunnel>> {
+        self.saved_funnels_of_impl(project).await
+    }
+
+    async fn delete_saved_funnel(&self, project: &ProjectId, id: &store::ids::FunnelId) -> Result<bool> {
+        self.delete_saved_funnel_impl(project, id).await
     }
 
     async fn delete_expired(&self, retention: &Retention) -> Result<Expired> {

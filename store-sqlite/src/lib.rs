@@ -31,6 +31,7 @@
 
 mod analytics;
 mod codec;
+mod funnels;
 mod goals;
 mod schema;
 pub mod session_cache;
@@ -1176,6 +1177,32 @@ impl Store for SqliteStore {
         self.write(move |tx| goals::delete(tx, &project, &id)).await
     }
 
+    // --- funnels -----------------------------------------------------------------------------
+
+    async fn funnel(
+        &self,
+        q: &store::analytics::funnel::FunnelQuery,
+    ) -> Result<store::analytics::funnel::FunnelCounts> {
+        let q = q.clone();
+        self.analyze(move |c| funnels::funnel(c, &q)).await
+    }
+
+    async fn create_saved_funnel(&self, funnel: &store::funnels::SavedFunnel) -> Result<()> {
+        let funnel = funnel.clone();
+        self.write(move |tx| funnels::create_saved_funnel(tx, &funnel)).await
+    }
+
+    async fn saved_funnels_of(&self, project: &ProjectId) -> Result<Vec<store::funnels::SavedFunnel>> {
+        let project = *project;
+        self.read(move |c| funnels::saved_funnels_of(c, &project)).await
+    }
+
+    async fn delete_saved_funnel(&self, project: &ProjectId, id: &store::ids::FunnelId) -> Result<bool> {
+        let (project, id) = (*project, *id);
+        self.write(move |tx| funnels::delete_saved_funnel(tx, &project, &id))
+            .await
+    }
+
     async fn delete_expired(&self, r: &Retention) -> Result<Expired> {
         let r = *r;
         let inner = self.inner.clone();
@@ -1340,6 +1367,8 @@ mod tests {
             FIRST_EVENT_AT.to_string(),
             goals::SELECT_GOALS_OF.to_string(),
             goals::DELETE_GOAL.to_string(),
+            funnels::SELECT_SAVED_FUNNELS.to_string(),
+            funnels::DELETE_SAVED_FUNNEL.to_string(),
         ];
         let queries = queries.into_iter().chain(DELETE_PROJECT_DATA.map(str::to_owned));
         for sql in queries {

@@ -271,8 +271,25 @@ CREATE UNIQUE INDEX goals_unique ON goals (project_id, kind, value);
 CREATE INDEX goals_created ON goals (project_id, created_at);
 "#;
 
+/// Version 5 (issue 13, funnels): the dashboard's saved funnels. `steps` is the JSON list of
+/// steps (`store::funnels::SavedFunnelSteps::to_json`): a funnel is always read whole, never
+/// queried by step. The foreign key deletes a project's funnels with it (no entry in
+/// `DELETE_PROJECT_DATA` needed: a funnel cannot outlive its project row). The index lists a
+/// project's funnels oldest first (ties by id, the primary key every index of a WITHOUT ROWID
+/// table ends with).
+const V_FUNNELS: &str = r#"
+CREATE TABLE saved_funnels (
+    id         BLOB PRIMARY KEY NOT NULL,
+    project_id BLOB NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    name       TEXT NOT NULL,
+    steps      TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX saved_funnels_project ON saved_funnels (project_id, created_at);
+"#;
+
 /// All migrations, oldest first. The schema version of a database is how many have run.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V_GOALS];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V_GOALS, V_FUNNELS];
 
 #[derive(Debug, thiserror::Error)]
 #[error("the database has schema version {found}, newer than this build knows ({known}): upgrade the collector")]

@@ -54,7 +54,7 @@ async fn data_survives_closing_and_reopening() {
     assert_eq!(sessions_before[0].visitor_id, VisitorId(u64::MAX));
 
     let s = SqliteStore::open_in(&data_dir).unwrap();
-    assert_eq!(s.schema_version().await.unwrap(), 4);
+    assert_eq!(s.schema_version().await.unwrap(), 6);
     assert_eq!(s.user_by_email(&ada.email).await.unwrap(), Some(ada.clone()));
     assert_eq!(s.projects_of(&ada.id).await.unwrap(), vec![blog.clone()]);
     assert_eq!(s.events(&blog.id, T0, T0 + 60 * MIN).await.unwrap(), events);
@@ -141,7 +141,7 @@ async fn migrating_to_version_3_counts_the_visitors_of_existing_rollups() {
         )
         .unwrap();
     let s = SqliteStore::open(&path).unwrap();
-    assert_eq!(s.schema_version().await.unwrap(), 4, "and on to the newest");
+    assert_eq!(s.schema_version().await.unwrap(), 6, "and on to the newest");
     let mut got = s
         .rollup_summaries(&project, Granularity::Day, T0, T0 + 1, &RollupDim::Total)
         .await

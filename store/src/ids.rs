@@ -58,6 +58,10 @@ macro_rules! hex_id {
 }
 
 hex_id!(
+    /// A saved funnel of a project.
+    FunnelId
+);
+hex_id!(
     /// An owner account.
     UserId
 );

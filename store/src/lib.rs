@@ -7,6 +7,7 @@
 //! so both backends store the same sessions for the same events.
 
 pub mod analytics;
+pub mod funnels;
 pub mod goals;
 pub mod ids;
 pub mod model;
@@ -16,6 +17,8 @@ pub mod sessions;
 pub mod analytics_conformance;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+#[cfg(feature = "conformance")]
+pub mod funnel_conformance;
 #[cfg(feature = "conformance")]
 pub mod goals_conformance;
 
@@ -237,6 +240,16 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes the goal `id` of `project` (a goal of another project stays). Returns whether it
     /// existed.
     async fn delete_goal(&self, project: &ProjectId, id: &GoalId) -> Result<bool>;
+    // --- funnels ---------------------------------------------------------------------------
+    /// The funnel's step counts, computed by the database ([`analytics::funnel`] defines them)
+    /// under [`ANALYTICS_TIME_BUDGET`].
+    async fn funnel(&self, q: &analytics::funnel::FunnelQuery) -> Result<analytics::funnel::FunnelCounts>;
+    /// Stores a saved funnel ([`StoreError::Conflict`] when its id is taken).
+    async fn create_saved_funnel(&self, funnel: &funnels::SavedFunnel) -> Result<()>;
+    /// The project's saved funnels, oldest first (ties by id).
+    async fn saved_funnels_of(&self, project: &ProjectId) -> Result<Vec<funnels::SavedFunnel>>;
+    /// Deletes the project's saved funnel `id`. Returns whether it existed (in that project).
+    async fn delete_saved_funnel(&self, project: &ProjectId, id: &ids::FunnelId) -> Result<bool>;
 
     /// Deletes what is older than the retention cut-offs.
     async fn delete_expired(&self, retention: &Retention) -> Result<Expired>;

@@ -5,6 +5,7 @@ mod assets;
 mod body_limit;
 mod extract;
 mod fallback;
+mod funnels;
 mod goals;
 mod ingest;
 mod internal;
@@ -34,6 +35,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(query::routes())
                 .merge(share::routes())
                 .merge(goals::routes())
+                .merge(funnels::routes())
                 .layer(tower_http::compression::CompressionLayer::new()),
         )
         .merge(ops::routes())

@@ -113,7 +113,7 @@ pub async fn answer(
 
 /// `"date_range": "all"`: from the local date of the site's first event (its creation when it
 /// has none yet) to today, in the query's time zone, at most the longest range a query may cover.
-async fn resolve_all_time(state: &AppState, project: &store::Project, body: &mut Value) -> AppResult<()> {
+pub(super) async fn resolve_all_time(state: &AppState, project: &store::Project, body: &mut Value) -> AppResult<()> {
     if body.get("date_range").and_then(Value::as_str) != Some("all") {
         return Ok(());
     }

@@ -1,0 +1,205 @@
+//! How visitors move, over 30 days of realistic traffic, on either store: a list of named cases
+//! (a 4-step funnel so far), each timed `--runs` times after one cold run. Prints p50/p90;
+//! asserts nothing (timing asserts fail on noisy machines).
+//!
+//! ```text
+//! cargo bench -p query --bench flows -- [sqlite|mongodb] [--events 1000000] [--visitors 50000] [--runs 10] [--keep DIR]
+//! ```
+//!
+//! The data is the dashboard benchmark's (`benches/dashboard.rs`: the same generator, seed and
+//! shape, loaded through `Store::ingest` in batches of 100, rollups rebuilt), and `--keep DIR`
+//! keeps it the same way (the same notes file), so either benchmark reuses a directory the other
+//! loaded. Queries run as if on the day the data was loaded.
+//!
+//! A case is a name and a function that runs one request against the store; add yours to
+//! [`cases`].
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use contract::ids::ProjectId;
+use futures_util::future::BoxFuture;
+use query::dataset::{generate, Shape};
+use query::engine;
+use query::funnel::{parse_funnel, StepSpec};
+use serde_json::{json, Value};
+use store::analytics::funnel::{FunnelQuery, FunnelStep, FunnelSteps};
+use store::{Millis, Store};
+
+const DAY_MS: i64 = 86_400_000;
+/// Events per visit in the generator, measured (as `benches/dashboard.rs` has it).
+const EVENTS_PER_VISIT: f64 = 6.4;
+/// The notes a kept directory holds (the dashboard benchmark's file).
+const KEPT: &str = "bench-notes.json";
+
+fn arg(args: &[String], name: &str, default: u64) -> u64 {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .map(|v| v.parse().expect("a number"))
+        .unwrap_or(default)
+}
+
+/// One measured request: what it runs, given the store, the project and "now".
+struct Case {
+    name: &'static str,
+    run: fn(Arc<dyn Store>, ProjectId, Millis) -> BoxFuture<'static, ()>,
+}
+
+/// The cases, in the order they run.
+fn cases() -> Vec<Case> {
+    vec![Case {
+        name: "funnel: 4 steps (/ -> /pricing -> /signup -> signup), 30 days",
+        run: |store, project, now| Box::pin(funnel_4_steps(store, project, now)),
+    }]
+}
+
+async fn funnel_4_steps(store: Arc<dyn Store>, project: ProjectId, now: Millis) {
+    let body = json!({"project_id": project.to_string(), "date_range": "30d", "timezone": "Europe/Berlin",
+        "steps": [{"page": "/"}, {"page": "/pricing"}, {"page": "/signup"}, {"event": "signup"}]});
+    let request = parse_funnel(&body, now).expect("a valid funnel");
+    let steps = request
+        .steps
+        .iter()
+        .map(|s| match s {
+            StepSpec::Page(p) => FunnelStep::Page(p.clone()),
+            StepSpec::Event(n) => FunnelStep::Event(n.clone()),
+            StepSpec::Goal(_) => unreachable!("no goal step"),
+        })
+        .collect();
+    let q = FunnelQuery {
+        project,
+        from: request.range.from,
+        to: request.range.to,
+        filters: request.filters,
+        steps: FunnelSteps::new(steps).expect("4 steps"),
+    };
+    let counts = store.funnel(&q).await.expect("funnel");
+    std::hint::black_box(counts);
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// Generates and ingests the events (batches of 100, as the collector's writer does), then
+/// rebuilds the rollups (so a kept directory serves the dashboard benchmark too).
+async fn load(store: &Arc<dyn Store>, project: ProjectId, start: i64, days: u32, events: u64, visitors: u32) -> u64 {
+    let shape = Shape {
+        project,
+        seed: 42,
+        start,
+        days,
+        visitors,
+        visits_per_visitor: events as f64 / EVENTS_PER_VISIT / f64::from(visitors),
+        pages: 500,
+    };
+    let started = Instant::now();
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<contract::enriched::EnrichedEvent>>(64);
+    let loader = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut n = 0u64;
+            while let Some(batch) = rx.recv().await {
+                n += store.ingest(&batch).await.expect("ingest").stored as u64;
+            }
+            n
+        })
+    };
+    let generated = tokio::task::spawn_blocking(move || generate(&shape, 100, |b| tx.blocking_send(b).expect("send")))
+        .await
+        .unwrap();
+    let stored = loader.await.unwrap();
+    println!(
+        "load: {generated} events generated, {stored} stored in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    while engine::rebuild_dirty(&**store, 64, i64::MIN).await.expect("rollups") > 0 {}
+    stored
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let backend = args
+        .iter()
+        .skip(1)
+        .find(|a| matches!(a.as_str(), "sqlite" | "mongodb"))
+        .cloned()
+        .unwrap_or_else(|| "sqlite".to_owned());
+    let events_target = arg(&args, "--events", 1_000_000);
+    let visitors = arg(&args, "--visitors", 50_000) as u32;
+    let runs = (arg(&args, "--runs", 10) as usize).max(1);
+    let days = 30;
+    let keep = args
+        .iter()
+        .position(|a| a == "--keep")
+        .and_then(|i| args.get(i + 1))
+        .map(std::path::PathBuf::from);
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = keep.clone().unwrap_or_else(|| tmp.path().to_owned());
+    std::fs::create_dir_all(&dir).expect("data dir");
+    let kept: Option<Value> = std::fs::read(dir.join(KEPT))
+        .ok()
+        .map(|b| serde_json::from_slice(&b).expect("the kept bench's notes"))
+        .filter(|k: &Value| k["backend"] == backend.as_str());
+    let (store, db_name): (Arc<dyn Store>, Option<String>) = match backend.as_str() {
+        "mongodb" => {
+            let server = store_mongo::testing::TestServer::shared();
+            let db = kept
+                .as_ref()
+                .and_then(|k| k["db"].as_str().map(str::to_owned))
+                .unwrap_or_else(store_mongo::testing::fresh_db_name);
+            let s = store_mongo::MongoStore::connect(server.uri(), Some(&db))
+                .await
+                .expect("connect");
+            (Arc::new(s), Some(db))
+        }
+        _ => (Arc::new(store_sqlite::SqliteStore::open_in(&dir).expect("open")), None),
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let start = (now / DAY_MS - days as i64 + 1) * DAY_MS;
+    println!("flows bench on {backend}: ~{events_target} events, {visitors} visitors, {days} days");
+    let (project, stored, now) = match kept {
+        Some(k) => {
+            let project = ProjectId::parse(k["project"].as_str().unwrap()).expect("kept project");
+            let stored = k["stored"].as_u64().unwrap();
+            let kept_start = k["start"].as_i64().expect("the kept data's first day");
+            println!("load: kept from an earlier run in {} ({stored} events)", dir.display());
+            (project, stored, now - start + kept_start)
+        }
+        None => {
+            let project = store::ids::new_project_id(now);
+            let stored = load(&store, project, start, days, events_target, visitors).await;
+            if keep.is_some() {
+                let notes = json!({"backend": backend, "project": project.to_string(), "start": start,
+                    "stored": stored, "db": db_name});
+                std::fs::write(dir.join(KEPT), notes.to_string()).expect("writing the notes");
+            }
+            (project, stored, now)
+        }
+    };
+    println!("{stored} events stored; each case once cold, then x{runs}");
+    for case in cases() {
+        let started = Instant::now();
+        (case.run)(store.clone(), project, now).await;
+        let cold = started.elapsed().as_secs_f64() * 1000.0;
+        let mut times = Vec::with_capacity(runs);
+        for _ in 0..runs {
+            let started = Instant::now();
+            (case.run)(store.clone(), project, now).await;
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "  {}: cold {cold:.0} ms, p50 {:.0} ms, p90 {:.0} ms",
+            case.name,
+            percentile(&times, 0.5),
+            percentile(&times, 0.9)
+        );
+    }
+}
