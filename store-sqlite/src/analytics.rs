@@ -84,13 +84,13 @@ fn le_blob(values: &[i64]) -> Vec<u8> {
 
 /// Which table a raw aggregation reads.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Table {
+pub(crate) enum Table {
     Events,
     Sessions,
 }
 
 /// SQL expression of a field's value (never NULL), and whether it needs the event's session.
-fn field_sql(field: &Field, table: Table, params: &mut Vec<Value>) -> (String, bool) {
+pub(crate) fn field_sql(field: &Field, table: Table, params: &mut Vec<Value>) -> (String, bool) {
     let coalesce = |col: &str| format!("COALESCE({col}, '')");
     match table {
         Table::Events => {

@@ -49,6 +49,9 @@ macro_rules! conformance_tests {
             raw_session_aggregates_match_brute_force, replace_rollups_replaces_exactly_one_bucket,
             ingest_marks_touched_hours_and_clearing_checks_the_version,
             sessions_of_visitors_returns_theirs_only, delete_expired_removes_exactly_the_older_data);
+        $crate::conformance_tests!(@cases $make; journeys_conformance;
+            journeys_match_brute_force, session_list_pages_match_brute_force,
+            session_detail_is_the_sessions_events_in_order);
     };
     (@cases $make:expr; $module:ident; $($case:ident),*) => {
         $(
