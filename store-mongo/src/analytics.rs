@@ -85,7 +85,7 @@ fn prop_raw(key: &str) -> Bson {
 
 /// Where a session sub-document keeps a field (`page` is the entry page); `None` for the fields
 /// a session does not have (event name, props).
-fn session_path(field: &Field) -> Option<&'static str> {
+pub(crate) fn session_path(field: &Field) -> Option<&'static str> {
     Some(match field {
         Field::Page | Field::EntryPage => "entryPage",
         Field::ExitPage => "exitPage",
@@ -132,7 +132,7 @@ fn event_value_expr(field: &Field) -> Bson {
 
 /// The value of `field` for an unwound session (`$sessions`), `""` when missing or not a
 /// field of sessions (as [`store::analytics::session_value`]).
-fn session_value_expr(field: &Field) -> Bson {
+pub(crate) fn session_value_expr(field: &Field) -> Bson {
     match session_path(field) {
         Some(path) => or_empty(format!("$sessions.{path}")),
         None => Bson::Document(doc! { "$literal": "" }),
@@ -140,7 +140,7 @@ fn session_value_expr(field: &Field) -> Bson {
 }
 
 /// [`Filter::accepts`] as an expression on `value` (a string expression).
-fn filter_expr(f: &Filter, value: Bson) -> Bson {
+pub(crate) fn filter_expr(f: &Filter, value: Bson) -> Bson {
     let values: Vec<Bson> = f.values.iter().map(|v| Bson::String(v.clone())).collect();
     let any = |conditions: Vec<Bson>| Bson::Document(doc! { "$or": conditions });
     match f.op {
@@ -456,12 +456,12 @@ pub fn first_event_command(project: &ProjectId) -> Document {
 #[error("malformed aggregation result: {0}")]
 struct BadGroup(String);
 
-fn bad(problem: impl Into<String>) -> StoreError {
+pub(crate) fn bad(problem: impl Into<String>) -> StoreError {
     StoreError::backend(BadGroup(problem.into()))
 }
 
 /// A sum as a u64 (the server picks the width; a negative sum is corrupt data).
-fn count(d: &Document, key: &str) -> Result<u64> {
+pub(crate) fn count(d: &Document, key: &str) -> Result<u64> {
     let n = match d.get(key) {
         None | Some(Bson::Null) => 0,
         Some(Bson::Int32(n)) => i64::from(*n),
@@ -592,7 +592,7 @@ impl MongoStore {
             .map_err(analytics_error)
     }
 
-    async fn aggregate_docs(
+    pub(crate) async fn aggregate_docs(
         &self,
         collection: &Collection<Document>,
         pipeline: Vec<Document>,

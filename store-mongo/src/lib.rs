@@ -16,7 +16,7 @@
 //! | `share_links`      | ObjectId                  | `{slug: 1}` unique, `{projectId: 1, createdAt: -1}`              |
 //! | `salts`            | day number (Int64)        | –                                                                |
 //! | `events`           | `{p: projectId, e: eventId}` | `{projectId: 1, occurredAt: -1}`, `{projectId: 1, name: 1, occurredAt: -1}` |
-//! | `visitor_sessions` | `"<projectId hex>:<visitorId hex>"` | `{projectId: 1, "sessions.start": 1}`                  |
+//! | `visitor_sessions` | `"<projectId hex>:<visitorId hex>"` | `{projectId: 1, "sessions.start": 1}`, `{projectId: 1, "sessions.id": 1}` |
 //! | `rollups`          | `"<projectId hex>:<g>:<bucket ms>:<dim len>:<dim>:<value>"` | `{projectId: 1, g: 1, d: 1, b: 1}`, `{projectId: 1, g: 1, b: 1}` |
 //! | `rollup_dirty`     | `"<projectId hex>:<hour ms>"` | `{hour: 1}`                                                  |
 //! | `rollup_revs`      | `"<projectId hex>:<g>:<bucket ms>"` | `{projectId: 1, g: 1, b: 1}`                           |
@@ -151,6 +151,8 @@
 pub mod analytics;
 pub mod cache;
 pub mod codec;
+mod explorer;
+mod journeys;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -543,6 +545,11 @@ impl MongoStore {
         for (collection, models) in plan {
             collection.create_indexes(models).await.map_err(backend)?;
         }
+        // The session explorer's look-up by id (see `explorer::sessions_by_id` for its cost).
+        self.visitor_sessions
+            .create_index(index(explorer::sessions_by_id()))
+            .await
+            .map_err(backend)?;
         Ok(())
     }
 
@@ -1203,6 +1210,31 @@ impl Store for MongoStore {
     ) -> Result<Vec<StoredRollup>> {
         self.rollups_of_values_impl(project, granularity, from, to, dim, values)
             .await
+    }
+
+    // --- journeys and the session explorer ---------------------------------------------------
+
+    async fn journeys(
+        &self,
+        q: &store::analytics::journeys::JourneyQuery,
+    ) -> Result<store::analytics::journeys::Journeys> {
+        self.journeys_impl(q).await
+    }
+
+    async fn session_list(&self, q: &store::analytics::explorer::SessionListQuery) -> Result<Vec<Session>> {
+        self.session_list_impl(q).await
+    }
+
+    async fn session(
+        &self,
+        project: &ProjectId,
+        id: &store::analytics::explorer::SessionId,
+    ) -> Result<Option<Session>> {
+        self.session_impl(project, id).await
+    }
+
+    async fn session_events(&self, session: &Session, limit: usize) -> Result<Vec<EnrichedEvent>> {
+        self.session_events_impl(session, limit).await
     }
 
     async fn delete_expired(&self, retention: &Retention) -> Result<Expired> {
