@@ -7,6 +7,7 @@ mod extract;
 mod fallback;
 mod ingest;
 mod internal;
+mod journeys;
 mod ops;
 mod projects;
 mod query;
@@ -32,6 +33,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(projects::routes())
                 .merge(query::routes())
                 .merge(share::routes())
+                .merge(journeys::routes())
                 .layer(tower_http::compression::CompressionLayer::new()),
         )
         .merge(ops::routes())
