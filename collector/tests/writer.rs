@@ -226,6 +226,26 @@ impl Store for Flaky {
     async fn delete_saved_funnel(&self, project: &ProjectId, id: &store::ids::FunnelId) -> Result<bool> {
         self.inner.delete_saved_funnel(project, id).await
     }
+    // --- journeys and the session explorer ---
+    async fn journeys(
+        &self,
+        q: &store::analytics::journeys::JourneyQuery,
+    ) -> Result<store::analytics::journeys::Journeys> {
+        self.inner.journeys(q).await
+    }
+    async fn session_list(&self, q: &store::analytics::explorer::SessionListQuery) -> Result<Vec<Session>> {
+        self.inner.session_list(q).await
+    }
+    async fn session(
+        &self,
+        project: &ProjectId,
+        id: &store::analytics::explorer::SessionId,
+    ) -> Result<Option<Session>> {
+        self.inner.session(project, id).await
+    }
+    async fn session_events(&self, session: &Session, limit: usize) -> Result<Vec<EnrichedEvent>> {
+        self.inner.session_events(session, limit).await
+    }
     async fn delete_expired(&self, retention: &Retention) -> Result<Expired> {
         self.inner.delete_expired(retention).await
     }

@@ -9,6 +9,7 @@ pub mod dataset;
 pub mod engine;
 pub mod funnel;
 pub mod goals;
+pub mod journeys;
 pub mod range;
 pub mod request;
 pub mod response;

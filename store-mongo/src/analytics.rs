@@ -526,12 +526,12 @@ pub fn first_event_command(project: &ProjectId) -> Document {
 #[error("malformed aggregation result: {0}")]
 struct BadGroup(String);
 
-fn bad(problem: impl Into<String>) -> StoreError {
+pub(crate) fn bad(problem: impl Into<String>) -> StoreError {
     StoreError::backend(BadGroup(problem.into()))
 }
 
 /// A sum as a u64 (the server picks the width; a negative sum is corrupt data).
-fn count(d: &Document, key: &str) -> Result<u64> {
+pub(crate) fn count(d: &Document, key: &str) -> Result<u64> {
     let n = match d.get(key) {
         None | Some(Bson::Null) => 0,
         Some(Bson::Int32(n)) => i64::from(*n),

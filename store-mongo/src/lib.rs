@@ -17,7 +17,7 @@
 //! | `goals`            | ObjectId                  | `{projectId: 1, kind: 1, value: 1}` unique, `{projectId: 1, createdAt: 1}` |
 //! | `salts`            | day number (Int64)        | –                                                                |
 //! | `events`           | `{p: projectId, e: eventId}` | `{projectId: 1, occurredAt: -1}`, `{projectId: 1, name: 1, occurredAt: -1}` |
-//! | `visitor_sessions` | `"<projectId hex>:<visitorId hex>"` | `{projectId: 1, "sessions.start": 1}`                  |
+//! | `visitor_sessions` | `"<projectId hex>:<visitorId hex>"` | `{projectId: 1, "sessions.start": 1}`, `{projectId: 1, "sessions.id": 1}` |
 //! | `rollups`          | `"<projectId hex>:<g>:<bucket ms>:<dim len>:<dim>:<value>"` | `{projectId: 1, g: 1, d: 1, b: 1}`, `{projectId: 1, g: 1, b: 1}` |
 //! | `rollup_dirty`     | `"<projectId hex>:<hour ms>"` | `{hour: 1}`                                                  |
 //! | `rollup_revs`      | `"<projectId hex>:<g>:<bucket ms>"` | `{projectId: 1, g: 1, b: 1}`                           |
@@ -159,8 +159,10 @@
 pub mod analytics;
 pub mod cache;
 pub mod codec;
+mod explorer;
 pub mod funnels;
 mod goals;
+mod journeys;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -556,6 +558,11 @@ impl MongoStore {
         }
         goals::create_indexes(&self.db).await?;
         self.create_funnel_indexes().await?;
+        // The session explorer's look-up by id (see `explorer::sessions_by_id` for its cost).
+        self.visitor_sessions
+            .create_index(index(explorer::sessions_by_id()))
+            .await
+            .map_err(backend)?;
         Ok(())
     }
 
@@ -1253,6 +1260,31 @@ impl Store for MongoStore {
 
     async fn delete_saved_funnel(&self, project: &ProjectId, id: &store::ids::FunnelId) -> Result<bool> {
         self.delete_saved_funnel_impl(project, id).await
+    }
+
+    // --- journeys and the session explorer ---------------------------------------------------
+
+    async fn journeys(
+        &self,
+        q: &store::analytics::journeys::JourneyQuery,
+    ) -> Result<store::analytics::journeys::Journeys> {
+        self.journeys_impl(q).await
+    }
+
+    async fn session_list(&self, q: &store::analytics::explorer::SessionListQuery) -> Result<Vec<Session>> {
+        self.session_list_impl(q).await
+    }
+
+    async fn session(
+        &self,
+        project: &ProjectId,
+        id: &store::analytics::explorer::SessionId,
+    ) -> Result<Option<Session>> {
+        self.session_impl(project, id).await
+    }
+
+    async fn session_events(&self, session: &Session, limit: usize) -> Result<Vec<EnrichedEvent>> {
+        self.session_events_impl(session, limit).await
     }
 
     async fn delete_expired(&self, retention: &Retention) -> Result<Expired> {

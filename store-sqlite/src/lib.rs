@@ -31,8 +31,10 @@
 
 mod analytics;
 mod codec;
+mod explorer;
 mod funnels;
 mod goals;
+mod journeys;
 mod schema;
 pub mod session_cache;
 
@@ -1200,6 +1202,36 @@ impl Store for SqliteStore {
     async fn delete_saved_funnel(&self, project: &ProjectId, id: &store::ids::FunnelId) -> Result<bool> {
         let (project, id) = (*project, *id);
         self.write(move |tx| funnels::delete_saved_funnel(tx, &project, &id))
+            .await
+    }
+
+    // --- journeys and the session explorer ---------------------------------------------------
+
+    async fn journeys(
+        &self,
+        q: &store::analytics::journeys::JourneyQuery,
+    ) -> Result<store::analytics::journeys::Journeys> {
+        let q = q.clone();
+        self.analyze(move |c| journeys::journeys(c, &q)).await
+    }
+
+    async fn session_list(&self, q: &store::analytics::explorer::SessionListQuery) -> Result<Vec<Session>> {
+        let q = q.clone();
+        self.analyze(move |c| explorer::session_list(c, &q)).await
+    }
+
+    async fn session(
+        &self,
+        project: &ProjectId,
+        id: &store::analytics::explorer::SessionId,
+    ) -> Result<Option<Session>> {
+        let (project, id) = (*project, id.clone());
+        self.read(move |c| explorer::session(c, &project, &id)).await
+    }
+
+    async fn session_events(&self, session: &Session, limit: usize) -> Result<Vec<EnrichedEvent>> {
+        let session = session.clone();
+        self.analyze(move |c| explorer::session_events(c, &session, limit))
             .await
     }
 

@@ -54,6 +54,9 @@ macro_rules! conformance_tests {
             raw_goal_aggregates_match_brute_force);
         $crate::conformance_tests!(@cases $make; funnel_conformance;
             funnels_match_brute_force, saved_funnels_round_trip_and_go_with_their_project);
+        $crate::conformance_tests!(@cases $make; journeys_conformance;
+            journeys_match_brute_force, session_list_pages_match_brute_force,
+            session_detail_is_the_sessions_events_in_order);
     };
     (@cases $make:expr; $module:ident; $($case:ident),*) => {
         $(

@@ -21,6 +21,8 @@ pub mod conformance;
 pub mod funnel_conformance;
 #[cfg(feature = "conformance")]
 pub mod goals_conformance;
+#[cfg(feature = "conformance")]
+pub mod journeys_conformance;
 
 use analytics::{
     DirtyHour, EventGroup, Expired, Granularity, RawQuery, Retention, RollupDim, RollupRow, RollupSummary,
@@ -250,6 +252,17 @@ pub trait Store: Send + Sync + 'static {
     async fn saved_funnels_of(&self, project: &ProjectId) -> Result<Vec<funnels::SavedFunnel>>;
     /// Deletes the project's saved funnel `id`. Returns whether it existed (in that project).
     async fn delete_saved_funnel(&self, project: &ProjectId, id: &ids::FunnelId) -> Result<bool>;
+    // --- journeys and the session explorer ---------------------------------------------------
+    /// The journeys of `q`, computed in the database with [`analytics::journeys::journeys`]'s
+    /// semantics, lists in [`analytics::journeys::Journeys::sorted`] order.
+    async fn journeys(&self, q: &analytics::journeys::JourneyQuery) -> Result<analytics::journeys::Journeys>;
+    /// A page of the session list ([`analytics::explorer::session_list`]'s semantics): newest
+    /// first, ties by id descending, at most `q.limit`.
+    async fn session_list(&self, q: &analytics::explorer::SessionListQuery) -> Result<Vec<Session>>;
+    /// The project's session with this id, if any.
+    async fn session(&self, project: &ProjectId, id: &analytics::explorer::SessionId) -> Result<Option<Session>>;
+    /// The first `limit` events of the session, in event order ([`sessions::order_key`]).
+    async fn session_events(&self, session: &Session, limit: usize) -> Result<Vec<EnrichedEvent>>;
 
     /// Deletes what is older than the retention cut-offs.
     async fn delete_expired(&self, retention: &Retention) -> Result<Expired>;

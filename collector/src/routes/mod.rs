@@ -9,6 +9,7 @@ mod funnels;
 mod goals;
 mod ingest;
 mod internal;
+mod journeys;
 mod ops;
 mod projects;
 mod query;
@@ -36,6 +37,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(share::routes())
                 .merge(goals::routes())
                 .merge(funnels::routes())
+                .merge(journeys::routes())
                 .layer(tower_http::compression::CompressionLayer::new()),
         )
         .merge(ops::routes())

@@ -20,6 +20,9 @@ pub mod pattern;
 pub mod raw;
 pub mod rollup;
 pub mod sketch;
+// Journeys and the session explorer (issue 13).
+pub mod explorer;
+pub mod journeys;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
