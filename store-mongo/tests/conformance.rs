@@ -130,8 +130,19 @@ async fn indexes_exist_and_creating_them_again_is_harmless() {
         ),
         (
             "visitor_sessions",
-            &[(doc! { "projectId": 1, "sessions.start": 1 }, false)],
+            &[
+                (doc! { "projectId": 1, "sessions.start": 1 }, false),
+                (doc! { "projectId": 1, "sessions.id": 1 }, false),
+            ],
         ),
+        (
+            "goals",
+            &[
+                (doc! { "projectId": 1, "kind": 1, "value": 1 }, true),
+                (doc! { "projectId": 1, "createdAt": 1 }, false),
+            ],
+        ),
+        ("saved_funnels", &[(doc! { "projectId": 1, "createdAt": 1 }, false)]),
         (
             "rollups",
             &[

@@ -129,11 +129,12 @@ async fn migrating_to_version_3_counts_the_visitors_of_existing_rollups() {
         let s = SqliteStore::open(&path).unwrap();
         s.replace_rollups(&project, Granularity::Day, T0, &rows).await.unwrap();
     }
-    // Back to what a version-2 file holds: version 4 undone, then version 3.
+    // Back to what a version-2 file holds: versions 6, 5 and 4 undone, then version 3.
     rusqlite::Connection::open(&path)
         .unwrap()
         .execute_batch(
-            "DROP TABLE share_links; DROP INDEX auth_tokens_user_created; \
+            "DROP TABLE saved_funnels; DROP TABLE goals; \
+             DROP TABLE share_links; DROP INDEX auth_tokens_user_created; \
              CREATE INDEX auth_tokens_user ON auth_tokens (user_id); \
              ALTER TABLE projects DROP COLUMN domain; ALTER TABLE projects DROP COLUMN timezone; \
              DROP INDEX rollups_summary; ALTER TABLE rollups DROP COLUMN visitor_count; \
