@@ -178,7 +178,8 @@ function Diagram({ result, follow }: { result: JourneyResult; follow: (n: Journe
           const data = { "data-testid": "journey-node", "data-depth": n.depth, "data-kind": n.kind, "data-value": n.value, "data-visitors": n.visitors };
           // Pages can be followed; an event cannot be a start.
           return n.kind === "page" ? (
-            <a key={p.index} href={follow(n)} onClick={(e) => followClick(e, follow(n))} aria-label={`Follow ${label}`} class="journey-node" {...data}>
+            <a key={p.index} href={follow(n)} onClick={(e) => followClick(e, follow(n))} class="journey-node" {...data}>
+              {/* The link's accessible name (the box's text, shortened, is hidden from it). */}
               <title>{`Follow ${label}`}</title>
               {box}
             </a>
