@@ -4,35 +4,25 @@
 import { useId, useState } from "preact/hooks";
 import type { SessionList, SessionSummary } from "../api/types";
 import { dateTime, durationMs } from "../lib/explore-format";
-import { parseSessionsView, sessionsApiParams, sessionsParams, type SessionsView } from "../lib/explore-state";
+import { parseSessionsView, sessionsApiQuery, sessionsParams, type SessionsView } from "../lib/explore-state";
 import { fullNumber } from "../lib/format";
 import { linkClick, location, navigate } from "../lib/router";
 import { joinQuery, serializeState } from "../lib/url-state";
 import { useDash } from "../dashboard/ctx";
 import { flag, valueLabel } from "../dashboard/dimensions";
 import { PanelError, Skeleton } from "../dashboard/panel";
-import { useScope, type Scope } from "./scope";
+import { useScope } from "./scope";
 import { useCall } from "./use-call";
 
 /** Sessions per page (the API allows 1 to 100). */
 const PAGE_SIZE = 25;
-
-/** The sessions API's query string for a scope and a view. */
-export function sessionsApiQuery(scope: Scope, view: SessionsView): string {
-  const q = new URLSearchParams();
-  q.set("date_range", typeof scope.date_range === "string" ? scope.date_range : JSON.stringify(scope.date_range));
-  q.set("timezone", scope.timezone);
-  if (scope.filters) q.set("filters", JSON.stringify(scope.filters));
-  for (const [k, v] of sessionsApiParams(view, PAGE_SIZE)) q.set(k, v);
-  return q.toString();
-}
 
 export function SessionsPage() {
   const ctx = useDash();
   const search = location.value.search;
   const view = parseSessionsView(search);
   const scope = useScope();
-  const path = `/api/v1/projects/${encodeURIComponent(ctx.project.id)}/sessions?${sessionsApiQuery(scope, view)}`;
+  const path = `/api/v1/projects/${encodeURIComponent(ctx.project.id)}/sessions?${sessionsApiQuery(scope, view, PAGE_SIZE)}`;
   const list = useCall<SessionList>("GET", path);
   const show = (v: SessionsView) => navigate(window.location.pathname + joinQuery(serializeState(ctx.state), sessionsParams(v)));
   const page = view.cursors.length + 1;

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   cleanSteps, DEFAULT_JOURNEY_DEPTH, funnelParams, journeyParams, MAX_FUNNEL_STEPS, MAX_SESSION_PAGES, parseFunnelView,
-  parseJourneyView, parseSessionsView, parseStep, sameSteps, serializeStep, sessionsApiParams, sessionsParams,
+  parseJourneyView, parseSessionsView, parseStep, sameSteps, serializeStep, sessionsApiParams, sessionsApiQuery, sessionsParams,
 } from "./explore-state";
 import { joinQuery, pageParams, parseState, sharedQuery, stateSearch } from "./url-state";
 
@@ -58,6 +58,13 @@ test("sessions bounds and page cursors round trip, and become the API's paramete
     ["max_pageviews", "5"],
     ["cursor", "def"],
   ]);
+  const q = new URLSearchParams(sessionsApiQuery({ date_range: ["2026-01-01", "2026-01-31"], timezone: "Europe/Paris", filters: [["is", "country", ["FR"]]] }, v, 25));
+  assert.equal(q.get("date_range"), '["2026-01-01","2026-01-31"]');
+  assert.equal(q.get("timezone"), "Europe/Paris");
+  assert.deepEqual(JSON.parse(q.get("filters")!), [["is", "country", ["FR"]]]);
+  assert.equal(q.get("cursor"), "def");
+  assert.equal(q.get("min_duration_ms"), "30000");
+  assert.equal(new URLSearchParams(sessionsApiQuery({ date_range: "7d", timezone: "UTC" }, parseSessionsView(""), 25)).toString(), "date_range=7d&timezone=UTC&limit=25");
   const bad = parseSessionsView("?min_duration=-1&max_duration=1e3&min_pageviews=x&cursor=%3Cscript%3E");
   assert.deepEqual(bad, { minDuration: null, maxDuration: null, minPageviews: null, maxPageviews: null, cursors: [] });
   const deep = joinQuery(Array.from({ length: 60 }, (_, i) => `cursor=c${i}`));

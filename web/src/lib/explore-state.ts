@@ -3,7 +3,7 @@
 // back button give the same view. Like url-state.ts: parsing never throws (a malformed
 // parameter is left out or falls back to its default) and defaults are not written. Pure,
 // unit-tested (explore-state.test.ts).
-import type { FunnelStepSpec } from "../api/types";
+import type { DateRange, Filter, FunnelStepSpec } from "../api/types";
 
 /** Fewest and most steps of a funnel (the funnel API's bounds, `MAX_FUNNEL_STEPS`). */
 export const MIN_FUNNEL_STEPS = 2;
@@ -176,6 +176,20 @@ export function sessionsParams(v: SessionsView): string[] {
   for (const [field, key] of BOUNDS) if (v[field] !== null) out.push(`${key}=${v[field]}`);
   for (const c of v.cursors) out.push("cursor=" + enc(c));
   return out;
+}
+
+/**
+ * The sessions API's query string (`GET /api/v1/projects/{id}/sessions?…`): the period (a name,
+ * or two dates as a JSON array), the time zone, the filters as JSON, the view's bounds in
+ * milliseconds and its page's cursor.
+ */
+export function sessionsApiQuery(scope: { date_range: DateRange; timezone: string; filters?: Filter[] }, v: SessionsView, limit: number): string {
+  const q = new URLSearchParams();
+  q.set("date_range", typeof scope.date_range === "string" ? scope.date_range : JSON.stringify(scope.date_range));
+  q.set("timezone", scope.timezone);
+  if (scope.filters?.length) q.set("filters", JSON.stringify(scope.filters));
+  for (const [k, value] of sessionsApiParams(v, limit)) q.set(k, value);
+  return q.toString();
 }
 
 /** The sessions API's own parameters for a view (its period and filters are added by the page). */
