@@ -202,6 +202,15 @@ impl Store for Flaky {
     async fn first_event_at(&self, project: &ProjectId) -> Result<Option<Millis>> {
         self.inner.first_event_at(project).await
     }
+    async fn create_goal(&self, goal: &store::Goal) -> Result<()> {
+        self.inner.create_goal(goal).await
+    }
+    async fn goals_of(&self, project: &ProjectId) -> Result<Vec<store::Goal>> {
+        self.inner.goals_of(project).await
+    }
+    async fn delete_goal(&self, project: &ProjectId, id: &store::GoalId) -> Result<bool> {
+        self.inner.delete_goal(project, id).await
+    }
     async fn delete_expired(&self, retention: &Retention) -> Result<Expired> {
         self.inner.delete_expired(retention).await
     }

@@ -13,8 +13,11 @@
 //! heatmap and the clicked panel): every event has exactly one value of a field, so the rows of
 //! the values the filters accept hold exactly the filtered events, and for a session field the
 //! filtered sessions ([`RollupFilter`]). `conversion_rate` by a field or under a filter needs
-//! per-value goal visitors, which rollups do not hold. Anything else runs as raw aggregations
-//! ([`Store::aggregate_events`] and [`Store::aggregate_sessions`]), which are exact.
+//! per-value goal visitors, which rollups do not hold, and so do page goals, the `goal` filter
+//! and the `goal` dimension (rows per goal: `engine/goal_rows.rs`). Anything else runs as raw
+//! aggregations ([`Store::aggregate_events`] and [`Store::aggregate_sessions`]), which are exact.
+//! A query naming the site's stored goals (by id, in a filter, the dimension) reads them first
+//! ([`Store::goals_of`]) and resolves the names ([`crate::goals::resolve`]).
 //!
 //! Rollups are rebuilt by the collector's rollup worker shortly after ingestion (a few seconds);
 //! until then a rollup answer lacks the newest events. Visitors from rollups are merged sketches:
@@ -29,10 +32,13 @@ use store::analytics::{
     Counters, EventGroup, Field, Filter, FilterOp, Granularity, RawQuery, RollupDim, SessionGroup, Sketch,
     StoredRollup, TimeBuckets,
 };
-use store::{Millis, Store, StoreError};
+use store::{GoalKind, Millis, Store, StoreError};
 
+mod goal_rows;
+
+use crate::goals::GoalPlan;
 use crate::range::Range;
-use crate::request::{Dimension, Direction, Metric, OrderKey, Query};
+use crate::request::{Dimension, Direction, Metric, OrderKey, Query, QueryError};
 use crate::response::{percent_change, round2, ComparisonValues, Meta, QueryResult, Row, Totals, Value};
 use crate::time::{buckets, heatmap_hours};
 
@@ -117,6 +123,10 @@ struct Acc {
     c: Counters,
     visitors: Visitors,
     converted: Visitors,
+    /// A goal row's (or the goals' totals') denominator of `conversion_rate`: all visitors of
+    /// its group under the query's filters, `visitors` being the goal's. `None` elsewhere, where
+    /// `conversion_rate` is `converted` over `visitors`.
+    all_visitors: Option<u64>,
 }
 
 impl Acc {
@@ -167,7 +177,10 @@ impl Acc {
             Metric::VisitDuration => ratio(c.visit_duration_ms as f64, c.visits, 0.001),
             Metric::TimeOnPage => ratio(c.exit_duration_ms as f64, c.exits, 0.001),
             Metric::ScrollDepth => ratio(c.scroll_sum as f64, c.scroll_count, 1.0),
-            Metric::ConversionRate => ratio(self.converted.value() as f64, self.visitors.value(), 100.0),
+            Metric::ConversionRate => match self.all_visitors {
+                Some(all) => ratio(self.visitors.value() as f64, all, 100.0),
+                None => ratio(self.converted.value() as f64, self.visitors.value(), 100.0),
+            },
         }
     }
 }
@@ -187,6 +200,9 @@ struct Period {
 pub enum EngineError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The query names a goal the project does not have (a 400, like a parse error).
+    #[error(transparent)]
+    Query(#[from] QueryError),
 }
 
 /// How the rows of one period are laid out in time.
@@ -303,14 +319,21 @@ fn wants_sessions(q: &Query) -> bool {
     q.metrics.iter().any(|m| m.is_session_metric())
 }
 
-/// Whether the rollups can answer `q` over `range` exactly as the raw path would.
-fn rollups_can_answer(q: &Query, range: &Range, layout: &TimeLayout) -> bool {
+/// Whether the rollups can answer `q` over `range` exactly as the raw path would. Goals other
+/// than an event goal's `conversion_rate` are not in the rollups: a page goal's converted
+/// visitors are those with a page view of a matching path, while the `page` rows count every
+/// event on it (a custom event without a page view in the range, a page exit).
+fn rollups_can_answer(q: &Query, plan: &GoalPlan, range: &Range, layout: &TimeLayout) -> bool {
     let fields = fields_of(q);
     let Some(filter) = RollupFilter::of(q) else {
         return false;
     };
     let conversion = q.metrics.contains(&Metric::ConversionRate);
-    fields.len() <= 1
+    let goals_in_rollups = q.goal_filters.is_empty()
+        && !q.dimensions.contains(&Dimension::Goal)
+        && !matches!(plan.conversion, Some(GoalKind::Page(_)));
+    goals_in_rollups
+        && fields.len() <= 1
         && !(conversion && (!fields.is_empty() || filter.is_some()))
         && filter.is_none_or(|f| fields.iter().all(|g| g == f.field))
         && range.from % HOUR_MS == 0
@@ -579,6 +602,7 @@ async fn accepted_rollups(
 async fn from_rollups(
     store: &dyn Store,
     q: &Query,
+    plan: &GoalPlan,
     range: &Range,
     layout: &TimeLayout,
     opts: &EngineOptions,
@@ -635,7 +659,7 @@ async fn from_rollups(
             rows.entry(key).or_default().add_rollup_owned(r);
         }
     }
-    if let (Some(goal), true) = (&q.goal, q.metrics.contains(&Metric::ConversionRate)) {
+    if let (Some(GoalKind::Event(goal)), true) = (&plan.conversion, q.metrics.contains(&Metric::ConversionRate)) {
         let goal_rows = read_rollups(store, q, &reads, &RollupDim::Field(Field::EventName)).await?;
         for r in goal_rows.iter().filter(|r| &r.row.value == goal) {
             totals.converted.merge_sketch(&r.row.visitors);
@@ -656,9 +680,18 @@ async fn from_rollups(
     })
 }
 
-async fn from_raw(store: &dyn Store, q: &Query, range: &Range, layout: &TimeLayout) -> Result<Period, EngineError> {
+async fn from_raw(
+    store: &dyn Store,
+    q: &Query,
+    plan: &GoalPlan,
+    range: &Range,
+    layout: &TimeLayout,
+) -> Result<Period, EngineError> {
     let fields = fields_of(q);
-    let goal = q.goal.clone().filter(|_| q.metrics.contains(&Metric::ConversionRate));
+    let goal = plan
+        .conversion
+        .clone()
+        .filter(|_| q.metrics.contains(&Metric::ConversionRate));
     let grouped = RawQuery {
         project: q.project,
         from: range.from,
@@ -666,7 +699,9 @@ async fn from_raw(store: &dyn Store, q: &Query, range: &Range, layout: &TimeLayo
         filters: q.filters.clone(),
         group: fields.clone(),
         time: layout.raw(),
-        goal: goal.clone(),
+        goal,
+        goal_filters: plan.filters.clone(),
+        by_goal: Vec::new(),
     };
     let whole = RawQuery {
         group: Vec::new(),
@@ -732,14 +767,17 @@ async fn from_raw(store: &dyn Store, q: &Query, range: &Range, layout: &TimeLayo
 async fn period(
     store: &dyn Store,
     q: &Query,
+    plan: &GoalPlan,
     range: &Range,
     opts: &EngineOptions,
 ) -> Result<(Period, TimeLayout), EngineError> {
     let layout = TimeLayout::of(q, range);
-    let p = if !opts.force_raw && rollups_can_answer(q, range, &layout) {
-        from_rollups(store, q, range, &layout, opts).await?
+    let p = if q.dimensions.contains(&Dimension::Goal) {
+        goal_rows::period(store, q, plan, range, &layout).await?
+    } else if !opts.force_raw && rollups_can_answer(q, plan, range, &layout) {
+        from_rollups(store, q, plan, range, &layout, opts).await?
     } else {
-        from_raw(store, q, range, &layout).await?
+        from_raw(store, q, plan, range, &layout).await?
     };
     Ok((p, layout))
 }
@@ -779,7 +817,7 @@ fn dimension_values(q: &Query, key: &Key, layout: &TimeLayout) -> Vec<Value> {
     let mut out = Vec::new();
     for d in &q.dimensions {
         match d {
-            Dimension::Field(_) => out.push(match fields.next() {
+            Dimension::Field(_) | Dimension::Goal => out.push(match fields.next() {
                 Some(v) if !v.is_empty() => Value::Text(v.clone()),
                 _ => Value::Null,
             }),
@@ -805,16 +843,23 @@ fn compare_values(a: &Value, b: &Value) -> Ordering {
 /// Answers `q` at `now`.
 pub async fn run(store: &dyn Store, q: &Query, opts: &EngineOptions) -> Result<QueryResult, EngineError> {
     let started = Instant::now();
-    let (main, layout) = period(store, q, &q.range, opts).await?;
+    let project_goals = if q.needs_project_goals() {
+        store.goals_of(&q.project).await?
+    } else {
+        Vec::new()
+    };
+    let plan = crate::goals::resolve(q, &project_goals)?;
+    let (main, layout) = period(store, q, &plan, &q.range, opts).await?;
     let previous = match &q.comparison_range {
-        Some(range) => Some(period(store, q, range, opts).await?),
+        Some(range) => Some(period(store, q, &plan, range, opts).await?),
         None => None,
     };
 
     // Every key to answer: the rows found, plus every time bucket when there is no field
-    // dimension (a timeline has a point for each bucket, zero or not).
+    // dimension (a timeline has a point for each bucket, zero or not; by goal, the goal rows
+    // hold every bucket already).
     let mut keys: Vec<Key> = main.rows.keys().cloned().collect();
-    if fields_of(q).is_empty() {
+    if !q.dimensions.iter().any(Dimension::is_keyed) {
         for label in layout.all_labels() {
             let key = (Vec::new(), Some(label));
             if !main.rows.contains_key(&key) {
@@ -852,8 +897,8 @@ pub async fn run(store: &dyn Store, q: &Query, opts: &EngineOptions) -> Result<Q
                     compare_values(&a.metrics[i], &b.metrics[i])
                 }
                 OrderKey::Dimension(d) => match &q.dimensions[*d] {
-                    Dimension::Field(_) => {
-                        let i = q.dimensions[..*d].iter().filter(|x| x.field().is_some()).count();
+                    Dimension::Field(_) | Dimension::Goal => {
+                        let i = q.dimensions[..*d].iter().filter(|x| x.is_keyed()).count();
                         ka.0.get(i).cmp(&kb.0.get(i))
                     }
                     _ => ka.1.cmp(&kb.1),
@@ -922,6 +967,8 @@ pub async fn daily_stats(
         group: Vec::new(),
         time: None,
         goal: None,
+        goal_filters: Vec::new(),
+        by_goal: Vec::new(),
     };
     // The day's rollups when built (daily row), else the raw events.
     let day_rows = store

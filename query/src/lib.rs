@@ -7,6 +7,7 @@
 pub mod csv;
 pub mod dataset;
 pub mod engine;
+pub mod goals;
 pub mod range;
 pub mod request;
 pub mod response;

@@ -9,6 +9,7 @@ use store::analytics::raw::compile_regex;
 use store::analytics::{Field, Filter, FilterOp};
 use store::Millis;
 
+use crate::goals::{parse_goal, parse_goal_filter, GoalFilter, GoalRef};
 pub use crate::range::{Compare, Range, MAX_RANGE_DAYS};
 
 /// Most metrics in one query (every metric once).
@@ -159,6 +160,8 @@ pub enum Dimension {
     /// Weekday x local hour ([`crate::time::heatmap_hours`]): two output columns, `weekday`
     /// (1 = Monday .. 7 = Sunday) and `hour` (0..23).
     Heatmap,
+    /// The project's goals, a row each ([`crate::goals`]).
+    Goal,
 }
 
 /// Plausible-style aliases of the fields, `prefix:name` -> our name.
@@ -204,6 +207,9 @@ impl Dimension {
         if name == "heatmap" {
             return Some(Dimension::Heatmap);
         }
+        if name == "goal" {
+            return Some(Dimension::Goal);
+        }
         if name == "name" {
             return Some(Dimension::Field(Field::EventName));
         }
@@ -226,6 +232,7 @@ impl Dimension {
             Dimension::Field(field) => field.name(),
             Dimension::Time(unit) => format!("time:{}", unit.name()),
             Dimension::Heatmap => "heatmap".to_owned(),
+            Dimension::Goal => "goal".to_owned(),
         }
     }
 
@@ -246,7 +253,12 @@ impl Dimension {
 
     /// A time bucket or the heatmap.
     pub fn is_time(&self) -> bool {
-        !matches!(self, Dimension::Field(_))
+        matches!(self, Dimension::Time(_) | Dimension::Heatmap)
+    }
+
+    /// A field or the goal: a dimension whose values are text, one per row key.
+    pub fn is_keyed(&self) -> bool {
+        matches!(self, Dimension::Field(_) | Dimension::Goal)
     }
 }
 
@@ -293,8 +305,12 @@ pub struct Query {
     pub compare: Option<Compare>,
     /// Set exactly when `compare` is.
     pub comparison_range: Option<Range>,
-    /// The event name `conversion_rate` counts; set exactly when `conversion_rate` is asked.
-    pub goal: Option<String>,
+    /// What `conversion_rate` counts; set exactly when `conversion_rate` is asked without the
+    /// goal dimension.
+    pub goal: Option<GoalRef>,
+    /// `["is" | "is_not", "goal", [names]]` filters, AND-combined with `filters`. Never with a
+    /// session metric.
+    pub goal_filters: Vec<GoalFilter>,
 }
 
 impl Query {
@@ -374,7 +390,16 @@ fn metric_names() -> impl Iterator<Item = &'static str> {
 
 fn dimension_names() -> Vec<String> {
     let fields = Field::FIXED.iter().map(|f| f.name());
-    let time = ["time", "time:hour", "time:day", "time:week", "time:month", "heatmap"].map(str::to_owned);
+    let time = [
+        "time",
+        "time:hour",
+        "time:day",
+        "time:week",
+        "time:month",
+        "heatmap",
+        "goal",
+    ]
+    .map(str::to_owned);
     fields.chain(time).collect()
 }
 
@@ -382,7 +407,7 @@ fn unknown_dimension(name: &str) -> String {
     let names = dimension_names();
     format!(
         "unknown dimension {name:?}{}; expected a field ({}, props.<key>), a time bucket (time:hour, time:day, \
-         time:week, time:month) or heatmap",
+         time:week, time:month), heatmap or goal",
         hint(name, names.iter().map(String::as_str)),
         Field::FIXED.iter().map(|f| f.name()).collect::<Vec<_>>().join(", ")
     )
@@ -489,7 +514,13 @@ fn parse_dimensions(value: Option<&Value>) -> Result<Vec<Dimension>, QueryError>
     Ok(dimensions)
 }
 
-fn parse_filter(i: usize, value: &Value) -> Result<Filter, QueryError> {
+/// One element of `filters`: on a field, or on the goal.
+enum FilterItem {
+    Field(Filter),
+    Goal(GoalFilter),
+}
+
+fn parse_filter(i: usize, value: &Value) -> Result<FilterItem, QueryError> {
     let at = format!("filters[{i}]");
     let parts = array_of(
         value,
@@ -522,7 +553,8 @@ fn parse_filter(i: usize, value: &Value) -> Result<Filter, QueryError> {
     let dim_at = format!("{at}[1]");
     let name = str_of(&parts[1], &dim_at, "a dimension name")?;
     let field = match Dimension::parse(name) {
-        Some(Dimension::Field(field)) => field,
+        Some(Dimension::Field(field)) => Some(field),
+        Some(Dimension::Goal) => None,
         Some(_) => return err(dim_at, format!("{name} cannot be filtered; narrow date_range instead")),
         None => return err(dim_at, unknown_dimension(name)),
     };
@@ -545,20 +577,45 @@ fn parse_filter(i: usize, value: &Value) -> Result<Filter, QueryError> {
         }
         values.push(value.to_owned());
     }
-    Ok(Filter { op, field, values })
+    match field {
+        Some(field) => Ok(FilterItem::Field(Filter { op, field, values })),
+        None => parse_goal_filter(i, op, values).map(FilterItem::Goal),
+    }
 }
 
+/// `filters` of field filters only (the goal is not a field of sessions, which the other
+/// endpoints filter).
+// For the request parsers of funnels, journeys and sessions (issue 13), on other branches.
+#[allow(dead_code)]
 pub(crate) fn parse_filters(value: Option<&Value>) -> Result<Vec<Filter>, QueryError> {
-    let Some(value) = value else { return Ok(Vec::new()) };
+    let (filters, _, goals) = parse_filter_items(value)?;
+    match goals.first() {
+        Some(g) => err(format!("filters[{}][1]", g.at), "goals cannot be filtered here"),
+        None => Ok(filters),
+    }
+}
+
+/// A request's `filters`: the field filters with their indexes in the list, and the goal filters.
+type FilterItems = (Vec<Filter>, Vec<usize>, Vec<GoalFilter>);
+
+fn parse_filter_items(value: Option<&Value>) -> Result<FilterItems, QueryError> {
+    let Some(value) = value else {
+        return Ok(Default::default());
+    };
     let list = array_of(value, "filters", "a list of [operator, dimension, [values]]")?;
     if list.len() > MAX_FILTERS {
         return err("filters", format!("at most {MAX_FILTERS} filters"));
     }
-    let filters: Vec<Filter> = list
-        .iter()
-        .enumerate()
-        .map(|(i, f)| parse_filter(i, f))
-        .collect::<Result<_, _>>()?;
+    let (mut filters, mut positions, mut goals) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, f) in list.iter().enumerate() {
+        match parse_filter(i, f)? {
+            FilterItem::Field(f) => {
+                filters.push(f);
+                positions.push(i);
+            }
+            FilterItem::Goal(g) => goals.push(g),
+        }
+    }
     let pattern_bytes: usize = filters
         .iter()
         .filter(|f| f.op == FilterOp::Matches)
@@ -571,7 +628,7 @@ pub(crate) fn parse_filters(value: Option<&Value>) -> Result<Vec<Filter>, QueryE
             format!("the matches patterns hold {pattern_bytes} bytes in all; at most {MAX_QUERY_PATTERN_BYTES}"),
         );
     }
-    Ok(filters)
+    Ok((filters, positions, goals))
 }
 
 pub(crate) fn parse_timezone(value: Option<&Value>) -> Result<Tz, QueryError> {
@@ -664,25 +721,18 @@ fn parse_compare(value: Option<&Value>) -> Result<Option<Compare>, QueryError> {
     }
 }
 
-fn parse_goal(value: Option<&Value>) -> Result<Option<String>, QueryError> {
-    let Some(value) = value else { return Ok(None) };
-    let goal = str_of(value, "goal", "an event name")?;
-    let chars = goal.chars().count();
-    if chars == 0 || chars > MAX_GOAL_CHARS {
-        return err(
-            "goal",
-            format!("must be an event name of 1 to {MAX_GOAL_CHARS} characters"),
-        );
-    }
-    Ok(Some(goal.to_owned()))
-}
-
 fn index_of(metrics: &[Metric], metric: Metric) -> Option<usize> {
     metrics.iter().position(|m| *m == metric)
 }
 
-/// Session metrics group and filter by session fields only.
-fn check_session_fields(metrics: &[Metric], dimensions: &[Dimension], filters: &[Filter]) -> Result<(), QueryError> {
+/// Session metrics group and filter by session fields only. `positions` are the filters' indexes
+/// in the request.
+fn check_session_fields(
+    metrics: &[Metric],
+    dimensions: &[Dimension],
+    filters: &[Filter],
+    positions: &[usize],
+) -> Result<(), QueryError> {
     let session: Vec<&str> = metrics
         .iter()
         .filter(|m| m.is_session_metric())
@@ -705,7 +755,7 @@ fn check_session_fields(metrics: &[Metric], dimensions: &[Dimension], filters: &
             return err(format!("dimensions[{i}]"), why(&field.name()));
         }
     }
-    for (i, f) in filters.iter().enumerate() {
+    for (&i, f) in positions.iter().zip(filters) {
         if !f.field.is_session_field() {
             return err(format!("filters[{i}][1]"), why(&f.field.name()));
         }
@@ -747,7 +797,7 @@ pub fn parse_query(body: &Value, now: Millis) -> Result<Query, QueryError> {
     let project = parse_project_id(body)?;
     let metrics = parse_metrics(get(body, "metrics"))?;
     let dimensions = parse_dimensions(get(body, "dimensions"))?;
-    let filters = parse_filters(get(body, "filters"))?;
+    let (filters, filter_positions, goal_filters) = parse_filter_items(get(body, "filters"))?;
     let timezone = parse_timezone(get(body, "timezone"))?;
     let live = index_of(&metrics, Metric::LiveVisitors);
     let range = match get(body, "date_range") {
@@ -758,8 +808,9 @@ pub fn parse_query(body: &Value, now: Millis) -> Result<Query, QueryError> {
     let goal = parse_goal(get(body, "goal"))?;
     let order_by = parse_order_by(get(body, "order_by"), &metrics, &dimensions)?;
     let limit = parse_limit(get(body, "limit"))?;
-    // A timeline or a heatmap without a field dimension is whole unless a limit is asked for:
-    // the default row limit would cut a year of days, or the heatmap at Friday 03:00.
+    // A timeline, a heatmap or the goals (at most `store::MAX_GOALS_PER_PROJECT` a time bucket)
+    // without a field dimension are whole unless a limit is asked for: the default row limit
+    // would cut a year of days, or the heatmap at Friday 03:00.
     let whole = dimensions.iter().all(|d| d.field().is_none()) && !dimensions.is_empty();
     let limit = if whole && get(body, "limit").is_none() {
         usize::MAX
@@ -767,21 +818,6 @@ pub fn parse_query(body: &Value, now: Millis) -> Result<Query, QueryError> {
         limit
     };
 
-    match (index_of(&metrics, Metric::ConversionRate), &goal) {
-        (Some(_), None) => {
-            return err(
-                "goal",
-                "is required with conversion_rate: the event name that counts as a conversion",
-            )
-        }
-        (None, Some(_)) => {
-            return err(
-                "goal",
-                "is used only by conversion_rate; add it to metrics or drop goal",
-            )
-        }
-        _ => {}
-    }
     if let Some(i) = live {
         let alone = "live visitors are the distinct visitors of the last 5 minutes; ask for them alone";
         if metrics.len() > 1 {
@@ -794,7 +830,7 @@ pub fn parse_query(body: &Value, now: Millis) -> Result<Query, QueryError> {
             return err("compare", format!("{alone}, without compare"));
         }
     }
-    check_session_fields(&metrics, &dimensions, &filters)?;
+    check_session_fields(&metrics, &dimensions, &filters, &filter_positions)?;
     if let Some(i) = dimensions.iter().position(|d| *d == Dimension::Time(TimeUnit::Minute)) {
         if range.to - range.from > MAX_MINUTE_RANGE_MS {
             return err(
@@ -811,7 +847,7 @@ pub fn parse_query(body: &Value, now: Millis) -> Result<Query, QueryError> {
         range
     };
     let comparison_range = compare.map(|c| range.comparison(c, timezone));
-    Ok(Query {
+    let q = Query {
         project,
         metrics,
         dimensions,
@@ -823,5 +859,8 @@ pub fn parse_query(body: &Value, now: Millis) -> Result<Query, QueryError> {
         compare,
         comparison_range,
         goal,
-    })
+        goal_filters,
+    };
+    crate::goals::check(&q)?;
+    Ok(q)
 }

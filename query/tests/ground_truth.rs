@@ -18,13 +18,14 @@ use contract::enriched::EnrichedEvent;
 use contract::ids::ProjectId;
 use query::dataset::{generate, Shape};
 use query::engine::{self, EngineOptions};
+use query::goals::GoalRef;
 use query::{parse_query, Dimension, Metric, Query, TimeUnit, Value};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde_json::{json, Value as Json};
-use store::analytics::{event_value, session_value, Field};
+use store::analytics::{event_value, session_value, Field, FilterOp};
 use store::sessions::{fold, Session};
-use store::{Millis, Store};
+use store::{Goal, GoalId, GoalKind, Millis, Store};
 
 /// 2026-03-26T00:00:00Z: the data spans the end of March, so Europe/Berlin changes to summer
 /// time (2026-03-29) inside it.
@@ -94,7 +95,46 @@ fn sessions_of(events: &[EnrichedEvent]) -> Vec<Session> {
         .collect()
 }
 
+/// The project's goals: custom events, a page, pages under a wildcard and a pattern matching
+/// `/blog` and the posts under it. Fixed ids, so the queries can name them.
+fn goals() -> Vec<Goal> {
+    let goal = |n: u8, kind: GoalKind| Goal {
+        id: GoalId::from_bytes([n; 12]),
+        project: project(),
+        kind,
+        created_at: T0 + i64::from(n),
+    };
+    vec![
+        goal(1, GoalKind::event("signup").unwrap()),
+        goal(2, GoalKind::page("/pricing").unwrap()),
+        goal(3, GoalKind::page("/docs/*").unwrap()),
+        goal(4, GoalKind::event("signup_click").unwrap()),
+        goal(5, GoalKind::page("/blog*").unwrap()),
+        goal(6, GoalKind::page("/nowhere/*").unwrap()),
+    ]
+}
+
 async fn load(store: &dyn Store, events: &[EnrichedEvent]) {
+    // Goals belong to a project record (events need none).
+    let owner = store::User {
+        id: store::UserId::new(T0),
+        email: store::Email::parse("owner@example.com").unwrap(),
+        password_hash: "$argon2id$test".into(),
+        created_at: T0,
+    };
+    store.create_user(&owner).await.unwrap();
+    let site = store::Project {
+        id: project(),
+        owner: owner.id,
+        name: store::Name::parse("Ground truth").unwrap(),
+        domain: None,
+        timezone: store::TimeZoneName::utc(),
+        created_at: T0,
+    };
+    store.create_project(&site).await.unwrap();
+    for goal in goals() {
+        store.create_goal(&goal).await.unwrap();
+    }
     let mut shuffled = events.to_vec();
     shuffled.shuffle(&mut rand::rngs::StdRng::seed_from_u64(11));
     for chunk in shuffled.chunks(97) {
@@ -128,7 +168,7 @@ fn time_label(d: &Dimension, tz: Tz, t: Millis) -> Vec<String> {
             (l.weekday().num_days_from_monday() + 1).to_string(),
             l.hour().to_string(),
         ],
-        Dimension::Field(_) => unreachable!(),
+        Dimension::Field(_) | Dimension::Goal => unreachable!(),
     }
 }
 
@@ -142,6 +182,8 @@ struct Truth {
     scroll_sum: u64,
     visitors: BTreeSet<u64>,
     converted: BTreeSet<u64>,
+    /// By goal: all visitors of the row's group, over whom `visitors` converted.
+    all_visitors: Option<BTreeSet<u64>>,
     visits: u64,
     bounces: u64,
     duration_ms: u64,
@@ -164,13 +206,43 @@ impl Truth {
             Metric::VisitDuration => ratio(self.duration_ms as f64, self.visits, 0.001),
             Metric::TimeOnPage => ratio(self.exit_ms as f64, self.exits, 0.001),
             Metric::ScrollDepth => ratio(self.scroll_sum as f64, self.scroll_n, 1.0),
-            Metric::ConversionRate => ratio(self.converted.len() as f64, self.visitors.len() as u64, 100.0),
+            Metric::ConversionRate => match &self.all_visitors {
+                Some(all) => ratio(self.visitors.len() as f64, all.len() as u64, 100.0),
+                None => ratio(self.converted.len() as f64, self.visitors.len() as u64, 100.0),
+            },
         }
+    }
+}
+
+/// The goals a goal filter keeps: the project's named in it (`is`) or not (`is_not`).
+fn kept_goals(f: &query::goals::GoalFilter) -> Vec<GoalKind> {
+    goals()
+        .into_iter()
+        .map(|g| g.kind)
+        .filter(|k| f.names.contains(&k.name()) == (f.op == FilterOp::Is))
+        .collect()
+}
+
+/// Whether `e` passes the query's goal filters: it completes one of each filter's goals.
+fn goal_filters_keep(q: &Query, e: &EnrichedEvent) -> bool {
+    q.goal_filters
+        .iter()
+        .all(|f| kept_goals(f).iter().any(|g| g.completed_by(e)))
+}
+
+/// The goal `conversion_rate` counts.
+fn conversion_goal(q: &Query) -> Option<GoalKind> {
+    match q.goal.as_ref()? {
+        GoalRef::Kind(kind) => Some(kind.clone()),
+        GoalRef::Id(id) => goals().into_iter().find(|g| g.id == *id).map(|g| g.kind),
     }
 }
 
 /// Expected rows (keyed by their dimension values as text) and totals.
 fn brute_force(q: &Query, events: &[EnrichedEvent], sessions: &[Session]) -> (BTreeMap<Vec<String>, Truth>, Truth) {
+    if q.dimensions.contains(&Dimension::Goal) {
+        return brute_force_by_goal(q, events, sessions);
+    }
     let (from, to) = (q.range.from, q.range.to);
     let mut by_visitor: HashMap<u64, Vec<&Session>> = HashMap::new();
     for s in sessions {
@@ -185,10 +257,10 @@ fn brute_force(q: &Query, events: &[EnrichedEvent], sessions: &[Session]) -> (BT
     };
     let mut rows: BTreeMap<Vec<String>, Truth> = BTreeMap::new();
     let mut totals = Truth::default();
-    let goal = q.goal.clone().unwrap_or_default();
+    let goal = conversion_goal(q);
     for e in events.iter().filter(|e| from <= e.occurred_at && e.occurred_at < to) {
         let s = session_of(e);
-        if !q.filters.iter().all(|f| f.accepts(&event_value(&f.field, e, s))) {
+        if !q.filters.iter().all(|f| f.accepts(&event_value(&f.field, e, s))) || !goal_filters_keep(q, e) {
             continue;
         }
         let mut key = Vec::new();
@@ -218,7 +290,7 @@ fn brute_force(q: &Query, events: &[EnrichedEvent], sessions: &[Session]) -> (BT
                 _ => t.custom += 1,
             }
             t.visitors.insert(e.visitor_id.0);
-            if e.name == goal {
+            if goal.as_ref().is_some_and(|g| g.completed_by(e)) {
                 t.converted.insert(e.visitor_id.0);
             }
         };
@@ -261,6 +333,92 @@ fn brute_force(q: &Query, events: &[EnrichedEvent], sessions: &[Session]) -> (BT
     if q.dimensions.is_empty() {
         // Without dimensions the one row is the totals (docs/query-api.md).
         rows.insert(Vec::new(), totals.clone());
+    }
+    (rows, totals)
+}
+
+/// By the goal dimension: a row per goal the goal filters keep (in every time bucket when there
+/// is no field dimension), counting its completions (`events`) and their visitors, over the
+/// visitors of the same group.
+fn brute_force_by_goal(
+    q: &Query,
+    events: &[EnrichedEvent],
+    sessions: &[Session],
+) -> (BTreeMap<Vec<String>, Truth>, Truth) {
+    let (from, to) = (q.range.from, q.range.to);
+    let shown: Vec<GoalKind> = goals()
+        .into_iter()
+        .map(|g| g.kind)
+        .filter(|k| q.goal_filters.iter().all(|f| kept_goals(f).contains(k)))
+        .collect();
+    let session_of = |e: &EnrichedEvent| {
+        sessions
+            .iter()
+            .find(|s| s.visitor_id == e.visitor_id && s.start <= e.occurred_at && e.occurred_at <= s.end)
+    };
+    // Per group of the other dimensions: its visitors, and per goal its completions.
+    let mut all: BTreeMap<Vec<String>, BTreeSet<u64>> = BTreeMap::new();
+    let mut rows: BTreeMap<Vec<String>, Truth> = BTreeMap::new();
+    let mut totals = Truth {
+        all_visitors: Some(BTreeSet::new()),
+        ..Truth::default()
+    };
+    let key_with = |others: &[String], goal: &str| -> Vec<String> {
+        let mut key = Vec::new();
+        let mut rest = others.iter();
+        for d in &q.dimensions {
+            match d {
+                Dimension::Goal => key.push(goal.to_owned()),
+                Dimension::Heatmap => key.extend(rest.by_ref().take(2).cloned()),
+                _ => key.extend(rest.next().cloned()),
+            }
+        }
+        key
+    };
+    for e in events.iter().filter(|e| from <= e.occurred_at && e.occurred_at < to) {
+        let s = session_of(e);
+        if !q.filters.iter().all(|f| f.accepts(&event_value(&f.field, e, s))) {
+            continue;
+        }
+        let mut others = Vec::new();
+        let mut skip = false;
+        for d in &q.dimensions {
+            match d {
+                Dimension::Goal => {}
+                Dimension::Field(f) => {
+                    if let Field::Prop(k) = f {
+                        skip |= !e.props.contains_key(k);
+                    }
+                    others.push(event_value(f, e, s));
+                }
+                time => others.extend(time_label(time, q.timezone, e.occurred_at)),
+            }
+        }
+        totals.all_visitors.as_mut().unwrap().insert(e.visitor_id.0);
+        if skip {
+            continue;
+        }
+        all.entry(others.clone()).or_default().insert(e.visitor_id.0);
+        let completed: Vec<&GoalKind> = shown.iter().filter(|g| g.completed_by(e)).collect();
+        if !completed.is_empty() {
+            totals.custom += 1;
+            totals.visitors.insert(e.visitor_id.0);
+        }
+        for goal in completed {
+            let row = rows.entry(key_with(&others, &goal.name())).or_default();
+            row.custom += 1;
+            row.visitors.insert(e.visitor_id.0);
+        }
+    }
+    // Every goal in every group with visitors, completed or not.
+    let no_fields = !q.dimensions.iter().any(|d| matches!(d, Dimension::Field(_)));
+    for (others, visitors) in &all {
+        for goal in &shown {
+            let key = key_with(others, &goal.name());
+            if no_fields || rows.contains_key(&key) {
+                rows.entry(key).or_default().all_visitors = Some(visitors.clone());
+            }
+        }
     }
     (rows, totals)
 }
@@ -334,6 +492,7 @@ fn queries() -> Vec<serde_json::Value> {
         json!({"project_id": p, "metrics": event_metrics, "date_range": range, "filters": [["is_not", "props.plan", ["pro"]]], "dimensions": ["event_name"]}),
         json!({"project_id": p, "metrics": all_metrics, "date_range": ["2026-03-27T10:30:00Z", "2026-03-28T05:15:00Z"]}),
     ];
+    qs.extend(goal_queries());
     qs.extend(filtered_from_rollups());
     // Top lists: the rollup path reads the sketches of only the values that can make the top
     // (see `run_all`, which holds them to the raw path's rows).
@@ -439,6 +598,28 @@ fn check(
     out
 }
 
+/// Page goals, goals by id, goal filters and the goal dimension: always answered from raw
+/// aggregations, so each runs twice on the same path.
+fn goal_queries() -> Vec<serde_json::Value> {
+    let (p, _, event_metrics, range) = vocabulary();
+    let conversion = json!(["visitors", "conversion_rate"]);
+    let by_goal = json!(["visitors", "events", "conversion_rate"]);
+    let docs = json!({"page": "/docs/*"});
+    let click = json!({"id": GoalId::from_bytes([4; 12]).to_string()});
+    vec![
+        json!({"project_id": p, "metrics": conversion, "goal": docs, "date_range": range}),
+        json!({"project_id": p, "metrics": conversion, "goal": {"page": "/pricing"}, "date_range": range, "dimensions": ["time:day"], "timezone": "Europe/Berlin"}),
+        json!({"project_id": p, "metrics": conversion, "goal": {"page": "/blog*"}, "date_range": range, "dimensions": ["source"]}),
+        json!({"project_id": p, "metrics": conversion, "goal": click, "date_range": range, "dimensions": ["country"]}),
+        json!({"project_id": p, "metrics": event_metrics, "date_range": range, "filters": [["is", "goal", ["Visit /docs/*", "signup"]]], "dimensions": ["page"], "limit": 1000}),
+        json!({"project_id": p, "metrics": ["visitors", "pageviews", "events", "conversion_rate"], "goal": "signup", "date_range": range, "filters": [["is_not", "goal", ["signup_click", "Visit /pricing"]], ["is", "device", ["desktop", "mobile"]]]}),
+        json!({"project_id": p, "metrics": by_goal, "date_range": range, "dimensions": ["goal"]}),
+        json!({"project_id": p, "metrics": by_goal, "date_range": range, "dimensions": ["goal", "time:day"], "timezone": "Europe/Berlin"}),
+        json!({"project_id": p, "metrics": by_goal, "date_range": range, "dimensions": ["source", "goal"], "filters": [["is_not", "country", ["US"]]], "limit": 1000}),
+        json!({"project_id": p, "metrics": ["events", "visitors"], "date_range": range, "dimensions": ["goal"], "filters": [["is_not", "goal", ["Visit /pricing"]]], "order_by": [["goal", "asc"]]}),
+    ]
+}
+
 /// Filters on one field with no other field dimension (a click on a dashboard row): the rollup
 /// path applies them (`run_all` checks it did).
 fn filtered_from_rollups() -> Vec<serde_json::Value> {
@@ -463,6 +644,7 @@ async fn run_all(store: Arc<dyn Store>, events: &[EnrichedEvent], sessions: &[Se
     let mut answers = Vec::new();
     let mut from_rollups = 0;
     let filtered = filtered_from_rollups();
+    let by_goal = goal_queries();
     for body in queries() {
         let q = parse_query(&body, NOW).unwrap_or_else(|e| panic!("{body}: {e:?}"));
         let mut sources = BTreeSet::new();
@@ -483,6 +665,11 @@ async fn run_all(store: Arc<dyn Store>, events: &[EnrichedEvent], sessions: &[Se
                 result.meta.visitors_exact,
                 "{body}: the dataset is under the sketch's exact limit"
             );
+            if by_goal.contains(&body) {
+                let first = number(&result.totals.metrics[0]);
+                assert!(first.is_some_and(|n| n > 0.0), "{body}: the goal queries have data");
+                assert!(result.results.len() > 1 || q.dimensions.is_empty(), "{body}: rows");
+            }
             let label = format!("{} force_raw={force_raw} {body}", store.backend_name());
             answers.push(check(&label, &q, &result, events, sessions));
         }

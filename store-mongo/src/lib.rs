@@ -14,6 +14,7 @@
 //! | `projects`         | ObjectId                  | `{createdAt: -1}`, `{ownerUserId: 1, createdAt: -1}`             |
 //! | `api_keys`         | ObjectId                  | `{keyHash: 1}` unique, `{projectId: 1, createdAt: -1}`           |
 //! | `share_links`      | ObjectId                  | `{slug: 1}` unique, `{projectId: 1, createdAt: -1}`              |
+//! | `goals`            | ObjectId                  | `{projectId: 1, kind: 1, value: 1}` unique, `{projectId: 1, createdAt: 1}` |
 //! | `salts`            | day number (Int64)        | –                                                                |
 //! | `events`           | `{p: projectId, e: eventId}` | `{projectId: 1, occurredAt: -1}`, `{projectId: 1, name: 1, occurredAt: -1}` |
 //! | `visitor_sessions` | `"<projectId hex>:<visitorId hex>"` | `{projectId: 1, "sessions.start": 1}`                  |
@@ -38,6 +39,8 @@
 //!   existed lack both and read back with no domain and UTC; no migration rewrites them.
 //! * `share_links` holds `projectId`, `slug` (the public part of the link's URL, unique), `label`,
 //!   `passwordHash` (absent for a link without a password) and `createdAt`.
+//! * `goals` holds a project's conversion goals: `projectId`, `kind` (`event` or `page`), `value`
+//!   (the event name or the page pattern) and `createdAt` (see [`goals`]).
 //! * `auth_tokens.expiresAt` carries a TTL index so that MongoDB deletes expired logins by itself;
 //!   reads still check the expiry, since the TTL monitor only runs once a minute.
 //! * `visitor_sessions` holds, per (project, visitor), all of that visitor's sessions as an array
@@ -79,8 +82,8 @@
 //!   stops accepting its events once the collectors' key caches expire), share links, events,
 //!   visitor documents, dirty marks (by `projectId`, which no index leads with: the collection
 //!   only holds the hours waiting for a rebuild), rollups, then rollup revisions (bucket and project
-//!   documents; after the rows, as the retention sweep does) and this process's cached rollups,
-//!   and the project document last: a failure part of the way leaves the project visible to
+//!   documents; after the rows, as the retention sweep does), goals and this process's cached
+//!   rollups, and the project document last: a failure part of the way leaves the project visible to
 //!   its owner, who can delete it again. There are no transactions, so this is not atomic;
 //!   another process's rollup cache needs no message, since the bucket revisions its entries
 //!   were read under are gone and new ones are random.
@@ -151,6 +154,7 @@
 pub mod analytics;
 pub mod cache;
 pub mod codec;
+mod goals;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -178,6 +182,7 @@ use store::{
     AuthToken, Email, IngestReport, KeyId, KeyRecord, Millis, Project, Result, ShareId, ShareLink, ShareSlug, Store,
     StoreError, TokenKind, User, UserId,
 };
+use store::{Goal, GoalId};
 
 pub use cache::{RollupCacheStats, ROLLUP_CACHE_MAX_BYTES};
 use codec::{date, oid, visitor_i64, visitor_key};
@@ -543,6 +548,7 @@ impl MongoStore {
         for (collection, models) in plan {
             collection.create_indexes(models).await.map_err(backend)?;
         }
+        goals::create_indexes(&self.db).await?;
         Ok(())
     }
 
@@ -911,6 +917,7 @@ impl Store for MongoStore {
             .delete_one(doc! { "_id": codec::project_rev_key(id) })
             .await
             .map_err(backend)?;
+        self.delete_goals_of(id).await?;
         self.rollup_cache.forget_project(id);
         let result = self
             .projects
@@ -1203,6 +1210,20 @@ impl Store for MongoStore {
     ) -> Result<Vec<StoredRollup>> {
         self.rollups_of_values_impl(project, granularity, from, to, dim, values)
             .await
+    }
+
+    // --- goals -------------------------------------------------------------------------------
+
+    async fn create_goal(&self, goal: &Goal) -> Result<()> {
+        self.create_goal_impl(goal).await
+    }
+
+    async fn goals_of(&self, project: &ProjectId) -> Result<Vec<Goal>> {
+        self.goals_of_impl(project).await
+    }
+
+    async fn delete_goal(&self, project: &ProjectId, id: &GoalId) -> Result<bool> {
+        self.delete_goal_impl(project, id).await
     }
 
     async fn delete_expired(&self, retention: &Retention) -> Result<Expired> {

@@ -14,7 +14,7 @@ use store::analytics::{
     Counters, DirtyHour, EventGroup, Field, FilterOp, Granularity, RawQuery, RollupDim, RollupRow, RollupSummary,
     SessionGroup, Sketch, StoredRollup,
 };
-use store::{Millis, Result};
+use store::{GoalKind, Millis, Result};
 
 use crate::backend;
 use crate::codec::visitor_to_sql;
@@ -147,6 +147,70 @@ fn prop_path(key: &str) -> String {
     format!("$.\"{}\"", key.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
+/// Whether the event `e` completes `goal` ([`store::GoalKind::completed_by`]), as SQL: a page
+/// pattern as a `GLOB` (the same matches, see `PagePattern::to_glob`).
+fn completes(goal: &GoalKind, params: &mut Vec<Value>) -> String {
+    match goal {
+        GoalKind::Event(name) => {
+            params.push(Value::Text(name.clone()));
+            format!("e.name = ?{}", params.len())
+        }
+        GoalKind::Page(pattern) => {
+            params.push(Value::Text(pattern.to_glob()));
+            format!(
+                "(e.name IN ('pageview', 'path_change') AND e.path GLOB ?{})",
+                params.len()
+            )
+        }
+    }
+}
+
+/// The goal parts of an event aggregation: a condition per goal filter, and with
+/// [`RawQuery::by_goal`] the goal index as the first key and the `WITH goal(i, name, glob)` table
+/// of the goals (returned, to put before the `SELECT`; empty without `by_goal`), one row per goal
+/// with its event name or its page pattern's `GLOB`.
+fn goal_sql(q: &RawQuery, params: &mut Vec<Value>, keys: &mut Vec<String>, conditions: &mut Vec<String>) -> String {
+    for any_of in &q.goal_filters {
+        let alternatives: Vec<String> = any_of.iter().map(|g| completes(g, params)).collect();
+        conditions.push(if alternatives.is_empty() {
+            "0".to_owned()
+        } else {
+            format!("({})", alternatives.join(" OR "))
+        });
+    }
+    if q.by_goal.is_empty() {
+        return String::new();
+    }
+    let mut rows: Vec<String> = Vec::with_capacity(q.by_goal.len());
+    // Only events that can complete one of the goals: their names, and page views if any goal is
+    // a page.
+    let mut candidates: Vec<String> = Vec::new();
+    for (i, goal) in q.by_goal.iter().enumerate() {
+        match goal {
+            GoalKind::Event(name) => {
+                params.push(Value::Text(name.clone()));
+                let p = params.len();
+                rows.push(format!("({i}, ?{p}, NULL)"));
+                candidates.push(format!("?{p}"));
+            }
+            GoalKind::Page(pattern) => {
+                params.push(Value::Text(pattern.to_glob()));
+                rows.push(format!("({i}, NULL, ?{})", params.len()));
+                if !candidates.iter().any(|c| c.starts_with('\'')) {
+                    candidates.extend(["'pageview'".to_owned(), "'path_change'".to_owned()]);
+                }
+            }
+        }
+    }
+    conditions.push(format!("e.name IN ({})", candidates.join(", ")));
+    conditions.push(
+        "(e.name = g.name OR (g.glob IS NOT NULL AND e.name IN ('pageview', 'path_change') AND e.path GLOB g.glob))"
+            .to_owned(),
+    );
+    keys.push("CAST(g.i AS TEXT)".to_owned());
+    format!("WITH goal(i, name, glob) AS (VALUES {}) ", rows.join(", "))
+}
+
 /// The `SELECT ... GROUP BY` of a raw aggregation, its parameters, and the number of key columns.
 fn raw_sql(q: &RawQuery, table: Table) -> (String, Vec<Value>) {
     let mut params: Vec<Value> = vec![
@@ -161,6 +225,10 @@ fn raw_sql(q: &RawQuery, table: Table) -> (String, Vec<Value>) {
     let mut join = false;
     let mut keys: Vec<String> = Vec::new();
     let mut conditions: Vec<String> = Vec::new();
+    let mut with_goals = String::new();
+    if table == Table::Events {
+        with_goals = goal_sql(q, &mut params, &mut keys, &mut conditions);
+    }
     for f in &q.group {
         let (sql, needs) = field_sql(f, table, &mut params);
         join |= needs;
@@ -207,8 +275,10 @@ fn raw_sql(q: &RawQuery, table: Table) -> (String, Vec<Value>) {
     let _ = write!(select, "{bucket}, ");
     match table {
         Table::Events => {
-            params.push(q.goal.clone().map_or(Value::Null, Value::Text));
-            let goal = params.len();
+            let goal = match &q.goal {
+                Some(goal) => completes(goal, &mut params),
+                None => "0".to_owned(),
+            };
             let _ = write!(
                 select,
                 "SUM(e.name IN ('pageview', 'path_change')), \
@@ -218,7 +288,7 @@ fn raw_sql(q: &RawQuery, table: Table) -> (String, Vec<Value>) {
                  SUM(e.name = 'page_exit' AND e.scroll_depth IS NOT NULL), \
                  SUM(CASE WHEN e.name = 'page_exit' THEN COALESCE(e.scroll_depth, 0) ELSE 0 END), \
                  COUNT(DISTINCT e.visitor_id), \
-                 COUNT(DISTINCT CASE WHEN e.name = ?{goal} THEN e.visitor_id END)"
+                 COUNT(DISTINCT CASE WHEN {goal} THEN e.visitor_id END)"
             );
         }
         Table::Sessions => {
@@ -228,7 +298,7 @@ fn raw_sql(q: &RawQuery, table: Table) -> (String, Vec<Value>) {
             );
         }
     }
-    let from = match (table, join) {
+    let mut from = match (table, join) {
         (Table::Events, false) => "events e".to_owned(),
         // An event's session: the same visitor's session spanning its time (sessions of a visitor
         // never overlap). Looked up per event by the sessions_visitor index.
@@ -237,8 +307,14 @@ fn raw_sql(q: &RawQuery, table: Table) -> (String, Vec<Value>) {
             .to_owned(),
         (Table::Sessions, _) => "sessions s".to_owned(),
     };
-    let mut sql =
-        format!("SELECT {select} FROM {from} WHERE {alias}.project_id = ?1 AND {time_col} >= ?2 AND {time_col} < ?3");
+    if !with_goals.is_empty() {
+        // CROSS JOIN: the events stay the outer loop (SQLite never reorders it), each tested
+        // against the few goals, rather than one pass over the range per goal.
+        from.push_str(" CROSS JOIN goal g");
+    }
+    let mut sql = format!(
+        "{with_goals}SELECT {select} FROM {from} WHERE {alias}.project_id = ?1 AND {time_col} >= ?2 AND {time_col} < ?3"
+    );
     for c in &conditions {
         let _ = write!(sql, " AND {c}");
     }
@@ -254,7 +330,7 @@ fn u(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<u64> {
 
 pub(crate) fn aggregate_events(conn: &Connection, q: &RawQuery) -> Result<Vec<EventGroup>> {
     let (sql, params) = raw_sql(q, Table::Events);
-    let n = q.group.len();
+    let n = q.group.len() + usize::from(!q.by_goal.is_empty());
     let mut stmt = conn.prepare(&sql).map_err(backend)?;
     let rows = stmt
         .query_map(params_from_iter(params.iter()), |r| {

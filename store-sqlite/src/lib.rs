@@ -31,6 +31,7 @@
 
 mod analytics;
 mod codec;
+mod goals;
 mod schema;
 pub mod session_cache;
 
@@ -60,6 +61,7 @@ use store::{
     AuthToken, Email, IngestReport, KeyId, KeyRecord, Millis, Project, Result, ShareId, ShareLink, ShareSlug, Store,
     StoreError, TokenKind, User, UserId,
 };
+use store::{Goal, GoalId};
 
 use session_cache::{SessionCache, SessionCacheStats, VisitorKey};
 
@@ -487,9 +489,10 @@ const DELETE_SESSION: &str = "DELETE FROM sessions WHERE id = ?1";
 /// What [`Store::delete_project`] deletes besides the project's row, each by an index leading
 /// with the project. Keys and share links would go by the foreign keys' cascade too; deleting them
 /// here keeps the list complete in one place.
-const DELETE_PROJECT_DATA: [&str; 6] = [
+const DELETE_PROJECT_DATA: [&str; 7] = [
     "DELETE FROM api_keys WHERE project_id = ?1",
     "DELETE FROM share_links WHERE project_id = ?1",
+    "DELETE FROM goals WHERE project_id = ?1",
     "DELETE FROM events WHERE project_id = ?1",
     "DELETE FROM sessions WHERE project_id = ?1",
     "DELETE FROM rollups WHERE project_id = ?1",
@@ -1156,6 +1159,23 @@ impl Store for SqliteStore {
             .await
     }
 
+    // --- goals -----------------------------------------------------------------------------------
+
+    async fn create_goal(&self, goal: &Goal) -> Result<()> {
+        let goal = goal.clone();
+        self.write(move |tx| goals::create(tx, &goal)).await
+    }
+
+    async fn goals_of(&self, project: &ProjectId) -> Result<Vec<Goal>> {
+        let project = *project;
+        self.read(move |c| goals::of_project(c, &project)).await
+    }
+
+    async fn delete_goal(&self, project: &ProjectId, id: &GoalId) -> Result<bool> {
+        let (project, id) = (*project, *id);
+        self.write(move |tx| goals::delete(tx, &project, &id)).await
+    }
+
     async fn delete_expired(&self, r: &Retention) -> Result<Expired> {
         let r = *r;
         let inner = self.inner.clone();
@@ -1225,7 +1245,7 @@ mod tests {
             .unwrap();
         }
         let s = SqliteStore::open(&path).unwrap();
-        assert_eq!(s.schema_version().await.unwrap(), 4);
+        assert_eq!(s.schema_version().await.unwrap(), schema::MIGRATIONS.len() as i64);
         let blog = Project {
             id: project,
             owner,
@@ -1280,6 +1300,8 @@ mod tests {
                 group: Vec::new(),
                 time: None,
                 goal: None,
+                goal_filters: Vec::new(),
+                by_goal: Vec::new(),
             };
             s.aggregate_events(&q).await.expect("the connections still work");
         }
@@ -1316,6 +1338,8 @@ mod tests {
             format!("SELECT {SHARE_COLUMNS} FROM share_links WHERE slug = ?1"),
             "DELETE FROM share_links WHERE id = ?1".to_string(),
             FIRST_EVENT_AT.to_string(),
+            goals::SELECT_GOALS_OF.to_string(),
+            goals::DELETE_GOAL.to_string(),
         ];
         let queries = queries.into_iter().chain(DELETE_PROJECT_DATA.map(str::to_owned));
         for sql in queries {

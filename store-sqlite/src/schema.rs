@@ -252,8 +252,27 @@ DROP INDEX auth_tokens_user;
 CREATE INDEX auth_tokens_user_created ON auth_tokens (user_id, created_at);
 "#;
 
+/// Version 5: conversion goals (issue 13), in a table of their own rather than a column of
+/// `projects`, so the query API can list a project's goals without reading anything else.
+///
+/// `kind` is `event` (`value` a custom event name) or `page` (`value` a page pattern with `*`
+/// wildcards). `goals_unique` is the rule that a project has each goal once (the store answers
+/// `Conflict`); `goals_created` lists a project's goals oldest first without a sort and serves
+/// the foreign key's cascade.
+const V_GOALS: &str = r#"
+CREATE TABLE goals (
+    id         BLOB PRIMARY KEY NOT NULL,
+    project_id BLOB NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    kind       TEXT NOT NULL CHECK (kind IN ('event', 'page')),
+    value      TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX goals_unique ON goals (project_id, kind, value);
+CREATE INDEX goals_created ON goals (project_id, created_at);
+"#;
+
 /// All migrations, oldest first. The schema version of a database is how many have run.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V_GOALS];
 
 #[derive(Debug, thiserror::Error)]
 #[error("the database has schema version {found}, newer than this build knows ({known}): upgrade the collector")]

@@ -32,7 +32,7 @@ use crate::conformance::Backend;
 use crate::sessions::{fold, testing::event, Session};
 use crate::{Millis, Store};
 
-const T0: Millis = 1_763_683_200_000; // 2025-11-21T00:00:00Z
+pub(crate) const T0: Millis = 1_763_683_200_000; // 2025-11-21T00:00:00Z
 const MIN: Millis = 60_000;
 const SEED: u64 = 0x5eed_2025_1121;
 
@@ -224,7 +224,7 @@ pub fn generate() -> Vec<EnrichedEvent> {
 }
 
 /// Ingests `events` shuffled, in batches of 1 to 40, and the first batch a second time.
-async fn ingest_shuffled(s: &dyn Store, events: &[EnrichedEvent], seed: u64) {
+pub(crate) async fn ingest_shuffled(s: &dyn Store, events: &[EnrichedEvent], seed: u64) {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut order = events.to_vec();
     order.shuffle(&mut rng);
@@ -243,7 +243,7 @@ async fn ingest_shuffled(s: &dyn Store, events: &[EnrichedEvent], seed: u64) {
 }
 
 /// The sessions of `events` (every project), as one fold per visitor gives them.
-fn folded(events: &[EnrichedEvent]) -> Vec<Session> {
+pub(crate) fn folded(events: &[EnrichedEvent]) -> Vec<Session> {
     let mut by_visitor: BTreeMap<(ProjectId, VisitorId), Vec<&EnrichedEvent>> = BTreeMap::new();
     for e in events {
         by_visitor.entry((e.project_id, e.visitor_id)).or_default().push(e);
@@ -291,7 +291,7 @@ fn session_of<'a>(sessions: &'a [Session], e: &EnrichedEvent) -> Option<&'a Sess
     })
 }
 
-fn expected_events(q: &RawQuery, events: &[EnrichedEvent], sessions: &[Session]) -> Vec<EventGroup> {
+pub(crate) fn expected_events(q: &RawQuery, events: &[EnrichedEvent], sessions: &[Session]) -> Vec<EventGroup> {
     // Per (keys, bucket): the group, its visitors, its visitors with a goal event.
     let mut groups: BTreeMap<GroupKey, (EventGroup, BTreeSet<u64>, BTreeSet<u64>)> = BTreeMap::new();
     for e in events {
@@ -306,7 +306,7 @@ fn expected_events(q: &RawQuery, events: &[EnrichedEvent], sessions: &[Session])
             continue;
         }
         let session = session_of(sessions, e);
-        if !q.filters.iter().all(|f| f.accepts(&event_value(&f.field, e, session))) {
+        if !q.filters.iter().all(|f| f.accepts(&event_value(&f.field, e, session))) || !q.goal_filters_accept(e) {
             continue;
         }
         let bucket = match &q.time {
@@ -317,29 +317,40 @@ fn expected_events(q: &RawQuery, events: &[EnrichedEvent], sessions: &[Session])
             None => None,
         };
         let keys: Vec<String> = q.group.iter().map(|f| event_value(f, e, session)).collect();
-        let (g, visitors, converted) = groups.entry((keys.clone(), bucket)).or_insert_with(|| {
-            let g = EventGroup {
-                keys,
-                bucket,
-                ..EventGroup::default()
-            };
-            (g, BTreeSet::new(), BTreeSet::new())
-        });
-        match e.name.as_str() {
-            PAGEVIEW | PATH_CHANGE => g.pageviews += 1,
-            PAGE_EXIT => {
-                g.exits += 1;
-                g.exit_duration_ms += e.duration_ms.unwrap_or(0);
-                if let Some(depth) = e.scroll_depth {
-                    g.scroll_count += 1;
-                    g.scroll_sum += u64::from(depth);
+        // Grouped by goal: once under each goal the event completes, keyed by its index first.
+        let keys: Vec<Vec<String>> = if q.by_goal.is_empty() {
+            vec![keys]
+        } else {
+            let completed = q.by_goal.iter().enumerate().filter(|(_, g)| g.completed_by(e));
+            completed
+                .map(|(i, _)| std::iter::once(i.to_string()).chain(keys.iter().cloned()).collect())
+                .collect()
+        };
+        for keys in keys {
+            let (g, visitors, converted) = groups.entry((keys.clone(), bucket)).or_insert_with(|| {
+                let g = EventGroup {
+                    keys,
+                    bucket,
+                    ..EventGroup::default()
+                };
+                (g, BTreeSet::new(), BTreeSet::new())
+            });
+            match e.name.as_str() {
+                PAGEVIEW | PATH_CHANGE => g.pageviews += 1,
+                PAGE_EXIT => {
+                    g.exits += 1;
+                    g.exit_duration_ms += e.duration_ms.unwrap_or(0);
+                    if let Some(depth) = e.scroll_depth {
+                        g.scroll_count += 1;
+                        g.scroll_sum += u64::from(depth);
+                    }
                 }
+                _ => g.custom_events += 1,
             }
-            _ => g.custom_events += 1,
-        }
-        visitors.insert(e.visitor_id.0);
-        if q.goal.as_deref() == Some(e.name.as_str()) {
-            converted.insert(e.visitor_id.0);
+            visitors.insert(e.visitor_id.0);
+            if q.goal.as_ref().is_some_and(|goal| goal.completed_by(e)) {
+                converted.insert(e.visitor_id.0);
+            }
         }
     }
     groups
@@ -407,6 +418,8 @@ fn query(project: ProjectId, from: Millis, to: Millis) -> RawQuery {
         group: vec![],
         time: None,
         goal: None,
+        goal_filters: vec![],
+        by_goal: vec![],
     }
 }
 
@@ -682,15 +695,18 @@ fn event_cases() -> Vec<(String, RawQuery)> {
         (
             "goal x source",
             with(&|q| {
-                q.goal = Some("signup".into());
+                q.goal = Some(crate::GoalKind::Event("signup".into()));
                 q.group = vec![Field::Source];
             }),
         ),
-        ("goal", with(&|q| q.goal = Some("purchase".into()))),
+        (
+            "goal",
+            with(&|q| q.goal = Some(crate::GoalKind::Event("purchase".into()))),
+        ),
         (
             "goal x day buckets x page",
             with(&|q| {
-                q.goal = Some("signup".into());
+                q.goal = Some(crate::GoalKind::Event("signup".into()));
                 q.time = Some(day_buckets());
                 q.group = vec![Field::Page];
             }),
@@ -698,7 +714,7 @@ fn event_cases() -> Vec<(String, RawQuery)> {
         (
             "goal nobody reached",
             with(&|q| {
-                q.goal = Some("nothing".into());
+                q.goal = Some(crate::GoalKind::Event("nothing".into()));
                 q.group = vec![Field::Device];
             }),
         ),

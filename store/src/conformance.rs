@@ -49,6 +49,9 @@ macro_rules! conformance_tests {
             raw_session_aggregates_match_brute_force, replace_rollups_replaces_exactly_one_bucket,
             ingest_marks_touched_hours_and_clearing_checks_the_version,
             sessions_of_visitors_returns_theirs_only, delete_expired_removes_exactly_the_older_data);
+        $crate::conformance_tests!(@cases $make; goals_conformance;
+            goals_are_created_listed_and_deleted, deleting_a_project_deletes_its_goals,
+            raw_goal_aggregates_match_brute_force);
     };
     (@cases $make:expr; $module:ident; $($case:ident),*) => {
         $(

@@ -69,6 +69,10 @@ hex_id!(
     /// A share link's record (the link's URL carries its [`crate::ShareSlug`], not this id).
     ShareId
 );
+hex_id!(
+    /// A conversion goal of a project ([`crate::Goal`]).
+    GoalId
+);
 
 #[cfg(test)]
 mod tests {

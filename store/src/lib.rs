@@ -7,6 +7,7 @@
 //! so both backends store the same sessions for the same events.
 
 pub mod analytics;
+pub mod goals;
 pub mod ids;
 pub mod model;
 pub mod sessions;
@@ -15,6 +16,8 @@ pub mod sessions;
 pub mod analytics_conformance;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+#[cfg(feature = "conformance")]
+pub mod goals_conformance;
 
 use analytics::{
     DirtyHour, EventGroup, Expired, Granularity, RawQuery, Retention, RollupDim, RollupRow, RollupSummary,
@@ -26,6 +29,8 @@ use contract::enriched::EnrichedEvent;
 use contract::ids::ProjectId;
 use contract::keys::KeyHash;
 
+pub use goals::{Goal, GoalKind, MAX_GOALS_PER_PROJECT};
+pub use ids::GoalId;
 pub use ids::{KeyId, ShareId, UserId};
 pub use model::*;
 pub use sessions::Session;
@@ -106,8 +111,8 @@ pub trait Store: Send + Sync + 'static {
     /// Writes the name, domain and time zone of the project with `project.id` (its owner and
     /// creation time never change). Returns whether the project exists.
     async fn update_project(&self, project: &Project) -> Result<bool>;
-    /// Deletes the project and everything of it: keys, share links, events, sessions, rollups and
-    /// dirty marks, and whatever the backend keeps of it in memory. Afterwards nothing of it reads
+    /// Deletes the project and everything of it: keys, share links, goals, events, sessions,
+    /// rollups and dirty marks, and whatever the backend keeps of it in memory. Afterwards nothing of it reads
     /// back, and an event ingested for it again starts afresh (no old session comes back). The
     /// data is purged even when the project record is already gone (a retry after a failure part
     /// of the way). Returns whether the project existed.
@@ -222,6 +227,17 @@ pub trait Store: Send + Sync + 'static {
         rows.retain(|r| wanted.contains(r.row.value.as_str()));
         Ok(rows)
     }
+    // --- goals ------------------------------------------------------------------------------
+    /// Adds a goal to an existing project. Fails with [`StoreError::Conflict`] when the project
+    /// already has a goal of the same kind and value (or the id is taken). The count per project ([`MAX_GOALS_PER_PROJECT`]) is the
+    /// caller's to check.
+    async fn create_goal(&self, goal: &Goal) -> Result<()>;
+    /// The project's goals, oldest first (ties by id).
+    async fn goals_of(&self, project: &ProjectId) -> Result<Vec<Goal>>;
+    /// Deletes the goal `id` of `project` (a goal of another project stays). Returns whether it
+    /// existed.
+    async fn delete_goal(&self, project: &ProjectId, id: &GoalId) -> Result<bool>;
+
     /// Deletes what is older than the retention cut-offs.
     async fn delete_expired(&self, retention: &Retention) -> Result<Expired>;
 }

@@ -5,6 +5,7 @@ mod assets;
 mod body_limit;
 mod extract;
 mod fallback;
+mod goals;
 mod ingest;
 mod internal;
 mod ops;
@@ -32,6 +33,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(projects::routes())
                 .merge(query::routes())
                 .merge(share::routes())
+                .merge(goals::routes())
                 .layer(tower_http::compression::CompressionLayer::new()),
         )
         .merge(ops::routes())

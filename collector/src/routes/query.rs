@@ -93,6 +93,8 @@ pub async fn answer(
     let result = match tokio::time::timeout(QUERY_TIME_BUDGET, run).await {
         Err(_) => return Err(AppError::QueryTimeout(QUERY_TIME_BUDGET)),
         Ok(Err(query::engine::EngineError::Store(e))) => return Err(e.into()),
+        // A goal id or name the project does not have.
+        Ok(Err(query::engine::EngineError::Query(e))) => return Err(invalid(&e.field, e.message)),
         Ok(Ok(result)) => result,
     };
     if wants_csv(headers) {

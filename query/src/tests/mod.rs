@@ -1,5 +1,6 @@
 //! Unit tests of the crate, one file per module.
 
+mod goals;
 mod range;
 mod request;
 mod response;

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Field;
-use crate::Millis;
+use crate::{GoalKind, Millis};
 use contract::ids::ProjectId;
 
 /// Longest regular expression a `matches` filter may hold, bytes.
@@ -108,14 +108,34 @@ pub struct RawQuery {
     /// Group by these fields' values, in this order ([`EventGroup::keys`]).
     pub group: Vec<Field>,
     pub time: Option<TimeBuckets>,
-    /// Event name whose visitors [`EventGroup::converted`] counts.
-    pub goal: Option<String>,
+    /// The goal whose visitors [`EventGroup::converted`] counts: those with an event that
+    /// completes it ([`GoalKind::completed_by`]).
+    pub goal: Option<GoalKind>,
+    /// The query API's `["is", "goal", …]` filters: each list keeps the events that complete one
+    /// of its goals (lists AND-combined, a list's goals OR-combined; an empty list keeps none).
+    /// Events only: sessions are not filtered by goal (the engine refuses to ask).
+    pub goal_filters: Vec<Vec<GoalKind>>,
+    /// Group by goal too: an event is counted once in each group of a goal of this list it
+    /// completes, and not at all when it completes none. [`EventGroup::keys`] then starts with
+    /// the goal's index in this list (decimal text), followed by the values of `group`. Events
+    /// only: sessions ignore it.
+    pub by_goal: Vec<GoalKind>,
+}
+
+impl RawQuery {
+    /// Whether an event passes the goal filters ([`RawQuery::goal_filters`]).
+    pub fn goal_filters_accept(&self, e: &contract::enriched::EnrichedEvent) -> bool {
+        self.goal_filters
+            .iter()
+            .all(|any_of| any_of.iter().any(|g| g.completed_by(e)))
+    }
 }
 
 /// Event metrics of one group.
 #[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
 pub struct EventGroup {
-    /// Values of [`RawQuery::group`], in order.
+    /// Values of [`RawQuery::group`], in order (after the goal's index with
+    /// [`RawQuery::by_goal`]).
     pub keys: Vec<String>,
     /// The time bucket's label, with [`RawQuery::time`].
     pub bucket: Option<i64>,
@@ -131,7 +151,7 @@ pub struct EventGroup {
     pub scroll_sum: u64,
     /// Distinct visitors with any event in the group.
     pub visitors: u64,
-    /// Distinct visitors with an event named [`RawQuery::goal`] in the group.
+    /// Distinct visitors with an event completing [`RawQuery::goal`] in the group.
     pub converted: u64,
 }
 
