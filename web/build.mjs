@@ -79,8 +79,19 @@ async function buildApp(outDir) {
   const outputs = result.metafile.outputs;
   const rel = (f) => path.relative(outDir, f);
   const entry = Object.keys(outputs).find((f) => outputs[f].entryPoint && f.endsWith(".js"));
-  const css = Object.keys(outputs).filter((f) => f.endsWith(".css")).map(rel);
-  if (!entry || css.length > 1) throw new Error(`unexpected outputs: ${Object.keys(outputs).join(", ")}`);
+  const entryCss = entry && outputs[entry].cssBundle;
+  if (!entry || !entryCss) throw new Error(`unexpected outputs: ${Object.keys(outputs).join(", ")}`);
+  // esbuild gives a lazy chunk that reaches CSS a stylesheet of its own. The app links one
+  // stylesheet: every CSS file must be imported by the initial code too (the explore pages'
+  // styles are, from dashboard-page.tsx), so a chunk's stylesheet holds nothing new and is dropped.
+  const inEntry = new Set(Object.keys(outputs[entryCss].inputs));
+  for (const f of Object.keys(outputs).filter((f) => f.endsWith(".css") && f !== entryCss)) {
+    const missing = Object.keys(outputs[f].inputs).filter((i) => !inEntry.has(i));
+    if (missing.length) throw new Error(`${missing.join(", ")}: import it from the initial code, not only from a lazy chunk`);
+    fs.rmSync(f);
+    delete outputs[f];
+  }
+  const css = [rel(entryCss)];
   // Initial JavaScript: the entry and every chunk it imports statically, transitively.
   const initial = new Set();
   const visit = (f) => {

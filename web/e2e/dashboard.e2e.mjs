@@ -8,16 +8,10 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import path from "node:path";
-import { chromium } from "playwright-core";
+import { axe, launch, shot, SHOW_TIMEOUT, waitFor, watch as watchErrors } from "./helpers.mjs";
 
 const BASE = process.env.COLLECTOR_URL;
 const PROJECT = process.env.PROJECT_ID;
-const SHOTS = process.env.SCREENSHOT_DIR ?? "/tmp";
-const here = path.dirname(new URL(import.meta.url).pathname);
-const AXE = fs.readFileSync(path.join(here, "../node_modules/axe-core/axe.min.js"), "utf8");
-/** How long a panel may take to show its numbers here (the suite shares 2 cores with cargo). */
-const SHOW_TIMEOUT = 15_000;
 
 let browser;
 /** The owner's signed-in context and page. */
@@ -28,15 +22,13 @@ const consoleErrors = [];
 let expectedErrors = 0;
 
 function watch(p) {
-  p.on("console", (m) => {
-    if (m.type() !== "error") return;
-    if (expectedErrors > 0 && /status of 40[13]/.test(m.text())) {
+  watchErrors(p, consoleErrors, (text) => {
+    if (expectedErrors > 0 && /status of 40[13]/.test(text)) {
       expectedErrors--;
-      return;
+      return true;
     }
-    consoleErrors.push(`${p.url()}: ${m.text()}`);
+    return false;
   });
-  p.on("pageerror", (e) => consoleErrors.push(`${p.url()}: ${e.message}`));
 }
 
 async function newContext(options = {}) {
@@ -52,25 +44,6 @@ async function api(method, url, data) {
   return text ? JSON.parse(text) : null;
 }
 const query = (body) => api("POST", "/api/v1/query", { project_id: PROJECT, timezone: "UTC", ...body });
-
-async function shot(p, name) {
-  await p.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
-}
-
-async function axe(p, name) {
-  // Injected through the DevTools protocol, which the page's CSP does not govern.
-  await p.evaluate(AXE);
-  const result = await p.evaluate(() =>
-    // eslint-disable-next-line no-undef
-    axe.run(document, { resultTypes: ["violations"] }),
-  );
-  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  assert.deepEqual(
-    bad.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`),
-    [],
-    `axe-core on ${name}`,
-  );
-}
 
 /** The raw API number an element shows (`data-value`), once it is there. */
 async function valueOf(p, testid) {
@@ -95,15 +68,6 @@ async function expectTopStats(p, body) {
   return r;
 }
 
-async function waitFor(check, timeout = SHOW_TIMEOUT) {
-  const end = Date.now() + timeout;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() > end) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** The dimension values of a panel's rows, in order, once loaded. */
 async function panelRows(p, panel) {
   const rows = p.getByTestId(`panel-${panel}`).getByTestId("row");
@@ -112,10 +76,7 @@ async function panelRows(p, panel) {
 }
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_BIN ?? "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launch();
   owner = await newContext();
   page = await owner.newPage();
   watch(page);

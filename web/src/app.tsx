@@ -31,6 +31,10 @@ setUnauthorizedHandler(() => {
   if (me.value) me.value = null;
 });
 
+function isExploreView(v: string): v is "funnels" | "journeys" | "sessions" {
+  return v === "funnels" || v === "journeys" || v === "sessions";
+}
+
 /** Pages a signed-out visitor may see. */
 function isPublic(path: string): boolean {
   return path === "/login" || path === "/signup" || path.startsWith("/share/");
@@ -58,6 +62,10 @@ export function App() {
   let page;
   let params: Record<string, string> | null;
   if ((params = match("/sites/:id/settings", path))) page = <SiteSettingsPage projectId={params.id!} />;
+  else if ((params = match("/sites/:id/sessions/:session", path)))
+    page = <DashboardPage projectId={params.id!} view="session" sessionId={params.session!} />;
+  else if ((params = match("/sites/:id/:view", path)) && isExploreView(params.view!))
+    page = <DashboardPage projectId={params.id!} view={params.view} />;
   else if ((params = match("/sites/:id", path))) page = <DashboardPage projectId={params.id!} />;
   else if (path === "/account") page = <AccountPage user={user} />;
   else if (path === "/") page = <SitesPage />;

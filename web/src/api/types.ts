@@ -9,12 +9,25 @@ export type {
   CreatedToken,
   Credentials,
   FieldName,
+  FunnelResult,
+  FunnelStep,
+  FunnelStepSpec,
+  Goal,
+  GoalList,
   Instance,
+  JourneyDepth,
+  JourneyLink,
+  JourneyNode,
+  JourneyNodeRef,
+  JourneyPath,
+  JourneyResult,
   Key,
   KeyList,
   Meta,
   MetricName,
+  NewGoal,
   NewLabelled,
+  NewSavedFunnel,
   NewProject,
   NewShareLink,
   PasswordChange,
@@ -24,7 +37,13 @@ export type {
   ProjectStatus,
   QueryResult,
   Row,
+  SavedFunnel,
+  SavedFunnelList,
   Session,
+  SessionDetail,
+  SessionEvent,
+  SessionList,
+  SessionSummary,
   ShareLink,
   ShareList,
   SharedSite,
@@ -35,7 +54,7 @@ export type {
   User,
 } from "./generated";
 export { FIELDS, MAX_FILTERS, MAX_LIMIT, METRICS } from "./generated";
-import type { MetricName } from "./generated";
+import type { FunnelStepSpec, MetricName } from "./generated";
 
 /** One cell of a query answer: a count, a float (rounded to 2 decimals), a label, or null. */
 export type Cell = number | string | null;
@@ -63,4 +82,28 @@ export interface QueryRequest {
   limit?: number;
   compare?: "previous_period" | "year_over_year";
   goal?: string;
+}
+
+/** The period, time zone and filters every explore request shares (docs/query-api.md). */
+interface ScopedRequest {
+  project_id: string;
+  date_range?: DateRange;
+  timezone?: string;
+  /** Session fields only (`page` is the entry page): no `event_name`, `props.*` or `goal`. */
+  filters?: Filter[];
+}
+
+/** `POST /api/v1/funnel`: 2 to 8 steps. */
+export interface FunnelRequest extends ScopedRequest {
+  steps: FunnelStepSpec[];
+}
+
+/** `POST /api/v1/journeys`. */
+export interface JourneyRequest extends ScopedRequest {
+  /** A page pattern (`*` wildcards); left out: each session's first step. */
+  start?: string;
+  /** 1 to 6 (3 when left out). */
+  depth?: number;
+  /** Nodes per depth and paths, 1 to 50 (10 when left out). */
+  limit?: number;
 }

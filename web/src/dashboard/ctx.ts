@@ -6,7 +6,7 @@ import type { QueryScope } from "../api/client";
 import type { Filter, Project, QueryRequest } from "../api/types";
 import { queryDateRange } from "../lib/dates";
 import { navigate } from "../lib/router";
-import { serializeState, withState, type DashState } from "../lib/url-state";
+import { stateSearch, type DashState } from "../lib/url-state";
 
 export interface DashCtx {
   scope: QueryScope;
@@ -22,9 +22,12 @@ export function useDash(): DashCtx {
   return useContext(Ctx);
 }
 
-/** The URL of the state with `patch` applied (same path). */
+/**
+ * The URL of the state with `patch` applied (same path). The page's own parameters (a funnel's
+ * steps, a journey's start) stay: the toolbar changes the period of whatever page shows it.
+ */
 export function stateUrl(state: DashState, patch: Partial<DashState>): string {
-  return window.location.pathname + serializeState(withState(state, patch));
+  return window.location.pathname + stateSearch(state, patch, window.location.search);
 }
 
 export function setState(state: DashState, patch: Partial<DashState>, replace = false): void {

@@ -1,21 +1,26 @@
-// DashboardPage: `/sites/{id}` for a signed-in owner. The project is loaded once; the
-// dashboard itself starts its queries as soon as the project is known, without waiting for the
-// site list (which only feeds the site switcher).
+// DashboardPage: `/sites/{id}` for a signed-in owner, and the site's other views
+// (`/sites/{id}/funnels`, `/journeys`, `/sessions`, `/sessions/{session}`) under the same title
+// and navigation. The project is loaded once; the dashboard itself starts its queries as soon as
+// the project is known, without waiting for the site list (which only feeds the site switcher).
 import { useEffect, useState } from "preact/hooks";
 import { api, ApiError } from "../api/client";
 import type { Project } from "../api/types";
 import { ErrorState, isAbort, useTitle } from "../components/states";
 import { linkClick, navigate } from "../lib/router";
 import { Dashboard } from "./dashboard";
+import { LazyExplore } from "./lazy-explore";
+import { SiteNav, viewPath, type SiteView } from "./site-nav";
+import "../explore/explore.css";
 
 const OWNER = { kind: "owner" } as const;
 
-export function DashboardPage({ projectId }: { projectId: string }) {
+export function DashboardPage({ projectId, view = "dashboard", sessionId }: { projectId: string; view?: SiteView; sessionId?: string }) {
   const [project, setProject] = useState<Project | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [sites, setSites] = useState<Project[] | null>(null);
   const [nonce, setNonce] = useState(0);
-  useTitle(project ? project.name : null);
+  const viewTitle = { dashboard: "", funnels: "Funnels · ", journeys: "Journeys · ", sessions: "Sessions · ", session: "Session · " }[view];
+  useTitle(project ? viewTitle + project.name : null);
 
   useEffect(() => {
     const ac = new AbortController();
@@ -70,7 +75,7 @@ export function DashboardPage({ projectId }: { projectId: string }) {
                 id="site-switch"
                 class="site-switch"
                 value={project.id}
-                onChange={(e) => navigate(`/sites/${encodeURIComponent((e.currentTarget as HTMLSelectElement).value)}`)}
+                onChange={(e) => navigate(viewPath((e.currentTarget as HTMLSelectElement).value, view))}
               >
                 {sites.map((s) => (
                   <option key={s.id} value={s.id}>
@@ -88,7 +93,14 @@ export function DashboardPage({ projectId }: { projectId: string }) {
           Settings
         </a>
       </div>
-      {project ? <Dashboard scope={OWNER} project={project} /> : <div class="dash-placeholder" aria-busy="true" />}
+      <SiteNav projectId={projectId} current={view} />
+      {!project ? (
+        <div class="dash-placeholder" aria-busy="true" />
+      ) : view === "dashboard" ? (
+        <Dashboard scope={OWNER} project={project} />
+      ) : (
+        <LazyExplore project={project} view={view} sessionId={sessionId} />
+      )}
     </main>
   );
 }

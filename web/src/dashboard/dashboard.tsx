@@ -14,7 +14,7 @@ import { FilterDialog } from "./filter-dialog";
 import { HelpDialog } from "./help-dialog";
 import { MainGraph } from "./main-graph";
 import { closeOpenMenu } from "./menu";
-import { DevicesPanel, EventsPanel, HeatmapPanel, LocationsPanel, PagesPanel, SourcesPanel } from "./panels";
+import { DevicesPanel, EventsPanel, GoalsPanel, HeatmapPanel, LocationsPanel, PagesPanel, SourcesPanel } from "./panels";
 import { Realtime } from "./realtime";
 import { keyAction } from "./shortcuts";
 import { FilterChips, Toolbar } from "./toolbar";
@@ -89,6 +89,7 @@ export function Dashboard({ scope, project, shared = false }: { scope: QueryScop
               <LocationsPanel />
               <DevicesPanel />
               <EventsPanel />
+              <GoalsPanel />
               <HeatmapPanel />
             </div>
           </>

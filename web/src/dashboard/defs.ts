@@ -41,7 +41,7 @@ export const PANEL_TITLE: Record<PanelName, string> = {
   pages: "Top pages",
   locations: "Locations",
   devices: "Devices",
-  events: "Goals and events",
+  events: "Custom events",
 };
 
 /** The list a panel shows for its current tab, or null (the properties tab without a key). */

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { allowedMetrics, countryName, csvName, dimensionLabel, filterLabel, flag, hasEventFilter, valueLabel } from "./dimensions";
+import { allowedMetrics, countryName, csvName, dimensionLabel, filterLabel, FILTER_DIMENSIONS, flag, hasEventFilter, isSessionFilter, valueLabel } from "./dimensions";
 
 test("countries read as names with flags", () => {
   assert.equal(countryName("FR"), "France");
@@ -28,6 +28,11 @@ test("session metrics go away with event filters", () => {
   assert.ok(hasEventFilter([["is", "event_name", ["Signup"]]]));
   assert.ok(hasEventFilter([["is", "props.plan", ["Pro"]]]));
   assert.ok(!hasEventFilter([["is", "page", ["/"]]]));
+  assert.ok(hasEventFilter([["is", "goal", ["Visit /docs/*"]]]), "a goal filter keeps completion events");
+  assert.ok(isSessionFilter(["is", "entry_page", ["/"]]));
+  assert.ok(!isSessionFilter(["is_not", "goal", ["Signup"]]));
+  assert.equal(filterLabel(["is", "goal", ["Visit /docs/*"]]), "Goal is Visit /docs/*");
+  assert.ok(!FILTER_DIMENSIONS.includes("goal"));
   assert.deepEqual(allowedMetrics(["visitors", "visits", "bounce_rate"], [["is", "event_name", ["x"]]]), ["visitors"]);
   assert.deepEqual(allowedMetrics(["visits"], [["is", "event_name", ["x"]]]), ["visitors"]);
   assert.deepEqual(allowedMetrics(["visits"], []), ["visits"]);

@@ -21,10 +21,14 @@ const DIMENSION_LABEL: Record<string, string> = {
   region: "Region",
   city: "City",
   event_name: "Event",
+  goal: "Goal",
 };
 
-/** Dimensions the filter dialog offers (props.<key> is typed in). */
-export const FILTER_DIMENSIONS = Object.keys(DIMENSION_LABEL);
+/**
+ * Dimensions the filter dialog offers (props.<key> is typed in). Not goals: a goal filter takes
+ * only is / is not, and the goals panel's rows set it.
+ */
+export const FILTER_DIMENSIONS = Object.keys(DIMENSION_LABEL).filter((d) => d !== "goal");
 
 export function dimensionLabel(dim: string): string {
   if (dim.startsWith("props.")) return `Property ${dim.slice(6)}`;
@@ -81,12 +85,20 @@ export function filterLabel(f: Filter): string {
   return `${dimensionLabel(dim)} ${opLabel(op)} ${joined}`;
 }
 
-/** Metrics counting sessions: refused with an event_name or props.* filter (docs/query-api.md). */
+/** Metrics counting sessions: refused with an event_name, props.* or goal filter (docs/query-api.md). */
 export const SESSION_METRICS = new Set<MetricName>(["visits", "bounce_rate", "visit_duration", "views_per_visit"]);
 
 /** True when a filter makes session metrics unavailable. */
 export function hasEventFilter(filters: Filter[]): boolean {
-  return filters.some((f) => f[1] === "event_name" || f[1].startsWith("props."));
+  return filters.some((f) => !isSessionFilter(f));
+}
+
+/**
+ * Whether a filter is on a session's fields, the only ones funnels, journeys and the sessions
+ * list take (`page` is then the entry page): not on events' names, properties or goals.
+ */
+export function isSessionFilter(f: Filter): boolean {
+  return f[1] !== "event_name" && f[1] !== "goal" && !f[1].startsWith("props.");
 }
 
 /** The metrics of a list that the filters allow. */

@@ -46,7 +46,7 @@ export interface ListDef {
 }
 
 export function Panel(props: {
-  name: PanelName | "heatmap";
+  name: PanelName | "heatmap" | "goals";
   title: string;
   tabs?: ComponentChildren;
   children: ComponentChildren;
@@ -145,7 +145,7 @@ export function Rows({ def, data, loading, limit = PANEL_ROWS }: { def: ListDef;
   const first = (r: (typeof rows)[number]) => (typeof r.metrics[0] === "number" ? (r.metrics[0] as number) : 0);
   const max = rows.reduce((m, r) => Math.max(m, first(r)), 0);
   return (
-    <div class={"rows" + (metrics.length > 1 ? " cols-2" : "") + (loading ? " reloading" : "")} aria-busy={loading}>
+    <div class={"rows" + (metrics.length > 1 ? ` cols-${Math.min(metrics.length, 3)}` : "") + (loading ? " reloading" : "")} aria-busy={loading}>
       <div class="rows-head" aria-hidden="true">
         <span>{def.column}</span>
         {metrics.map((m) => (

@@ -12,6 +12,7 @@ import { listDef, PANEL_TITLE, shownRows, TAB_LABEL } from "./defs";
 import { Panel, PanelError, QueryRows, Skeleton, Tab, type ListDef } from "./panel";
 import { useQuery } from "./use-query";
 import { WorldMap } from "./world-map";
+import { linkClick } from "../lib/router";
 
 export function listBody(ctx: DashCtx, def: ListDef, limit: number, detail = false): QueryRequest {
   return queryBody(
@@ -181,6 +182,52 @@ export function EventsPanel() {
         </form>
       )}
       {def ? <QueryRows def={def} q={q} limit={state.tabs.events === "props" ? 8 : 9} /> : <p class="rows-empty hint">Type a custom property's key to break it down.</p>}
+    </Panel>
+  );
+}
+
+/** Most goals a site has (the goals API's `MAX_GOALS_PER_PROJECT`): the panel lists them all. */
+const MAX_GOALS = 100;
+
+const GOALS_DEF: ListDef = {
+  dimension: "goal",
+  column: "Goal",
+  metrics: ["visitors", "events", "conversion_rate"],
+  detailMetrics: ["visitors", "events", "conversion_rate"],
+};
+
+/**
+ * The site's goals (custom events and page patterns, set in the site's settings) with the
+ * visitors who completed each, the completions, and the conversion rate, all from one query
+ * grouped by `goal`. A row filters the dashboard by that goal.
+ */
+export function GoalsPanel() {
+  const ctx = useDash();
+  const q = useQuery(ctx.scope, queryBody(ctx, { metrics: GOALS_DEF.metrics, dimensions: ["goal"], limit: MAX_GOALS }));
+  const settings = `/sites/${encodeURIComponent(ctx.project.id)}/settings#goals`;
+  const none = q.shown && q.shown.results.length === 0 && !ctx.state.filters.some((f) => f[1] === "goal");
+  const footer = ctx.shared ? undefined : (
+    <a href={settings} onClick={linkClick} class="goals-manage">
+      Manage goals
+    </a>
+  );
+  return (
+    <Panel name="goals" title="Goals" footer={footer}>
+      {none ? (
+        <div class="rows-empty hint goals-empty">
+          <p>No goals yet.</p>
+          {!ctx.shared && (
+            <p>
+              <a href={settings} onClick={linkClick}>
+                Add a goal
+              </a>{" "}
+              (a custom event, or a page such as <code>/docs/*</code>) to see its conversion rate here.
+            </p>
+          )}
+        </div>
+      ) : (
+        <QueryRows def={GOALS_DEF} q={q} limit={MAX_GOALS} />
+      )}
     </Panel>
   );
 }

@@ -21,7 +21,11 @@ const PERIOD_ITEMS: [Period, string, string][] = [
   ["all", "All time", "A"],
 ];
 
-export function Toolbar({ onFilter, onHelp }: { onFilter: () => void; onHelp: () => void }) {
+/**
+ * `onHelp` absent: no shortcuts button (the explore pages have no shortcuts); `explore`: no
+ * comparison and no realtime period (funnels, journeys and sessions answer for a whole period).
+ */
+export function Toolbar({ onFilter, onHelp, explore = false }: { onFilter: () => void; onHelp?: () => void; explore?: boolean }) {
   const ctx = useDash();
   const { state, today } = ctx;
   const back = shiftPeriod(state.period, state.from, state.to, -1, today);
@@ -43,10 +47,10 @@ export function Toolbar({ onFilter, onHelp }: { onFilter: () => void; onHelp: ()
           </svg>
         </button>
         <Menu label={<span data-testid="period-label">{label}</span>} ariaLabel={`Period: ${label}`} buttonClass="period-button" testid="period-picker">
-          {(close) => <PeriodMenu close={close} />}
+          {(close) => <PeriodMenu close={close} dashboard={!explore} />}
         </Menu>
       </div>
-      {state.period !== "realtime" && (
+      {state.period !== "realtime" && !explore && (
         <Menu
           label={state.compare === "year_over_year" ? "vs last year" : state.compare ? "vs previous period" : "Compare"}
           // The accessible name holds the visible text (WCAG 2.5.3, "label in name").
@@ -79,14 +83,16 @@ export function Toolbar({ onFilter, onHelp }: { onFilter: () => void; onHelp: ()
         </svg>
         Filter
       </button>
-      <button type="button" class="help-button" aria-label="Keyboard shortcuts" title="Keyboard shortcuts (?)" onClick={onHelp}>
-        ?
-      </button>
+      {onHelp && (
+        <button type="button" class="help-button" aria-label="Keyboard shortcuts" title="Keyboard shortcuts (?)" onClick={onHelp}>
+          ?
+        </button>
+      )}
     </div>
   );
 }
 
-function PeriodMenu({ close }: { close: () => void }) {
+function PeriodMenu({ close, dashboard }: { close: () => void; dashboard: boolean }) {
   const ctx = useDash();
   const { state, today } = ctx;
   const [from, setFrom] = useState(state.from ?? today);
@@ -95,7 +101,7 @@ function PeriodMenu({ close }: { close: () => void }) {
   return (
     <>
       <ul class="menu-list">
-        {PERIOD_ITEMS.map(([p, text, key]) => (
+        {PERIOD_ITEMS.filter(([p]) => dashboard || p !== "realtime").map(([p, text, key]) => (
           <li key={p}>
             <a
               href={stateUrl(state, { period: p })}
@@ -106,7 +112,7 @@ function PeriodMenu({ close }: { close: () => void }) {
               }}
             >
               <span>{text}</span>
-              {key && <kbd aria-hidden="true">{key}</kbd>}
+              {key && dashboard && <kbd aria-hidden="true">{key}</kbd>}
             </a>
           </li>
         ))}

@@ -218,3 +218,55 @@ function sameValues(a: Filter, b: Filter): boolean {
 export function removeFilter(filters: Filter[], index: number): Filter[] {
   return filters.filter((_, i) => i !== index);
 }
+
+/** The query-string keys the dashboard's state reads; any other key belongs to the page. */
+const DASH_KEYS = new Set(["period", "from", "to", "compare", "interval", "metric", "f", "goal", "prop", "details", ...PANELS]);
+
+/**
+ * Page parameters that only make sense for the period and filters they were made under (the
+ * sessions list's page cursors): dropped when the period or the filters change.
+ */
+export const SCOPED_PAGE_PARAMS: readonly string[] = ["cursor"];
+
+/** The raw `key=value` pairs of a query string that are not the dashboard's (a page's own state). */
+export function pageParams(search: string): string[] {
+  const q = search.startsWith("?") ? search.slice(1) : search;
+  return q.split("&").filter((pair) => {
+    if (!pair) return false;
+    const i = pair.indexOf("=");
+    const k = decode(i < 0 ? pair : pair.slice(0, i));
+    return k !== null && !DASH_KEYS.has(k);
+  });
+}
+
+/** Joins query-string parts (each `?…` or bare `k=v` pairs) into one `?…`, or "" when empty. */
+export function joinQuery(...parts: (string | string[])[]): string {
+  const pairs = parts.flatMap((p) => (Array.isArray(p) ? p : p.replace(/^\?/, "").split("&"))).filter(Boolean);
+  return pairs.length ? "?" + pairs.join("&") : "";
+}
+
+/**
+ * The query string after a dashboard state change on a page whose URL also holds its own state
+ * (`search`, the current one): the new dashboard state, then the page's parameters kept as they
+ * were, except the scoped ones when the period or the filters changed.
+ */
+export function stateSearch(s: DashState, patch: Partial<DashState>, search: string): string {
+  const next = withState(s, patch);
+  const rescoped =
+    next.period !== s.period || next.from !== s.from || next.to !== s.to || serializeFilters(next.filters) !== serializeFilters(s.filters);
+  const kept = pageParams(search).filter((pair) => !(rescoped && SCOPED_PAGE_PARAMS.includes(decode(pair.split("=")[0]!) ?? "")));
+  return joinQuery(serializeState(next), kept);
+}
+
+function serializeFilters(filters: Filter[]): string {
+  return filters.map(serializeFilter).join("&");
+}
+
+/**
+ * What the site's views (dashboard, funnels, journeys, sessions) share when going from one to
+ * another: the period and the filters, as a query string ("" for the defaults).
+ */
+export function sharedQuery(s: DashState): string {
+  const d = defaultState();
+  return serializeState({ ...d, period: s.period, from: s.from, to: s.to, filters: s.filters, interval: defaultInterval(s.period, s.from, s.to) });
+}

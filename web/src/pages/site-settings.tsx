@@ -1,6 +1,6 @@
 // Site settings (/sites/{id}/settings): one page of sections with anchors: General (name,
 // domain, time zone), Tracking snippet, Ingestion keys (settings-keys.tsx), Share links
-// (settings-shares.tsx), Danger zone (delete the site). Each form shows the API's errors next
+// (settings-shares.tsx), Goals (settings-goals.tsx), Danger zone (delete the site). Each form shows the API's errors next
 // to itself.
 import { useEffect, useState } from "preact/hooks";
 import { api, ApiError } from "../api/client";
@@ -15,6 +15,7 @@ import { useAction, useLoad } from "../components/use-api";
 import { TimezoneSelect } from "../components/timezone-select";
 import { KeysSection } from "./settings-keys";
 import { SharesSection } from "./settings-shares";
+import { GoalsSection } from "./settings-goals";
 import "./site-settings.css";
 
 const SECTIONS: [string, string][] = [
@@ -22,6 +23,7 @@ const SECTIONS: [string, string][] = [
   ["snippet", "Tracking snippet"],
   ["keys", "Ingestion keys"],
   ["shares", "Share links"],
+  ["goals", "Goals"],
   ["danger", "Danger zone"],
 ];
 
@@ -85,6 +87,7 @@ export function SiteSettingsPage({ projectId }: { projectId: string }) {
       <SnippetSection project={project} keys={keys} onCreated={addKey} />
       <KeysSection projectId={project.id} keys={keys} error={keysError} onRetry={retryKeys} onCreated={addKey} onRevoked={replaceKey} />
       <SharesSection projectId={project.id} />
+      <GoalsSection project={project} />
       <DangerSection project={project} />
     </main>
   );
