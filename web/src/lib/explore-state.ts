@@ -185,7 +185,8 @@ export function sessionsParams(v: SessionsView): string[] {
  */
 export function sessionsApiQuery(scope: { date_range: DateRange; timezone: string; filters?: Filter[] }, v: SessionsView, limit: number): string {
   const q = new URLSearchParams();
-  q.set("date_range", typeof scope.date_range === "string" ? scope.date_range : JSON.stringify(scope.date_range));
+  // The sessions API takes a custom range as two dates separated by a comma (docs/query-api.md).
+  q.set("date_range", typeof scope.date_range === "string" ? scope.date_range : scope.date_range.join(","));
   q.set("timezone", scope.timezone);
   if (scope.filters?.length) q.set("filters", JSON.stringify(scope.filters));
   for (const [k, value] of sessionsApiParams(v, limit)) q.set(k, value);
