@@ -42,9 +42,9 @@ async function shots(name) {
 }
 
 /** The `data-*` attributes of every element with this test id, once the first is there. */
-async function dataOf(testid, root = page) {
+async function dataOf(testid, root = page, state = "visible") {
   const els = root.getByTestId(testid);
-  await els.first().waitFor({ timeout: SHOW_TIMEOUT });
+  await els.first().waitFor({ state, timeout: SHOW_TIMEOUT });
   return els.evaluateAll((list) => list.map((e) => ({ ...e.dataset })));
 }
 
@@ -188,7 +188,7 @@ test("journeys draw the journeys API's nodes and links, and a click on a node fo
   assert.ok(want.nodes.length > 3, "the seeded traffic has journeys");
   const expected = want.nodes.map((n) => [n.depth, n.kind, n.value, n.visitors]).sort();
   await assert.doesNotReject(waitFor(async () => JSON.stringify(await shownNodes()) === JSON.stringify(expected)), "journey nodes");
-  const links = (await dataOf("journey-link")).map((l) => [Number(l.from), Number(l.to), Number(l.visitors)]).sort();
+  const links = (await dataOf("journey-link", page, "attached")).map((l) => [Number(l.from), Number(l.to), Number(l.visitors)]).sort();
   assert.deepEqual(links, want.links.map((l) => [l.from, l.to, l.visitors]).sort());
   const depths = (await dataOf("journey-depth")).map((d) => [Number(d.depth), Number(d.visitors), Number(d.dropOff)]);
   assert.deepEqual(depths, want.depths.map((d) => [d.depth, d.visitors, d.drop_off]));
@@ -206,7 +206,7 @@ test("journeys draw the journeys API's nodes and links, and a click on a node fo
   const wantFollowed = followed.nodes.map((n) => [n.depth, n.kind, n.value, n.visitors]).sort();
   await assert.doesNotReject(waitFor(async () => JSON.stringify(await shownNodes()) === JSON.stringify(wantFollowed)), "followed journey");
   // The depth is in the URL too; Back returns to the journey before.
-  await page.getByLabel("Steps").selectOption("4");
+  await page.getByLabel("Steps", { exact: true }).selectOption("4");
   await page.waitForURL((u) => u.search.includes("depth=4"));
   await page.goBack();
   await page.goBack();
