@@ -773,7 +773,7 @@ async fn period(
 ) -> Result<(Period, TimeLayout), EngineError> {
     let layout = TimeLayout::of(q, range);
     let p = if q.dimensions.contains(&Dimension::Goal) {
-        goal_rows::period(store, q, plan, range, &layout).await?
+        goal_rows::period(store, q, plan, range, &layout, opts).await?
     } else if !opts.force_raw && rollups_can_answer(q, plan, range, &layout) {
         from_rollups(store, q, plan, range, &layout, opts).await?
     } else {

@@ -9,10 +9,12 @@ use std::collections::HashMap;
 use store::analytics::{EventGroup, RawQuery};
 use store::Store;
 
-use super::{fields_of, Acc, EngineError, Key, Period, TimeLayout, Visitors};
+use super::{
+    fields_of, from_rollups, rollups_can_answer, Acc, EngineError, EngineOptions, Key, Period, TimeLayout, Visitors,
+};
 use crate::goals::GoalPlan;
 use crate::range::Range;
-use crate::request::{Dimension, Metric, Query};
+use crate::request::{Dimension, Direction, Metric, OrderKey, Query};
 
 /// A goal row's numbers from its group: its completion events (page views for a page goal,
 /// custom events for an event goal) are what `events` counts.
@@ -31,7 +33,18 @@ pub(super) async fn period(
     plan: &GoalPlan,
     range: &Range,
     layout: &TimeLayout,
+    opts: &EngineOptions,
 ) -> Result<Period, EngineError> {
+    // No goal to show (a site without goals, or filters that keep none): nothing to count, and
+    // the dashboard asks this of every site on every load.
+    if plan.rows.is_empty() {
+        return Ok(Period {
+            rows: HashMap::new(),
+            totals: Acc::default(),
+            source: "raw",
+            exact: true,
+        });
+    }
     let fields = fields_of(q);
     let goals: Vec<_> = plan.rows.iter().map(|(_, kind)| kind.clone()).collect();
     let by_goal = RawQuery {
@@ -64,26 +77,25 @@ pub(super) async fn period(
     };
     let rates = q.metrics.contains(&Metric::ConversionRate);
     let grouped = !fields.is_empty() || !matches!(layout, TimeLayout::None);
-    let (rows, totals, all_rows, all_total) = futures_util::future::try_join4(
-        store.aggregate_events(&by_goal),
-        store.aggregate_events(&completions),
+    let (rows, totals, all_rows, (all_total, all_total_exact)) = futures_util::future::try_join4(
+        async { Ok(store.aggregate_events(&by_goal).await?) },
+        async { Ok(store.aggregate_events(&completions).await?) },
         async {
             if rates && grouped {
-                store.aggregate_events(&all_grouped).await
+                Ok(store.aggregate_events(&all_grouped).await?)
             } else {
                 Ok(Vec::new())
             }
         },
         async {
             if rates {
-                store.aggregate_events(&all_whole).await
+                all_visitors(store, q, range, &all_whole, opts).await
             } else {
-                Ok(Vec::new())
+                Ok((0, true))
             }
         },
     )
     .await?;
-    let all_total: u64 = all_total.iter().map(|g| g.visitors).sum();
     let all_of: HashMap<(&[String], Option<i64>), u64> = all_rows
         .iter()
         .map(|g| ((g.keys.as_slice(), g.bucket), g.visitors))
@@ -153,6 +165,37 @@ pub(super) async fn period(
         rows: out,
         totals,
         source: "raw",
-        exact: true,
+        exact: all_total_exact,
     })
+}
+
+/// The visitors of the whole range under the query's filters (the conversion rate's
+/// denominator without grouping): from the rollups when they can answer it, as the top stats
+/// are, else the raw aggregation `raw`. A full raw scan of a month costs seconds at millions of
+/// events, and the dashboard's goals panel asks for it on every load.
+async fn all_visitors(
+    store: &dyn Store,
+    q: &Query,
+    range: &Range,
+    raw: &RawQuery,
+    opts: &EngineOptions,
+) -> Result<(u64, bool), EngineError> {
+    let visitors = Query {
+        metrics: vec![Metric::Visitors],
+        dimensions: Vec::new(),
+        order_by: vec![(OrderKey::Metric(Metric::Visitors), Direction::Desc)],
+        goal: None,
+        goal_filters: Vec::new(),
+        compare: None,
+        comparison_range: None,
+        ..q.clone()
+    };
+    let no_goals = GoalPlan::default();
+    let layout = TimeLayout::of(&visitors, range);
+    if !opts.force_raw && rollups_can_answer(&visitors, &no_goals, range, &layout) {
+        let p = from_rollups(store, &visitors, &no_goals, range, &layout, opts).await?;
+        return Ok((p.totals.visitors.value(), p.exact && p.totals.visitors.exact()));
+    }
+    let groups = store.aggregate_events(raw).await?;
+    Ok((groups.iter().map(|g| g.visitors).sum(), true))
 }
