@@ -40,10 +40,13 @@ fn arg(args: &[String], name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// Runs one request against the store, given the project and "now".
+type RunCase = fn(Arc<dyn Store>, ProjectId, Millis) -> BoxFuture<'static, store::Result<()>>;
+
 /// One measured request: what it runs, given the store, the project and "now".
 struct Case {
     name: &'static str,
-    run: fn(Arc<dyn Store>, ProjectId, Millis) -> BoxFuture<'static, store::Result<()>>,
+    run: RunCase,
 }
 
 /// The cases, in the order they run.
