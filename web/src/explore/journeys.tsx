@@ -233,24 +233,26 @@ function Paths({ result }: { result: JourneyResult }) {
       <ol class="journey-paths">
         {result.paths.map((p, i) => (
           <li key={i} data-testid="journey-path" data-visitors={p.visitors}>
-            <span class="path-steps">
-              {p.steps.map((s, j) => (
-                <span key={j} class={"path-step" + (s.kind === "event" ? " event" : "")}>
-                  {j > 0 && (
-                    <>
-                      <span class="path-arrow" aria-hidden="true">
-                        →
-                      </span>
-                      <span class="visually-hidden"> then </span>
-                    </>
-                  )}
-                  {nodeName(s)}
-                </span>
-              ))}
-            </span>
-            <span class="num">
-              {fullNumber(p.visitors)} <span class="hint">visitors</span>
-            </span>
+            <div class="path-row">
+              <span class="path-steps">
+                {p.steps.map((s, j) => (
+                  <span key={j} class={"path-step" + (s.kind === "event" ? " event" : "")}>
+                    {j > 0 && (
+                      <>
+                        <span class="path-arrow" aria-hidden="true">
+                          →
+                        </span>
+                        <span class="visually-hidden"> then </span>
+                      </>
+                    )}
+                    {nodeName(s)}
+                  </span>
+                ))}
+              </span>
+              <span class="num">
+                {fullNumber(p.visitors)} <span class="hint">visitors</span>
+              </span>
+            </div>
           </li>
         ))}
       </ol>
