@@ -24,6 +24,12 @@ pub(crate) fn sessions_by_id() -> Document {
     doc! { "projectId": 1, "sessions.id": 1 }
 }
 
+/// The session list's first window of start times, from the range's end (or the cursor's
+/// session) back: an hour holds a page of sessions on any site busy enough for it to matter.
+const FIRST_WINDOW_MS: i64 = 3_600_000;
+/// How much wider each next window is.
+const WINDOW_GROWTH: i64 = 4;
+
 fn u64_bson(n: u64) -> Bson {
     Bson::Int64(i64::try_from(n).unwrap_or(i64::MAX))
 }
@@ -76,12 +82,39 @@ fn session_of(d: &Document, project: ProjectId) -> Result<Session> {
 }
 
 impl MongoStore {
+    /// Newest first, through windows of start times that widen from the newest end
+    /// ([`FIRST_WINDOW_MS`], then [`WINDOW_GROWTH`] times wider each): a page needs the newest few
+    /// dozen sessions, and sorting every session of a month to find them is linear in the
+    /// month's sessions (on the test server, 0.64 s at 100k events). The windows are disjoint
+    /// and descending, so their answers concatenate in order; at most a third more than the
+    /// whole range is read when the filters leave too few sessions.
     pub(crate) async fn session_list_impl(&self, q: &SessionListQuery) -> Result<Vec<Session>> {
-        if q.limit == 0 {
-            return Ok(Vec::new());
+        let mut found = Vec::new();
+        // A cursor's session and those after it start no later than it (ties are the
+        // pipeline's to order by id).
+        let mut hi = match &q.after {
+            Some(c) => q.to.min(c.start.saturating_add(1)),
+            None => q.to,
+        };
+        let mut width = FIRST_WINDOW_MS;
+        while found.len() < q.limit && hi > q.from {
+            let lo = q.from.max(hi.saturating_sub(width));
+            let window = SessionListQuery {
+                from: lo,
+                to: hi,
+                limit: q.limit - found.len(),
+                ..q.clone()
+            };
+            let docs = self
+                .aggregate_docs(&self.visitor_sessions, list_pipeline(&window))
+                .await?;
+            for d in &docs {
+                found.push(session_of(d, q.project)?);
+            }
+            hi = lo;
+            width = width.saturating_mul(WINDOW_GROWTH);
         }
-        let docs = self.aggregate_docs(&self.visitor_sessions, list_pipeline(q)).await?;
-        docs.iter().map(|d| session_of(d, q.project)).collect()
+        Ok(found)
     }
 
     pub(crate) async fn session_impl(&self, project: &ProjectId, id: &SessionId) -> Result<Option<Session>> {
