@@ -16,7 +16,10 @@
 //! 3. `f1` .. `fN`: per session, the step's event: the first hit of step 1; then the first hit
 //!    of step k whose order key `(t, rank, event id)` is past step k-1's (`row_number()` over the
 //!    session's candidates in event order). Rank is 0 for page views and 1 for custom events,
-//!    `store::sessions::order_key`'s order among the events a step can match;
+//!    `store::sessions::order_key`'s order among the events a step can match. Each `fk` is
+//!    materialized: it is read by the next step and twice by the answer, and inlined SQLite
+//!    computed the steps before it again for every reference (4.7 s instead of 2.2 s for a
+//!    4-step funnel over a million events);
 //! 4. per step, `COUNT(DISTINCT visitor)` and the lower median of `t(k) - t(k-1)` (the sorted
 //!    deltas' row at `(n - 1) / 2`).
 
@@ -104,7 +107,7 @@ pub(crate) fn funnel_sql(q: &FunnelQuery) -> (String, Vec<Value>) {
              AND s.start_at <= e.occurred_at AND e.occurred_at <= s.end_at AND {scope_where} \
            WHERE e.project_id = ?1 AND e.occurred_at >= ?2 AND e.occurred_at <= (SELECT max(hi) FROM scope) \
              AND ({any})), \
-         f1 AS ( \
+         f1 AS MATERIALIZED ( \
            SELECT sid, vid, t, r, id, NULL AS d FROM ( \
              SELECT sid, vid, t, r, id, row_number() OVER (PARTITION BY sid ORDER BY t, r, id) AS n \
              FROM hits WHERE m1) WHERE n = 1)",
@@ -114,7 +117,7 @@ pub(crate) fn funnel_sql(q: &FunnelQuery) -> (String, Vec<Value>) {
     for k in 2..=steps.len() {
         let _ = write!(
             sql,
-            ", f{k} AS ( \
+            ", f{k} AS MATERIALIZED ( \
                SELECT sid, vid, t, r, id, d FROM ( \
                  SELECT h.sid, h.vid, h.t, h.r, h.id, h.t - p.t AS d, \
                         row_number() OVER (PARTITION BY h.sid ORDER BY h.t, h.r, h.id) AS n \

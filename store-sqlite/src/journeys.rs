@@ -9,7 +9,8 @@
 //!    would read every event of the project in each session's time span, for want of an index
 //!    on the events' visitor, which ingest would pay for on every event.)
 //! 2. `steps`: a reload dropped (`LAG` over the session's events in event order), the rest
-//!    numbered (`ROW_NUMBER`).
+//!    numbered (`ROW_NUMBER`); materialized, like `starts`, since `starts` and `journey` both
+//!    read it (inlined, its two window passes ran twice).
 //! 3. `journey`: each session's steps from its start, up to `depth + 1` of them (the one past
 //!    the requested depth counts the last depth's drop-off), with the next step (`LEAD`) for
 //!    the links; materialized once for the four answers below.
@@ -115,12 +116,12 @@ fn journeys_sql(q: &JourneyQuery) -> (String, Vec<Value>) {
                    LAG(is_page) OVER w AS prev_page, LAG(value) OVER w AS prev_value
             FROM ev WINDOW w AS (PARTITION BY sid ORDER BY t, 1 - is_page, eid)
          ),
-         steps AS (
+         steps AS MATERIALIZED (
             SELECT sid, vis, is_page, value,
                    ROW_NUMBER() OVER (PARTITION BY sid ORDER BY t, 1 - is_page, eid) AS pos
             FROM ordered WHERE NOT (is_page = 1 AND prev_page IS 1 AND prev_value IS value)
          ),
-         starts AS ({starts}),
+         starts AS MATERIALIZED ({starts}),
          journey AS MATERIALIZED (
             SELECT st.sid, st.vis, st.pos - sp.p0 + 1 AS depth, st.is_page, st.value,
                    LEAD(st.is_page) OVER n AS next_page, LEAD(st.value) OVER n AS next_value
