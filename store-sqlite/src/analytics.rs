@@ -11,8 +11,8 @@ use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{params, params_from_iter, Connection, Transaction};
 use store::analytics::raw::compile_regex;
 use store::analytics::{
-    Counters, DirtyHour, EventGroup, Field, FilterOp, Granularity, RawQuery, RollupDim, RollupRow, RollupSummary,
-    SessionGroup, Sketch, StoredRollup,
+    Counters, DirtyHour, EventGroup, Field, Filter, FilterOp, Granularity, RawQuery, RollupDim, RollupRow,
+    RollupSummary, SessionGroup, Sketch, StoredRollup,
 };
 use store::{GoalKind, Millis, Result};
 
@@ -211,6 +211,37 @@ fn goal_sql(q: &RawQuery, params: &mut Vec<Value>, keys: &mut Vec<String>, condi
     format!("WITH goal(i, name, glob) AS (VALUES {}) ", rows.join(", "))
 }
 
+/// The SQL condition of `filter` on the value expression `sql`, its values appended to `params`.
+fn filter_condition(filter: &Filter, sql: &str, params: &mut Vec<Value>) -> String {
+    let mut alternatives: Vec<String> = Vec::new();
+    for v in &filter.values {
+        params.push(Value::Text(v.clone()));
+        let p = params.len();
+        alternatives.push(match filter.op {
+            FilterOp::Is | FilterOp::IsNot => format!("?{p}"),
+            FilterOp::Contains => format!("instr({sql}, ?{p}) > 0"),
+            FilterOp::Matches => format!("metrics_regexp(?{p}, {sql})"),
+        });
+    }
+    match filter.op {
+        FilterOp::Is => format!("{sql} IN ({})", alternatives.join(", ")),
+        FilterOp::IsNot => format!("{sql} NOT IN ({})", alternatives.join(", ")),
+        FilterOp::Contains | FilterOp::Matches => format!("({})", alternatives.join(" OR ")),
+    }
+}
+
+/// The conditions of filters on session fields, on the sessions table aliased `s` (funnels,
+/// journeys and the session explorer), their values appended to `params`.
+pub(crate) fn session_filters(filters: &[Filter], params: &mut Vec<Value>) -> Vec<String> {
+    filters
+        .iter()
+        .map(|filter| {
+            let (sql, _) = field_sql(&filter.field, Table::Sessions, params);
+            filter_condition(filter, &sql, params)
+        })
+        .collect()
+}
+
 /// The `SELECT ... GROUP BY` of a raw aggregation, its parameters, and the number of key columns.
 fn raw_sql(q: &RawQuery, table: Table) -> (String, Vec<Value>) {
     let mut params: Vec<Value> = vec![
@@ -241,21 +272,7 @@ fn raw_sql(q: &RawQuery, table: Table) -> (String, Vec<Value>) {
     for filter in &q.filters {
         let (sql, needs) = field_sql(&filter.field, table, &mut params);
         join |= needs;
-        let mut alternatives: Vec<String> = Vec::new();
-        for v in &filter.values {
-            params.push(Value::Text(v.clone()));
-            let p = params.len();
-            alternatives.push(match filter.op {
-                FilterOp::Is | FilterOp::IsNot => format!("?{p}"),
-                FilterOp::Contains => format!("instr({sql}, ?{p}) > 0"),
-                FilterOp::Matches => format!("metrics_regexp(?{p}, {sql})"),
-            });
-        }
-        conditions.push(match filter.op {
-            FilterOp::Is => format!("{sql} IN ({})", alternatives.join(", ")),
-            FilterOp::IsNot => format!("{sql} NOT IN ({})", alternatives.join(", ")),
-            FilterOp::Contains | FilterOp::Matches => format!("({})", alternatives.join(" OR ")),
-        });
+        conditions.push(filter_condition(filter, &sql, &mut params));
     }
     let bucket = match &q.time {
         Some(t) => {

@@ -15,8 +15,8 @@ use store::Result;
 use contract::enriched::EnrichedEvent;
 use contract::ids::ProjectId;
 
+use crate::analytics::session_filters;
 use crate::codec::{self, session_id_bytes, visitor_to_sql, EVENT_COLUMNS, SESSION_COLUMNS};
-use crate::journeys::session_filters;
 use crate::{backend, StoreError};
 
 fn sql_i64(n: u64) -> i64 {

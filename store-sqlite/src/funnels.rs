@@ -30,37 +30,12 @@ use contract::wire::{PAGEVIEW, PATH_CHANGE};
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, Row, Transaction};
 use store::analytics::funnel::{FunnelCounts, FunnelQuery, FunnelStep, FunnelStepCount};
-use store::analytics::{Filter, FilterOp};
 use store::funnels::{SavedFunnel, SavedFunnelSteps};
 use store::ids::FunnelId;
 use store::{Name, Result};
 
-use crate::analytics::{field_sql, Table};
+use crate::analytics::session_filters;
 use crate::backend;
-
-/// `AND`-ed SQL conditions of session filters on the alias `s`, their parameters appended.
-pub(crate) fn session_filters_sql(filters: &[Filter], params: &mut Vec<Value>) -> Vec<String> {
-    let mut conditions = Vec::new();
-    for filter in filters {
-        let (sql, _) = field_sql(&filter.field, Table::Sessions, params);
-        let mut alternatives: Vec<String> = Vec::new();
-        for v in &filter.values {
-            params.push(Value::Text(v.clone()));
-            let p = params.len();
-            alternatives.push(match filter.op {
-                FilterOp::Is | FilterOp::IsNot => format!("?{p}"),
-                FilterOp::Contains => format!("instr({sql}, ?{p}) > 0"),
-                FilterOp::Matches => format!("metrics_regexp(?{p}, {sql})"),
-            });
-        }
-        conditions.push(match filter.op {
-            FilterOp::Is => format!("{sql} IN ({})", alternatives.join(", ")),
-            FilterOp::IsNot => format!("{sql} NOT IN ({})", alternatives.join(", ")),
-            FilterOp::Contains | FilterOp::Matches => format!("({})", alternatives.join(" OR ")),
-        });
-    }
-    conditions
-}
 
 /// The statement of [`store::Store::funnel`] and its parameters: one row per step, `(visitors,
 /// median or NULL)`, in step order.
@@ -71,7 +46,7 @@ pub(crate) fn funnel_sql(q: &FunnelQuery) -> (String, Vec<Value>) {
         Value::Integer(q.to),
     ];
     let mut scope_where = String::from("s.project_id = ?1 AND s.start_at >= ?2 AND s.start_at < ?3");
-    for c in session_filters_sql(&q.filters, &mut params) {
+    for c in session_filters(&q.filters, &mut params) {
         let _ = write!(scope_where, " AND {c}");
     }
     let steps = q.steps.as_slice();
@@ -224,7 +199,7 @@ pub(crate) fn delete_saved_funnel(tx: &Transaction<'_>, project: &ProjectId, id:
 mod tests {
     use super::*;
     use store::analytics::funnel::{CustomEventName, FunnelSteps};
-    use store::analytics::{Field, PagePattern};
+    use store::analytics::{Field, Filter, FilterOp, PagePattern};
 
     /// The events of the range are read once, each looking its session up by index: never a
     /// scan of the range per session (what joining the materialized scope made SQLite do).

@@ -25,36 +25,10 @@ use rusqlite::{params_from_iter, Connection};
 use store::analytics::journeys::{
     depth_counts, JourneyQuery, Journeys, LinkCount, NodeCount, PathCount, Step, StepKind, MAX_JOURNEY_DEPTH,
 };
-use store::analytics::{Filter, FilterOp};
 use store::Result;
 
-use crate::analytics::{field_sql, Table};
+use crate::analytics::session_filters;
 use crate::backend;
-
-/// SQL conditions (on the sessions table aliased `s`) of filters on session fields.
-pub(crate) fn session_filters(filters: &[Filter], params: &mut Vec<Value>) -> Vec<String> {
-    filters
-        .iter()
-        .map(|filter| {
-            let (sql, _) = field_sql(&filter.field, Table::Sessions, params);
-            let mut alternatives: Vec<String> = Vec::new();
-            for v in &filter.values {
-                params.push(Value::Text(v.clone()));
-                let p = params.len();
-                alternatives.push(match filter.op {
-                    FilterOp::Is | FilterOp::IsNot => format!("?{p}"),
-                    FilterOp::Contains => format!("instr({sql}, ?{p}) > 0"),
-                    FilterOp::Matches => format!("metrics_regexp(?{p}, {sql})"),
-                });
-            }
-            match filter.op {
-                FilterOp::Is => format!("{sql} IN ({})", alternatives.join(", ")),
-                FilterOp::IsNot => format!("{sql} NOT IN ({})", alternatives.join(", ")),
-                FilterOp::Contains | FilterOp::Matches => format!("({})", alternatives.join(" OR ")),
-            }
-        })
-        .collect()
-}
 
 /// Row tags of the statement's answer.
 const NODE: i64 = 0;
