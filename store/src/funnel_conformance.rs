@@ -8,9 +8,6 @@
 //! order key decides), a session that starts just before the range's end and reaches its steps
 //! after it, and one that starts before the range and is out of scope.
 
-use std::collections::BTreeMap;
-
-use contract::enrich::VisitorId;
 use contract::enriched::EnrichedEvent;
 use contract::ids::ProjectId;
 
@@ -21,7 +18,7 @@ use crate::analytics_conformance::generate;
 use crate::conformance::Backend;
 use crate::funnels::{SavedFunnel, SavedFunnelStep, SavedFunnelSteps};
 use crate::ids::FunnelId;
-use crate::sessions::{fold, testing::event, Session};
+use crate::sessions::testing::event;
 use crate::{Millis, Name, Project, Store, TimeZoneName, User, UserId};
 
 const T0: Millis = 1_763_683_200_000; // the analytics suite's first day
@@ -59,25 +56,6 @@ fn edge_cases() -> Vec<EnrichedEvent> {
         out.push(event(p, 904, &format!("w{i}c"), "signup", start + 3 * MIN, "/pricing"));
     }
     out
-}
-
-/// The sessions of `events`, one fold per (project, visitor).
-fn folded(events: &[EnrichedEvent]) -> Vec<Session> {
-    let mut by_visitor: BTreeMap<(ProjectId, VisitorId), Vec<&EnrichedEvent>> = BTreeMap::new();
-    for e in events {
-        by_visitor.entry((e.project_id, e.visitor_id)).or_default().push(e);
-    }
-    let mut next = 0;
-    by_visitor
-        .values()
-        .flat_map(|mine| {
-            fold(vec![], mine, &mut || {
-                next += 1;
-                format!("funnel-{next}")
-            })
-            .sessions
-        })
-        .collect()
 }
 
 fn page(p: &str) -> FunnelStep {
@@ -229,7 +207,7 @@ pub async fn funnels_match_brute_force(b: &dyn Backend) {
     for chunk in events.chunks(97) {
         s.ingest(chunk).await.expect("ingest");
     }
-    let sessions = folded(&events);
+    let sessions = crate::analytics_conformance::folded(&events);
     let mut nonzero = 0;
     for (name, q) in cases() {
         let want = brute_force(&q, &events, &sessions);

@@ -8,9 +8,6 @@
 //! reloads, a journey started by a wildcard, a visitor with two sessions, ties broken by kind
 //! and value, paths shorter than the depth, events sharing a millisecond.
 
-use std::collections::BTreeMap;
-
-use contract::enrich::VisitorId;
 use contract::enriched::EnrichedEvent;
 use contract::ids::ProjectId;
 use contract::wire::{PAGEVIEW, PAGE_EXIT, PATH_CHANGE};
@@ -22,7 +19,7 @@ use crate::analytics::journeys::{
 use crate::analytics::{Field, Filter, FilterOp, PagePattern};
 use crate::analytics_conformance as generated;
 use crate::conformance::Backend;
-use crate::sessions::{fold, testing::event, Session};
+use crate::sessions::{testing::event, Session};
 use crate::{Millis, Store};
 
 const T0: Millis = 1_763_683_200_000; // 2025-11-21T00:00:00Z
@@ -165,25 +162,6 @@ async fn ingest_in_batches(s: &dyn Store, events: &[EnrichedEvent]) {
     }
 }
 
-/// The sessions one fold per visitor gives (ids are irrelevant to journeys).
-fn folded(events: &[EnrichedEvent]) -> Vec<Session> {
-    let mut by_visitor: BTreeMap<(ProjectId, VisitorId), Vec<&EnrichedEvent>> = BTreeMap::new();
-    for e in events {
-        by_visitor.entry((e.project_id, e.visitor_id)).or_default().push(e);
-    }
-    let mut next = 0;
-    by_visitor
-        .values()
-        .flat_map(|mine| {
-            fold(vec![], mine, &mut || {
-                next += 1;
-                format!("{next:024x}")
-            })
-            .sessions
-        })
-        .collect()
-}
-
 fn filter(op: FilterOp, field: Field, values: &[&str]) -> Filter {
     Filter {
         op,
@@ -240,7 +218,7 @@ pub async fn journeys_match_brute_force(b: &dyn Backend) {
     let s = b.store();
     let events = all_events();
     ingest_in_batches(&*s, &events).await;
-    let sessions = folded(&events);
+    let sessions = crate::analytics_conformance::folded(&events);
 
     let mut day_one = query(pid(7), None, 3, 10, vec![]);
     day_one.to = T0 + DAY;
