@@ -21,9 +21,9 @@ use contract::ids::ProjectId;
 use futures_util::future::BoxFuture;
 use query::dataset::{generate, Shape};
 use query::engine;
-use query::funnel::{parse_funnel, StepSpec};
+use query::funnel::parse_funnel;
 use serde_json::{json, Value};
-use store::analytics::funnel::{FunnelQuery, FunnelStep, FunnelSteps};
+use store::analytics::funnel::{FunnelQuery, FunnelSteps};
 use store::{Millis, Store};
 
 const DAY_MS: i64 = 86_400_000;
@@ -148,15 +148,7 @@ async fn funnel_4_steps(store: Arc<dyn Store>, project: ProjectId, now: Millis) 
     let body = json!({"project_id": project.to_string(), "date_range": "30d", "timezone": "Europe/Berlin",
         "steps": [{"page": "/"}, {"page": "/pricing"}, {"page": "/signup"}, {"event": "signup"}]});
     let request = parse_funnel(&body, now).expect("a valid funnel");
-    let steps = request
-        .steps
-        .iter()
-        .map(|s| match s {
-            StepSpec::Page(p) => FunnelStep::Page(p.clone()),
-            StepSpec::Event(n) => FunnelStep::Event(n.clone()),
-            StepSpec::Goal(_) => unreachable!("no goal step"),
-        })
-        .collect();
+    let (steps, _) = query::funnel::resolve_steps(&request.steps, &[], "steps").expect("no goal step");
     let q = FunnelQuery {
         project,
         from: request.range.from,

@@ -6,9 +6,9 @@ use chrono_tz::Tz;
 use contract::api::{FunnelResult, FunnelStep as ApiStep, FunnelStepSpec};
 use contract::ids::ProjectId;
 use serde_json::{Map, Value};
-use store::analytics::funnel::{CustomEventName, FunnelCounts, MAX_FUNNEL_STEPS, MIN_FUNNEL_STEPS};
+use store::analytics::funnel::{CustomEventName, FunnelCounts, FunnelStep, MAX_FUNNEL_STEPS, MIN_FUNNEL_STEPS};
 use store::analytics::{Filter, PagePattern};
-use store::Millis;
+use store::{Goal, GoalKind, Millis};
 
 use crate::range::Range;
 use crate::request::{
@@ -142,6 +142,43 @@ pub fn parse_funnel(body: &Value, now: Millis) -> Result<FunnelRequest, QueryErr
         filters,
         steps,
     })
+}
+
+/// The store's steps and their labels: a page or event step as given, a goal step as the goal's
+/// page or event step (labelled with the goal's name), found among `goals` (the project's) by
+/// id. `at` names the steps in errors (`steps[1].goal`).
+pub fn resolve_steps(
+    specs: &[StepSpec],
+    goals: &[Goal],
+    at: &str,
+) -> Result<(Vec<FunnelStep>, Vec<String>), QueryError> {
+    let mut steps = Vec::with_capacity(specs.len());
+    let mut labels = Vec::with_capacity(specs.len());
+    for (i, spec) in specs.iter().enumerate() {
+        let (step, label) = match spec {
+            StepSpec::Page(p) => (FunnelStep::Page(p.clone()), p.to_string()),
+            StepSpec::Event(n) => (FunnelStep::Event(n.clone()), n.as_str().to_owned()),
+            StepSpec::Goal(id) => {
+                let field = format!("{at}[{i}].goal");
+                let goal = goals
+                    .iter()
+                    .find(|g| g.id.to_string() == *id)
+                    .ok_or_else(|| QueryError::new(&field, format!("the project has no goal {id}")))?;
+                let step = match &goal.kind {
+                    GoalKind::Page(pattern) => FunnelStep::Page(pattern.clone()),
+                    // Stored goals name custom events only (`GoalKind::event`), which is what
+                    // an event step takes.
+                    GoalKind::Event(name) => {
+                        FunnelStep::Event(CustomEventName::parse(name).map_err(|why| QueryError::new(&field, why))?)
+                    }
+                };
+                (step, goal.kind.name())
+            }
+        };
+        steps.push(step);
+        labels.push(label);
+    }
+    Ok((steps, labels))
 }
 
 /// The step as the API shows it in saved funnels.

@@ -13,11 +13,11 @@ use std::sync::Arc;
 use contract::enriched::EnrichedEvent;
 use contract::ids::ProjectId;
 use query::dataset::{generate, Shape, SIGNUP_FLOW};
-use query::funnel::{funnel_result, parse_funnel, StepSpec};
+use query::funnel::{funnel_result, parse_funnel};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde_json::{json, Value};
-use store::analytics::funnel::{brute_force, FunnelQuery, FunnelStep, FunnelSteps};
+use store::analytics::funnel::{brute_force, FunnelQuery, FunnelSteps};
 use store::sessions::{fold, Session};
 use store::{Millis, Store};
 
@@ -92,16 +92,7 @@ fn requests() -> Vec<Value> {
 
 fn store_query(body: &Value) -> (FunnelQuery, Vec<String>, query::funnel::FunnelRequest) {
     let request = parse_funnel(body, NOW).expect("a valid request");
-    let steps: Vec<FunnelStep> = request
-        .steps
-        .iter()
-        .map(|s| match s {
-            StepSpec::Page(p) => FunnelStep::Page(p.clone()),
-            StepSpec::Event(n) => FunnelStep::Event(n.clone()),
-            StepSpec::Goal(_) => unreachable!("no goal steps here"),
-        })
-        .collect();
-    let labels = steps.iter().map(|s| s.label().to_owned()).collect();
+    let (steps, labels) = query::funnel::resolve_steps(&request.steps, &[], "steps").expect("no goal steps here");
     let q = FunnelQuery {
         project: request.project,
         from: request.range.from,

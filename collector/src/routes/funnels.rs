@@ -9,10 +9,10 @@ use axum::{Json, Router};
 use contract::api;
 use query::funnel::{parse_funnel, parse_steps, StepSpec};
 use serde_json::{json, Value};
-use store::analytics::funnel::{CustomEventName, FunnelQuery, FunnelStep, FunnelSteps};
+use store::analytics::funnel::{FunnelQuery, FunnelStep, FunnelSteps};
 use store::funnels::{SavedFunnel, SavedFunnelStep, SavedFunnelSteps, MAX_SAVED_FUNNELS_PER_PROJECT};
 use store::ids::FunnelId;
-use store::{GoalKind, Name, Project};
+use store::{Name, Project};
 
 use super::query::{resolve_all_time, QUERY_TIME_BUDGET};
 use super::{rfc3339, JsonBody, PathParams};
@@ -37,47 +37,20 @@ fn invalid(field: &str, message: impl Into<String>) -> AppError {
     }
 }
 
-/// The store's steps and their labels. Goal steps name a goal of the project by id: they become
-/// the goal's page or event step, labelled with the goal's name.
+/// The store's steps and their labels ([`query::funnel::resolve_steps`]); the project's goals
+/// are read only when a step names one.
 async fn resolve_steps(
     state: &AppState,
     project: &contract::ids::ProjectId,
     specs: &[StepSpec],
     at: &str,
 ) -> AppResult<(Vec<FunnelStep>, Vec<String>)> {
-    // Read once, and only when a step names a goal.
     let goals = if specs.iter().any(|s| matches!(s, StepSpec::Goal(_))) {
         state.store.goals_of(project).await?
     } else {
         Vec::new()
     };
-    let mut steps = Vec::with_capacity(specs.len());
-    let mut labels = Vec::with_capacity(specs.len());
-    for (i, spec) in specs.iter().enumerate() {
-        let (step, label) = match spec {
-            StepSpec::Page(p) => (FunnelStep::Page(p.clone()), p.to_string()),
-            StepSpec::Event(n) => (FunnelStep::Event(n.clone()), n.as_str().to_owned()),
-            StepSpec::Goal(id) => {
-                let field = format!("{at}[{i}].goal");
-                let goal = goals
-                    .iter()
-                    .find(|g| g.id.to_string() == *id)
-                    .ok_or_else(|| invalid(&field, format!("the project has no goal {id}")))?;
-                let step = match &goal.kind {
-                    GoalKind::Page(pattern) => FunnelStep::Page(pattern.clone()),
-                    // Stored goals name custom events only (`GoalKind::event`), which is what
-                    // an event step takes.
-                    GoalKind::Event(name) => {
-                        FunnelStep::Event(CustomEventName::parse(name).map_err(|why| invalid(&field, why))?)
-                    }
-                };
-                (step, goal.kind.name())
-            }
-        };
-        steps.push(step);
-        labels.push(label);
-    }
-    Ok((steps, labels))
+    query::funnel::resolve_steps(specs, &goals, at).map_err(|e| invalid(&e.field, e.message))
 }
 
 async fn run_funnel(
