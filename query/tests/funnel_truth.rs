@@ -7,7 +7,8 @@
 //! equal the brute force exactly, counts and medians; the rendered answers of the two stores must
 //! be identical.
 
-use std::collections::BTreeMap;
+mod common;
+
 use std::sync::Arc;
 
 use contract::enriched::EnrichedEvent;
@@ -18,7 +19,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde_json::{json, Value};
 use store::analytics::funnel::{brute_force, FunnelQuery, FunnelSteps};
-use store::sessions::{fold, Session};
+use store::sessions::Session;
 use store::{Millis, Store};
 
 /// 2026-03-26T00:00:00Z.
@@ -43,22 +44,6 @@ fn dataset() -> Vec<EnrichedEvent> {
     let mut all = Vec::new();
     generate(&shape, 1000, |b| all.extend(b));
     all
-}
-
-fn sessions_of(events: &[EnrichedEvent]) -> Vec<Session> {
-    let mut by_visitor: BTreeMap<u64, Vec<&EnrichedEvent>> = BTreeMap::new();
-    for e in events {
-        by_visitor.entry(e.visitor_id.0).or_default().push(e);
-    }
-    let mut n = 0;
-    let mut mint = || {
-        n += 1;
-        format!("{n:024x}")
-    };
-    by_visitor
-        .values()
-        .flat_map(|evs| fold(Vec::new(), evs, &mut mint).sessions)
-        .collect()
 }
 
 async fn load(store: &dyn Store, events: &[EnrichedEvent]) {
@@ -118,7 +103,7 @@ async fn answers(store: &dyn Store, events: &[EnrichedEvent], sessions: &[Sessio
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_stores_match_the_brute_force_and_each_other() {
     let events = dataset();
-    let sessions = sessions_of(&events);
+    let sessions = common::sessions_of(&events);
     // The traffic has the shapes the funnels are about.
     let (flow, _, _) = store_query(&requests()[0]);
     let truth = brute_force(&flow, &events, &sessions);

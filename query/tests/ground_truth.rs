@@ -9,6 +9,8 @@
 //! match exactly (the dataset stays under the sketch's exact limit), averages to the cent.
 //! The same queries then run on SQLite and on MongoDB and must give identical answers.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -24,7 +26,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde_json::{json, Value as Json};
 use store::analytics::{event_value, session_value, Field, FilterOp};
-use store::sessions::{fold, Session};
+use store::sessions::Session;
 use store::{Goal, GoalId, GoalKind, Millis, Store};
 
 /// 2026-03-26T00:00:00Z: the data spans the end of March, so Europe/Berlin changes to summer
@@ -77,22 +79,6 @@ fn dataset() -> Vec<EnrichedEvent> {
         e(3, "page_exit", at(30), "/later");
     }
     all
-}
-
-fn sessions_of(events: &[EnrichedEvent]) -> Vec<Session> {
-    let mut by_visitor: BTreeMap<u64, Vec<&EnrichedEvent>> = BTreeMap::new();
-    for e in events {
-        by_visitor.entry(e.visitor_id.0).or_default().push(e);
-    }
-    let mut n = 0;
-    let mut mint = || {
-        n += 1;
-        format!("{n:024x}")
-    };
-    by_visitor
-        .values()
-        .flat_map(|evs| fold(Vec::new(), evs, &mut mint).sessions)
-        .collect()
 }
 
 /// The project's goals: custom events, a page, pages under a wildcard and a pattern matching
@@ -690,7 +676,7 @@ async fn run_all(store: Arc<dyn Store>, events: &[EnrichedEvent], sessions: &[Se
 async fn both_stores_match_the_ground_truth_and_each_other() {
     let events = dataset();
     assert!(events.len() > 1200, "a dataset of some size: {}", events.len());
-    let sessions = sessions_of(&events);
+    let sessions = common::sessions_of(&events);
     assert!(
         sessions.iter().any(|s| s.start / 86_400_000 != s.end / 86_400_000),
         "the dataset has sessions crossing UTC midnight"

@@ -5,6 +5,8 @@
 //! HTTP API; the stores' answers must equal `store::analytics::journeys::journeys` and
 //! `store::analytics::explorer::session_list` exactly, and each other.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -15,7 +17,6 @@ use query::journeys::{parse_journeys, parse_session_list};
 use serde_json::json;
 use store::analytics::explorer::{session_events, session_list, SessionCursor};
 use store::analytics::journeys::journeys;
-use store::sessions::{fold, Session};
 use store::{Millis, Store};
 
 /// 2026-03-26T00:00:00Z.
@@ -72,24 +73,6 @@ fn dataset() -> Vec<EnrichedEvent> {
     all
 }
 
-fn folded(events: &[EnrichedEvent]) -> Vec<Session> {
-    let mut by_visitor: BTreeMap<u64, Vec<&EnrichedEvent>> = BTreeMap::new();
-    for e in events {
-        by_visitor.entry(e.visitor_id.0).or_default().push(e);
-    }
-    let mut next = 0;
-    by_visitor
-        .values()
-        .flat_map(|mine| {
-            fold(vec![], mine, &mut || {
-                next += 1;
-                format!("{next:024x}")
-            })
-            .sessions
-        })
-        .collect()
-}
-
 async fn stores() -> (Vec<(&'static str, Arc<dyn Store>)>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let sqlite: Arc<dyn Store> = Arc::new(store_sqlite::SqliteStore::open_in(dir.path()).unwrap());
@@ -118,7 +101,7 @@ fn journey_requests() -> Vec<serde_json::Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn journeys_and_sessions_match_the_brute_force_on_both_stores() {
     let events = dataset();
-    let sessions = folded(&events);
+    let sessions = common::sessions_of(&events);
     let (stores, _dir) = stores().await;
     for (_, s) in &stores {
         for batch in events.chunks(500) {
