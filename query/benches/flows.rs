@@ -14,31 +14,19 @@
 //! A case is a name and a function that runs one request against the store; add yours to
 //! [`cases`].
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Instant;
 
 use contract::ids::ProjectId;
 use futures_util::future::BoxFuture;
-use query::dataset::{generate, Shape};
-use query::engine;
 use query::funnel::parse_funnel;
 use serde_json::{json, Value};
 use store::analytics::funnel::{FunnelQuery, FunnelSteps};
 use store::{Millis, Store};
 
-const DAY_MS: i64 = 86_400_000;
-/// Events per visit in the generator, measured (as `benches/dashboard.rs` has it).
-const EVENTS_PER_VISIT: f64 = 6.4;
-/// The notes a kept directory holds (the dashboard benchmark's file).
-const KEPT: &str = "bench-notes.json";
-
-fn arg(args: &[String], name: &str, default: u64) -> u64 {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .map(|v| v.parse().expect("a number"))
-        .unwrap_or(default)
-}
+use common::{arg, load, percentile, DAY_MS, KEPT};
 
 /// Runs one request against the store, given the project and "now".
 type RunCase = fn(Arc<dyn Store>, ProjectId, Millis) -> BoxFuture<'static, store::Result<()>>;
@@ -159,47 +147,6 @@ async fn funnel_4_steps(store: Arc<dyn Store>, project: ProjectId, now: Millis) 
     let counts = store.funnel(&q).await?;
     std::hint::black_box(counts);
     Ok(())
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-/// Generates and ingests the events (batches of 100, as the collector's writer does), then
-/// rebuilds the rollups (so a kept directory serves the dashboard benchmark too).
-async fn load(store: &Arc<dyn Store>, project: ProjectId, start: i64, days: u32, events: u64, visitors: u32) -> u64 {
-    let shape = Shape {
-        project,
-        seed: 42,
-        start,
-        days,
-        visitors,
-        visits_per_visitor: events as f64 / EVENTS_PER_VISIT / f64::from(visitors),
-        pages: 500,
-    };
-    let started = Instant::now();
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<contract::enriched::EnrichedEvent>>(64);
-    let loader = {
-        let store = store.clone();
-        tokio::spawn(async move {
-            let mut n = 0u64;
-            while let Some(batch) = rx.recv().await {
-                n += store.ingest(&batch).await.expect("ingest").stored as u64;
-            }
-            n
-        })
-    };
-    let generated = tokio::task::spawn_blocking(move || generate(&shape, 100, |b| tx.blocking_send(b).expect("send")))
-        .await
-        .unwrap();
-    let stored = loader.await.unwrap();
-    println!(
-        "load: {generated} events generated, {stored} stored in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    while engine::rebuild_dirty(&**store, 64, i64::MIN).await.expect("rollups") > 0 {}
-    stored
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
