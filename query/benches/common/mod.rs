@@ -29,8 +29,7 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// Generates and ingests the events (the dashboard benchmark's steps 1 and 2), then rebuilds the
-/// rollups. Returns how many
-/// events were stored.
+/// rollups. Returns how many events were stored.
 pub async fn load(
     store: &Arc<dyn Store>,
     project: ProjectId,
