@@ -4,6 +4,7 @@
 // parameter is left out or falls back to its default) and defaults are not written. Pure,
 // unit-tested (explore-state.test.ts).
 import type { DateRange, Filter, FunnelStepSpec } from "../api/types";
+import { decode } from "./url-state";
 
 /** Fewest and most steps of a funnel (the funnel API's bounds, `MAX_FUNNEL_STEPS`). */
 export const MIN_FUNNEL_STEPS = 2;
@@ -21,14 +22,6 @@ export const MAX_SESSION_PAGES = 50;
 
 export type StepKind = "page" | "event" | "goal";
 export const STEP_KINDS: readonly StepKind[] = ["page", "event", "goal"];
-
-function decode(s: string): string | null {
-  try {
-    return decodeURIComponent(s.replace(/\+/g, " "));
-  } catch {
-    return null;
-  }
-}
 
 /** Encodes a value for the query string, keeping it readable (`/`, `:`, `*` stay as they are). */
 function enc(s: string): string {

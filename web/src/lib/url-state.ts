@@ -82,7 +82,8 @@ export function defaultState(): DashState {
   };
 }
 
-function decode(s: string): string | null {
+/** A query-string value decoded (`+` is a space), or null when it is malformed. */
+export function decode(s: string): string | null {
   try {
     return decodeURIComponent(s.replace(/\+/g, " "));
   } catch {
