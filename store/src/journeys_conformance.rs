@@ -14,7 +14,7 @@ use contract::wire::{PAGEVIEW, PAGE_EXIT, PATH_CHANGE};
 
 use crate::analytics::explorer::{session_events, session_list, SessionCursor, SessionId, SessionListQuery};
 use crate::analytics::journeys::{
-    journeys, JourneyDepth, JourneyLimit, JourneyQuery, Journeys, Step, StepKind, MAX_JOURNEY_DEPTH,
+    journeys, JourneyDepth, JourneyLimit, JourneyQuery, Journeys, Step, MAX_JOURNEY_DEPTH,
 };
 use crate::analytics::{Field, Filter, FilterOp, PagePattern};
 use crate::analytics_conformance as generated;
@@ -64,20 +64,6 @@ fn hand_made() -> Vec<EnrichedEvent> {
     ]
 }
 
-fn page(v: &str) -> Step {
-    Step {
-        kind: StepKind::Page,
-        value: v.into(),
-    }
-}
-
-fn custom(v: &str) -> Step {
-    Step {
-        kind: StepKind::Event,
-        value: v.into(),
-    }
-}
-
 fn query(project: ProjectId, start: Option<&str>, depth: u32, limit: u32, filters: Vec<Filter>) -> JourneyQuery {
     JourneyQuery {
         project,
@@ -103,30 +89,30 @@ fn hand_made_answer() -> Journeys {
     let path = |steps: Vec<Step>, visitors| PathCount { steps, visitors };
     Journeys {
         nodes: vec![
-            node(1, page("/"), 3),
-            node(1, page("/docs/a"), 1),
-            node(1, page("/docs/b"), 1),
-            node(2, page("/pricing"), 2),
-            node(2, custom("download"), 1),
-            node(2, custom("signup"), 1),
-            node(2, page("/docs/a"), 1),
-            node(3, page("/"), 1),
-            node(3, custom("signup"), 1),
+            node(1, Step::page("/"), 3),
+            node(1, Step::page("/docs/a"), 1),
+            node(1, Step::page("/docs/b"), 1),
+            node(2, Step::page("/pricing"), 2),
+            node(2, Step::event("download"), 1),
+            node(2, Step::event("signup"), 1),
+            node(2, Step::page("/docs/a"), 1),
+            node(3, Step::page("/"), 1),
+            node(3, Step::event("signup"), 1),
         ],
         links: vec![
-            link(1, page("/"), page("/pricing"), 2),
-            link(1, page("/"), custom("signup"), 1),
-            link(1, page("/docs/a"), custom("download"), 1),
-            link(1, page("/docs/b"), page("/docs/a"), 1),
-            link(2, custom("signup"), page("/"), 1),
-            link(2, page("/pricing"), custom("signup"), 1),
+            link(1, Step::page("/"), Step::page("/pricing"), 2),
+            link(1, Step::page("/"), Step::event("signup"), 1),
+            link(1, Step::page("/docs/a"), Step::event("download"), 1),
+            link(1, Step::page("/docs/b"), Step::page("/docs/a"), 1),
+            link(2, Step::event("signup"), Step::page("/"), 1),
+            link(2, Step::page("/pricing"), Step::event("signup"), 1),
         ],
         paths: vec![
-            path(vec![page("/"), page("/pricing")], 1),
-            path(vec![page("/"), page("/pricing"), custom("signup")], 1),
-            path(vec![page("/"), custom("signup"), page("/")], 1),
-            path(vec![page("/docs/a"), custom("download")], 1),
-            path(vec![page("/docs/b"), page("/docs/a")], 1),
+            path(vec![Step::page("/"), Step::page("/pricing")], 1),
+            path(vec![Step::page("/"), Step::page("/pricing"), Step::event("signup")], 1),
+            path(vec![Step::page("/"), Step::event("signup"), Step::page("/")], 1),
+            path(vec![Step::page("/docs/a"), Step::event("download")], 1),
+            path(vec![Step::page("/docs/b"), Step::page("/docs/a")], 1),
         ],
         depths: vec![
             DepthCount {

@@ -116,14 +116,24 @@ impl Step {
     pub fn of(e: &EnrichedEvent) -> Option<Step> {
         match e.name.as_str() {
             PAGE_EXIT => None,
-            PAGEVIEW | PATH_CHANGE => Some(Step {
-                kind: StepKind::Page,
-                value: e.path.clone(),
-            }),
-            name => Some(Step {
-                kind: StepKind::Event,
-                value: name.to_owned(),
-            }),
+            PAGEVIEW | PATH_CHANGE => Some(Step::page(&e.path)),
+            name => Some(Step::event(name)),
+        }
+    }
+
+    /// A page view of `path`.
+    pub fn page(path: &str) -> Step {
+        Step {
+            kind: StepKind::Page,
+            value: path.to_owned(),
+        }
+    }
+
+    /// A custom event named `name`.
+    pub fn event(name: &str) -> Step {
+        Step {
+            kind: StepKind::Event,
+            value: name.to_owned(),
         }
     }
 }
@@ -345,20 +355,6 @@ mod tests {
     use super::*;
     use crate::sessions::testing::event;
 
-    fn page(v: &str) -> Step {
-        Step {
-            kind: StepKind::Page,
-            value: v.into(),
-        }
-    }
-
-    fn custom(v: &str) -> Step {
-        Step {
-            kind: StepKind::Event,
-            value: v.into(),
-        }
-    }
-
     #[test]
     fn steps_skip_exits_and_reloads_but_not_repeated_events() {
         let p = ProjectId::from_bytes([1; 12]);
@@ -374,19 +370,34 @@ mod tests {
         let refs: Vec<&EnrichedEvent> = evs.iter().rev().collect();
         assert_eq!(
             session_steps(&refs),
-            vec![page("/"), custom("signup"), custom("signup"), page("/"), page("/docs")]
+            vec![
+                Step::page("/"),
+                Step::event("signup"),
+                Step::event("signup"),
+                Step::page("/"),
+                Step::page("/docs")
+            ]
         );
     }
 
     #[test]
     fn a_journey_starts_at_the_first_matching_page() {
-        let steps = [page("/"), custom("x"), page("/docs/a"), page("/docs/b"), page("/")];
+        let steps = [
+            Step::page("/"),
+            Step::event("x"),
+            Step::page("/docs/a"),
+            Step::page("/docs/b"),
+            Step::page("/"),
+        ];
         let docs = PagePattern::parse("/docs/*").unwrap();
         assert_eq!(
             journey_of(&steps, Some(&docs), 2),
-            Some(vec![page("/docs/a"), page("/docs/b")])
+            Some(vec![Step::page("/docs/a"), Step::page("/docs/b")])
         );
-        assert_eq!(journey_of(&steps, None, 2), Some(vec![page("/"), custom("x")]));
+        assert_eq!(
+            journey_of(&steps, None, 2),
+            Some(vec![Step::page("/"), Step::event("x")])
+        );
         let missing = PagePattern::parse("/nope").unwrap();
         assert_eq!(journey_of(&steps, Some(&missing), 2), None);
         assert_eq!(journey_of(&[], None, 2), None);
