@@ -22,7 +22,6 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use contract::ids::ProjectId;
@@ -30,7 +29,7 @@ use query::engine::{self, EngineOptions};
 use serde_json::{json, Value};
 use store::Store;
 
-use common::{arg, load, percentile, DAY_MS, KEPT};
+use common::{arg, dataset, percentile};
 
 fn dashboard(project: &ProjectId) -> Vec<Value> {
     let p = project.to_string();
@@ -81,72 +80,9 @@ fn dir_size(path: &std::path::Path) -> u64 {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let backend = args
-        .iter()
-        .skip(1)
-        .find(|a| matches!(a.as_str(), "sqlite" | "mongodb"))
-        .cloned();
-    let backend = backend.unwrap_or_else(|| "sqlite".to_owned());
-    let events_target = arg(&args, "--events", 10_000_000);
-    let visitors = arg(&args, "--visitors", 100_000) as u32;
     let runs = arg(&args, "--runs", 30) as usize;
-    let days = 30;
-    let keep = args
-        .iter()
-        .position(|a| a == "--keep")
-        .and_then(|i| args.get(i + 1))
-        .map(std::path::PathBuf::from);
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let dir = keep.clone().unwrap_or_else(|| tmp.path().to_owned());
-    std::fs::create_dir_all(&dir).expect("data dir");
-    let kept: Option<Value> = std::fs::read(dir.join(KEPT))
-        .ok()
-        .map(|b| serde_json::from_slice(&b).expect("the kept bench's notes"))
-        .filter(|k: &Value| k["backend"] == backend.as_str());
-    let (store, mongo_db): (Arc<dyn Store>, Option<mongodb::Database>) = match backend.as_str() {
-        "mongodb" => {
-            let server = store_mongo::testing::TestServer::shared();
-            let db = kept
-                .as_ref()
-                .and_then(|k| k["db"].as_str().map(str::to_owned))
-                .unwrap_or_else(store_mongo::testing::fresh_db_name);
-            let s = store_mongo::MongoStore::connect(server.uri(), Some(&db))
-                .await
-                .expect("connect");
-            let database = s.database().clone();
-            (Arc::new(s), Some(database))
-        }
-        _ => (Arc::new(store_sqlite::SqliteStore::open_in(&dir).expect("open")), None),
-    };
-
-    // The 30 days up to today (UTC), so "30d" covers them.
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
-    let start = (now / DAY_MS - days as i64 + 1) * DAY_MS;
-    println!("dashboard bench on {backend}: ~{events_target} events, {visitors} visitors, {days} days");
-    let (project, stored, now) = match kept {
-        Some(k) => {
-            let project = ProjectId::parse(k["project"].as_str().unwrap()).expect("kept project");
-            let stored = k["stored"].as_u64().unwrap();
-            let kept_start = k["start"].as_i64().expect("the kept data's first day");
-            // The same time of day, on the last day of the kept data.
-            let now = now - start + kept_start;
-            println!("load: kept from an earlier run in {} ({stored} events)", dir.display());
-            (project, stored, now)
-        }
-        None => {
-            let project = store::ids::new_project_id(now);
-            let stored = load(&store, project, start, days, events_target, visitors).await;
-            if keep.is_some() {
-                let db = mongo_db.as_ref().map(|d| d.name().to_owned());
-                let notes = json!({"backend": backend, "project": project.to_string(), "start": start, "stored": stored, "db": db});
-                std::fs::write(dir.join(KEPT), notes.to_string()).expect("writing the notes");
-            }
-            (project, stored, now)
-        }
-    };
+    let data = dataset("dashboard", &args, 10_000_000, 100_000).await;
+    let (store, project, stored, now) = (data.store.clone(), data.project, data.stored, data.now);
 
     let queries: Vec<query::Query> = dashboard(&project)
         .iter()
@@ -211,7 +147,7 @@ async fn main() {
         );
     }
 
-    let bytes = match &mongo_db {
+    let bytes = match &data.mongo {
         Some(db) => {
             let stats = db
                 .run_command(mongodb::bson::doc! {"dbStats": 1})
@@ -229,7 +165,7 @@ async fn main() {
             };
             (n("storageSize") + n("indexSize")) as u64
         }
-        None => dir_size(&dir),
+        None => dir_size(&data.dir),
     };
     println!(
         "disk: {:.1} MiB in all, {:.1} MiB per million events",

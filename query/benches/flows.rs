@@ -26,7 +26,7 @@ use serde_json::{json, Value};
 use store::analytics::funnel::{FunnelQuery, FunnelSteps};
 use store::{Millis, Store};
 
-use common::{arg, load, percentile, DAY_MS, KEPT};
+use common::{arg, dataset, percentile};
 
 /// Runs one request against the store, given the project and "now".
 type RunCase = fn(Arc<dyn Store>, ProjectId, Millis) -> BoxFuture<'static, store::Result<()>>;
@@ -152,67 +152,9 @@ async fn funnel_4_steps(store: Arc<dyn Store>, project: ProjectId, now: Millis) 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let backend = args
-        .iter()
-        .skip(1)
-        .find(|a| matches!(a.as_str(), "sqlite" | "mongodb"))
-        .cloned()
-        .unwrap_or_else(|| "sqlite".to_owned());
-    let events_target = arg(&args, "--events", 1_000_000);
-    let visitors = arg(&args, "--visitors", 50_000) as u32;
     let runs = (arg(&args, "--runs", 10) as usize).max(1);
-    let days = 30;
-    let keep = args
-        .iter()
-        .position(|a| a == "--keep")
-        .and_then(|i| args.get(i + 1))
-        .map(std::path::PathBuf::from);
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let dir = keep.clone().unwrap_or_else(|| tmp.path().to_owned());
-    std::fs::create_dir_all(&dir).expect("data dir");
-    let kept: Option<Value> = std::fs::read(dir.join(KEPT))
-        .ok()
-        .map(|b| serde_json::from_slice(&b).expect("the kept bench's notes"))
-        .filter(|k: &Value| k["backend"] == backend.as_str());
-    let (store, db_name): (Arc<dyn Store>, Option<String>) = match backend.as_str() {
-        "mongodb" => {
-            let server = store_mongo::testing::TestServer::shared();
-            let db = kept
-                .as_ref()
-                .and_then(|k| k["db"].as_str().map(str::to_owned))
-                .unwrap_or_else(store_mongo::testing::fresh_db_name);
-            let s = store_mongo::MongoStore::connect(server.uri(), Some(&db))
-                .await
-                .expect("connect");
-            (Arc::new(s), Some(db))
-        }
-        _ => (Arc::new(store_sqlite::SqliteStore::open_in(&dir).expect("open")), None),
-    };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
-    let start = (now / DAY_MS - days as i64 + 1) * DAY_MS;
-    println!("flows bench on {backend}: ~{events_target} events, {visitors} visitors, {days} days");
-    let (project, stored, now) = match kept {
-        Some(k) => {
-            let project = ProjectId::parse(k["project"].as_str().unwrap()).expect("kept project");
-            let stored = k["stored"].as_u64().unwrap();
-            let kept_start = k["start"].as_i64().expect("the kept data's first day");
-            println!("load: kept from an earlier run in {} ({stored} events)", dir.display());
-            (project, stored, now - start + kept_start)
-        }
-        None => {
-            let project = store::ids::new_project_id(now);
-            let stored = load(&store, project, start, days, events_target, visitors).await;
-            if keep.is_some() {
-                let notes = json!({"backend": backend, "project": project.to_string(), "start": start,
-                    "stored": stored, "db": db_name});
-                std::fs::write(dir.join(KEPT), notes.to_string()).expect("writing the notes");
-            }
-            (project, stored, now)
-        }
-    };
+    let data = dataset("flows", &args, 1_000_000, 50_000).await;
+    let (store, project, stored, now) = (data.store.clone(), data.project, data.stored, data.now);
     println!("{stored} events stored; each case once cold, then x{runs}");
     for case in cases() {
         // A query past the stores' time budget is cancelled: say so instead of timing it.

@@ -1,12 +1,14 @@
 //! What the query benchmarks share: their arguments, the dataset they load (and keep, so each
 //! reuses a directory the other loaded) and their percentiles.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use contract::ids::ProjectId;
 use query::dataset::{generate, Shape};
 use query::engine;
+use serde_json::{json, Value};
 use store::Store;
 
 pub const DAY_MS: i64 = 86_400_000;
@@ -85,4 +87,107 @@ pub async fn load(
     );
 
     stored
+}
+
+/// A benchmark's data: loaded now, or kept from an earlier run (`--keep DIR`).
+pub struct Dataset {
+    pub store: Arc<dyn Store>,
+    pub project: ProjectId,
+    /// Events stored.
+    pub stored: u64,
+    /// "Now" for the queries: the same time of day, on the last day of the data.
+    pub now: i64,
+    /// Where the SQLite file is (the MongoDB store keeps nothing here).
+    #[allow(
+        dead_code,
+        reason = "the dashboard benchmark measures the data's size; flows does not"
+    )]
+    pub dir: PathBuf,
+    /// The MongoDB store's database, to measure its size.
+    #[allow(
+        dead_code,
+        reason = "the dashboard benchmark measures the data's size; flows does not"
+    )]
+    pub mongo: Option<mongodb::Database>,
+    /// The temporary folder without `--keep`, deleted when the benchmark ends.
+    _tmp: tempfile::TempDir,
+}
+
+/// Opens the store the arguments name (`sqlite`, the default, or `mongodb`) and loads 30 days of
+/// `--events` events from `--visitors` visitors into it, unless `--keep DIR` holds data an
+/// earlier run of either benchmark loaded on the same backend.
+pub async fn dataset(bench: &str, args: &[String], events: u64, visitors: u64) -> Dataset {
+    let backend = args
+        .iter()
+        .skip(1)
+        .find(|a| matches!(a.as_str(), "sqlite" | "mongodb"))
+        .cloned()
+        .unwrap_or_else(|| "sqlite".to_owned());
+    let events_target = arg(args, "--events", events);
+    let visitors = arg(args, "--visitors", visitors) as u32;
+    let days = 30;
+    let keep = args
+        .iter()
+        .position(|a| a == "--keep")
+        .and_then(|i| args.get(i + 1))
+        .map(PathBuf::from);
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = keep.clone().unwrap_or_else(|| tmp.path().to_owned());
+    std::fs::create_dir_all(&dir).expect("data dir");
+    let kept: Option<Value> = std::fs::read(dir.join(KEPT))
+        .ok()
+        .map(|b| serde_json::from_slice(&b).expect("the kept bench's notes"))
+        .filter(|k: &Value| k["backend"] == backend.as_str());
+    let (store, mongo): (Arc<dyn Store>, Option<mongodb::Database>) = match backend.as_str() {
+        "mongodb" => {
+            let server = store_mongo::testing::TestServer::shared();
+            let db = kept
+                .as_ref()
+                .and_then(|k| k["db"].as_str().map(str::to_owned))
+                .unwrap_or_else(store_mongo::testing::fresh_db_name);
+            let s = store_mongo::MongoStore::connect(server.uri(), Some(&db))
+                .await
+                .expect("connect");
+            let database = s.database().clone();
+            (Arc::new(s), Some(database))
+        }
+        _ => (Arc::new(store_sqlite::SqliteStore::open_in(&dir).expect("open")), None),
+    };
+
+    // The 30 days up to today (UTC), so "30d" covers them.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let start = (now / DAY_MS - days as i64 + 1) * DAY_MS;
+    println!("{bench} bench on {backend}: ~{events_target} events, {visitors} visitors, {days} days");
+    let (project, stored, now) = match kept {
+        Some(k) => {
+            let project = ProjectId::parse(k["project"].as_str().unwrap()).expect("kept project");
+            let stored = k["stored"].as_u64().unwrap();
+            let kept_start = k["start"].as_i64().expect("the kept data's first day");
+            println!("load: kept from an earlier run in {} ({stored} events)", dir.display());
+            (project, stored, now - start + kept_start)
+        }
+        None => {
+            let project = store::ids::new_project_id(now);
+            let stored = load(&store, project, start, days, events_target, visitors).await;
+            if keep.is_some() {
+                let db = mongo.as_ref().map(|d| d.name().to_owned());
+                let notes = json!({"backend": backend, "project": project.to_string(), "start": start,
+                    "stored": stored, "db": db});
+                std::fs::write(dir.join(KEPT), notes.to_string()).expect("writing the notes");
+            }
+            (project, stored, now)
+        }
+    };
+    Dataset {
+        store,
+        project,
+        stored,
+        now,
+        dir,
+        mongo,
+        _tmp: tmp,
+    }
 }
