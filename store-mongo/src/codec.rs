@@ -13,7 +13,7 @@ use mongodb::bson::oid::ObjectId;
 use mongodb::bson::spec::BinarySubtype;
 use mongodb::bson::{doc, Binary, Bson, DateTime, Document};
 use store::analytics::{Counters, DirtyHour, Granularity, RollupDim, RollupRow, RollupSummary, Sketch, StoredRollup};
-use store::sessions::{EventKey, Session};
+use store::sessions::{EventKey, Session, TrailStep};
 use store::{
     AuthToken, Domain, Email, KeyId, KeyRecord, Millis, Name, Project, ShareId, ShareLink, ShareSlug, TimeZoneName,
     TokenKind, User, UserId,
@@ -577,7 +577,39 @@ pub fn session_doc(s: &Session) -> Document {
     // `fold` binary-searches in.
     let applied: Vec<Bson> = s.applied.iter().map(|&x| Bson::Int64(x as i64)).collect();
     d.insert("applied", applied);
+    let trail: Vec<Bson> = s
+        .trail
+        .iter()
+        .map(|t| Bson::Document(doc! { "key": event_key_doc(&t.key), "value": &t.value }))
+        .collect();
+    d.insert("trail", trail);
     d
+}
+
+/// A session's trail. Sessions written before trails existed have none: they read as empty (the
+/// MongoDB store answers funnels and journeys from the events, not from trails).
+fn trail_from(r: &Reader) -> Decoded<Vec<TrailStep>> {
+    let Some(Bson::Array(steps)) = r.opt("trail") else {
+        return Ok(Vec::new());
+    };
+    let trail = steps
+        .iter()
+        .map(|b| match b {
+            Bson::Document(d) => {
+                let step = Reader::new(r.collection, d);
+                Ok(TrailStep {
+                    key: event_key_from(&step, "key")?,
+                    value: step.str("value")?,
+                })
+            }
+            _ => Err(r.err("trail holds a non-document")),
+        })
+        .collect::<Decoded<Vec<TrailStep>>>()?;
+    if !trail.is_sorted_by(|a, b| a.key < b.key) {
+        // `fold` binary-searches the trail to insert a step.
+        return Err(r.err("trail is not in event order"));
+    }
+    Ok(trail)
 }
 
 pub fn session_from(d: &Document, project_id: ProjectId, visitor_id: VisitorId) -> Decoded<Session> {
@@ -622,6 +654,7 @@ pub fn session_from(d: &Document, project_id: ProjectId, visitor_id: VisitorId) 
         geo: geo_from(&r)?,
         screen_width: r.opt_int("screenWidth")?,
         applied,
+        trail: trail_from(&r)?,
     })
 }
 

@@ -359,7 +359,18 @@ fn pending_of(events: &[EnrichedEvent]) -> Vec<Pending<'_>> {
 /// (MongoDB's own retry of duplicate-key upserts does not apply: the filter has a field, `rev`,
 /// outside the unique index, and the update changes it.)
 fn cas_statement(p: &Pending, rev: i64, sessions: &[Session], now: Millis) -> (Document, usize) {
-    let bytes = 256 + sessions.iter().map(|s| 2048 + 16 * s.applied.len()).sum::<usize>();
+    // A trail step is two sub-documents, five field names, a date and two strings.
+    let trail = |s: &Session| {
+        s.trail
+            .iter()
+            .map(|t| 96 + t.key.id.len() + t.value.len())
+            .sum::<usize>()
+    };
+    let bytes = 256
+        + sessions
+            .iter()
+            .map(|s| 2048 + 16 * s.applied.len() + trail(s))
+            .sum::<usize>();
     let statement = doc! {
         "q": { "_id": &p.id, "rev": rev },
         "u": { "$set": {

@@ -26,7 +26,7 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("metrics_regexp", 2, flags, regexp)?;
     conn.create_scalar_function("metrics_bucket", 3, flags, bucket)?;
     conn.create_scalar_function("metrics_sketch_count", 1, flags, sketch_count)?;
-    Ok(())
+    crate::flows::register(conn)
 }
 
 /// `metrics_sketch_count(sketch)`: the visitors a stored sketch counts (schema migration 3).

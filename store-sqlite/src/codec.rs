@@ -11,11 +11,11 @@ use contract::keys::{KeyHash, KeyPreview};
 use rusqlite::types::Type;
 use rusqlite::{params, Row, Statement};
 use store::sessions::{EventKey, Session};
-use store::StoreError;
 use store::{
     AuthToken, Domain, Email, KeyId, KeyRecord, Name, Project, ShareId, ShareLink, ShareSlug, TimeZoneName, TokenKind,
     User, UserId,
 };
+use store::{Millis, StoreError};
 
 /// A stored value that does not parse back: the file was edited by hand or written by a buggy
 /// build. Reported, never papered over.
@@ -247,9 +247,9 @@ pub(crate) const SESSION_COLUMNS: &str = "id, project_id, visitor_id, start_at, 
      exit_page, pageviews, events, custom_events, engaged_ms, hostname, referrer, source, \
      utm_source, utm_medium, utm_campaign, utm_term, utm_content, browser, browser_version, os, \
      os_version, device, country, region, city, timezone, colo, asn, screen_width, entry_key, \
-     exit_key, applied";
+     exit_key, applied, trail";
 
-const SESSION_PARAMS: usize = 34;
+const SESSION_PARAMS: usize = 35;
 
 /// Insert or overwrite one session by id: for new sessions and for sessions whose start moved.
 /// The owner (project, visitor) of an id never changes, so the update leaves those alone.
@@ -364,6 +364,7 @@ pub(crate) fn write_session(stmt: &mut Statement<'_>, s: &Session) -> Result<(),
         key_bytes(&s.entry_key),
         key_bytes(&s.exit_key),
         applied_bytes(&s.applied),
+        crate::trail::encode(s.start, &s.trail),
     ])
     .map_err(StoreError::backend)?;
     Ok(())
@@ -371,11 +372,12 @@ pub(crate) fn write_session(stmt: &mut Statement<'_>, s: &Session) -> Result<(),
 
 pub(crate) fn session(row: &Row<'_>) -> rusqlite::Result<Session> {
     let device = row.get_ref(23)?.as_str()?;
+    let start: Millis = row.get(3)?;
     Ok(Session {
         id: contract::encode_hex(&id12(row, 0, "session id")?),
         project_id: ProjectId::from_bytes(id12(row, 1, "project id")?),
         visitor_id: visitor_from_sql(row, 2)?,
-        start: row.get(3)?,
+        start,
         end: row.get(4)?,
         entry_page: row.get(5)?,
         exit_page: row.get(6)?,
@@ -412,6 +414,7 @@ pub(crate) fn session(row: &Row<'_>) -> rusqlite::Result<Session> {
         entry_key: key_from_bytes(row.get_ref(31)?.as_blob()?).ok_or_else(|| invalid(31, "entry key"))?,
         exit_key: key_from_bytes(row.get_ref(32)?.as_blob()?).ok_or_else(|| invalid(32, "exit key"))?,
         applied: applied_from_bytes(row.get_ref(33)?.as_blob()?).ok_or_else(|| invalid(33, "applied digests"))?,
+        trail: crate::trail::decode(start, row.get_ref(34)?.as_blob()?).map_err(|_| invalid(34, "trail"))?,
     })
 }
 

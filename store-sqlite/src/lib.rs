@@ -32,11 +32,12 @@
 mod analytics;
 mod codec;
 mod explorer;
+mod flows;
 mod funnels;
 mod goals;
-mod journeys;
 mod schema;
 pub mod session_cache;
+mod trail;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::c_int;
@@ -492,12 +493,13 @@ const DELETE_SESSION: &str = "DELETE FROM sessions WHERE id = ?1";
 /// What [`Store::delete_project`] deletes besides the project's row, each by an index leading
 /// with the project. Keys and share links would go by the foreign keys' cascade too; deleting them
 /// here keeps the list complete in one place.
-const DELETE_PROJECT_DATA: [&str; 7] = [
+const DELETE_PROJECT_DATA: [&str; 8] = [
     "DELETE FROM api_keys WHERE project_id = ?1",
     "DELETE FROM share_links WHERE project_id = ?1",
     "DELETE FROM goals WHERE project_id = ?1",
     "DELETE FROM events WHERE project_id = ?1",
     "DELETE FROM sessions WHERE project_id = ?1",
+    "DELETE FROM session_spans WHERE project_id = ?1",
     "DELETE FROM rollups WHERE project_id = ?1",
     "DELETE FROM rollup_dirty WHERE project_id = ?1",
 ];
@@ -1186,7 +1188,7 @@ impl Store for SqliteStore {
         q: &store::analytics::funnel::FunnelQuery,
     ) -> Result<store::analytics::funnel::FunnelCounts> {
         let q = q.clone();
-        self.analyze(move |c| funnels::funnel(c, &q)).await
+        self.analyze(move |c| flows::funnel(c, &q)).await
     }
 
     async fn create_saved_funnel(&self, funnel: &store::funnels::SavedFunnel) -> Result<()> {
@@ -1212,7 +1214,7 @@ impl Store for SqliteStore {
         q: &store::analytics::journeys::JourneyQuery,
     ) -> Result<store::analytics::journeys::Journeys> {
         let q = q.clone();
-        self.analyze(move |c| journeys::journeys(c, &q)).await
+        self.analyze(move |c| flows::journeys(c, &q)).await
     }
 
     async fn session_list(&self, q: &store::analytics::explorer::SessionListQuery) -> Result<Vec<Session>> {
@@ -1242,6 +1244,8 @@ impl Store for SqliteStore {
             let run = |sql: &str, at: Millis| tx.execute(sql, [at]).map_err(backend);
             let events = run("DELETE FROM events WHERE occurred_at < ?1", r.raw_before)?;
             let sessions = run("DELETE FROM sessions WHERE start_at < ?1", r.raw_before)?;
+            // The days wholly before the cut-off: their sessions are all gone.
+            run("DELETE FROM session_spans WHERE day < ?1 / 86400000", r.raw_before)?;
             // Under the writer's lock, so no ingest folds into a swept session meanwhile.
             lock_cache(&inner.sessions).clear();
             run("DELETE FROM rollup_dirty WHERE hour < ?1", r.raw_before)?;

@@ -54,7 +54,7 @@ async fn data_survives_closing_and_reopening() {
     assert_eq!(sessions_before[0].visitor_id, VisitorId(u64::MAX));
 
     let s = SqliteStore::open_in(&data_dir).unwrap();
-    assert_eq!(s.schema_version().await.unwrap(), 6);
+    assert_eq!(s.schema_version().await.unwrap(), 7);
     assert_eq!(s.user_by_email(&ada.email).await.unwrap(), Some(ada.clone()));
     assert_eq!(s.projects_of(&ada.id).await.unwrap(), vec![blog.clone()]);
     assert_eq!(s.events(&blog.id, T0, T0 + 60 * MIN).await.unwrap(), events);
@@ -129,11 +129,13 @@ async fn migrating_to_version_3_counts_the_visitors_of_existing_rollups() {
         let s = SqliteStore::open(&path).unwrap();
         s.replace_rollups(&project, Granularity::Day, T0, &rows).await.unwrap();
     }
-    // Back to what a version-2 file holds: versions 6, 5 and 4 undone, then version 3.
+    // Back to what a version-2 file holds: versions 7, 6, 5 and 4 undone, then version 3.
     rusqlite::Connection::open(&path)
         .unwrap()
         .execute_batch(
-            "DROP TABLE saved_funnels; DROP TABLE goals; \
+            "DROP TRIGGER session_spans_insert; DROP TRIGGER session_spans_start; DROP TABLE session_spans; \
+             ALTER TABLE sessions DROP COLUMN trail; \
+             DROP TABLE saved_funnels; DROP TABLE goals; \
              DROP TABLE share_links; DROP INDEX auth_tokens_user_created; \
              CREATE INDEX auth_tokens_user ON auth_tokens (user_id); \
              ALTER TABLE projects DROP COLUMN domain; ALTER TABLE projects DROP COLUMN timezone; \
@@ -142,7 +144,7 @@ async fn migrating_to_version_3_counts_the_visitors_of_existing_rollups() {
         )
         .unwrap();
     let s = SqliteStore::open(&path).unwrap();
-    assert_eq!(s.schema_version().await.unwrap(), 6, "and on to the newest");
+    assert_eq!(s.schema_version().await.unwrap(), 7, "and on to the newest");
     let mut got = s
         .rollup_summaries(&project, Granularity::Day, T0, T0 + 1, &RollupDim::Total)
         .await
@@ -160,4 +162,67 @@ async fn migrating_to_version_3_counts_the_visitors_of_existing_rollups() {
             ("none", 0, true)
         ]
     );
+}
+
+/// Migration 7 gives the sessions of an older file their trails, as folding would have, and
+/// bounds on where each day's sessions lie; funnels and journeys then read them.
+#[tokio::test]
+async fn migrating_to_version_7_fills_the_trails_of_existing_sessions() {
+    use store::analytics::funnel::{CustomEventName, FunnelQuery, FunnelStep, FunnelSteps};
+    use store::analytics::PagePattern;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v6.sqlite3");
+    let (a, b) = (
+        ProjectId::parse("65f0a1b2c3d4e5f601234567").unwrap(),
+        ProjectId::parse("65f0a1b2c3d4e5f601234568").unwrap(),
+    );
+    let mut events = Vec::new();
+    for (p, visitor) in [(a, 1), (a, 2), (b, 1)] {
+        let at = |m: i64| T0 + m * MIN + visitor as i64;
+        events.extend([
+            event(p, visitor, &format!("v{visitor}{p}1"), "pageview", at(0), "/"),
+            event(p, visitor, &format!("v{visitor}{p}2"), "page_exit", at(1), "/"),
+            event(p, visitor, &format!("v{visitor}{p}3"), "path_change", at(1), "/pricing"),
+            event(p, visitor, &format!("v{visitor}{p}4"), "signup", at(2), "/pricing"),
+            // 40 minutes later: a second session.
+            event(p, visitor, &format!("v{visitor}{p}5"), "pageview", at(42), "/docs"),
+        ]);
+    }
+    let before = {
+        let s = SqliteStore::open(&path).unwrap();
+        s.ingest(&events).await.unwrap();
+        let mut all = s.sessions(&a, T0, T0 + 60 * MIN).await.unwrap();
+        all.extend(s.sessions(&b, T0, T0 + 60 * MIN).await.unwrap());
+        all
+    };
+    assert_eq!(before.len(), 6);
+    assert_eq!(before[0].trail.len(), 3, "{:?}", before[0].trail);
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "DROP TRIGGER session_spans_insert; DROP TRIGGER session_spans_start; DROP TABLE session_spans; \
+             ALTER TABLE sessions DROP COLUMN trail; PRAGMA user_version = 6;",
+        )
+        .unwrap();
+    let s = SqliteStore::open(&path).unwrap();
+    assert_eq!(s.schema_version().await.unwrap(), 7);
+    let mut after = s.sessions(&a, T0, T0 + 60 * MIN).await.unwrap();
+    after.extend(s.sessions(&b, T0, T0 + 60 * MIN).await.unwrap());
+    assert_eq!(after, before);
+    let q = FunnelQuery {
+        project: a,
+        from: T0,
+        to: T0 + 60 * MIN,
+        filters: vec![],
+        steps: FunnelSteps::new(vec![
+            FunnelStep::Page(PagePattern::parse("/").unwrap()),
+            FunnelStep::Page(PagePattern::parse("/pri*").unwrap()),
+            FunnelStep::Event(CustomEventName::parse("signup").unwrap()),
+        ])
+        .unwrap(),
+    };
+    let counts = s.funnel(&q).await.unwrap();
+    let visitors: Vec<u64> = counts.steps.iter().map(|c| c.visitors).collect();
+    assert_eq!(visitors, vec![2, 2, 2]);
+    assert_eq!(counts.steps[1].median_ms_from_previous, Some(MIN as u64));
 }

@@ -54,6 +54,40 @@ pub struct Session {
     pub screen_width: Option<u32>,
     /// Sorted digests ([`contract::ids::EventId::digest64`]) of the events folded in.
     pub applied: Vec<u64>,
+    /// The page views and custom events, in event order: what funnels and journeys read, so
+    /// that they never have to find each event's session again.
+    pub trail: Vec<TrailStep>,
+}
+
+/// One step of a session's [`Session::trail`]: a page view ([`PAGE_RANK`], `value` is its path)
+/// or a custom event ([`EVENT_RANK`], `value` is its name), with its order key. A `page_exit`
+/// is not a step.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct TrailStep {
+    pub key: EventKey,
+    pub value: String,
+}
+
+/// [`EventKey::rank`] of a `page_exit`, a page view and a custom event.
+pub const EXIT_RANK: u8 = 0;
+pub const PAGE_RANK: u8 = 1;
+pub const EVENT_RANK: u8 = 2;
+
+impl TrailStep {
+    /// The event's step, `None` for a `page_exit`.
+    pub fn of(e: &EnrichedEvent) -> Option<Self> {
+        let key = order_key(e);
+        let value = match key.rank {
+            PAGE_RANK => e.path.clone(),
+            EVENT_RANK => e.name.clone(),
+            _ => return None,
+        };
+        Some(TrailStep { key, value })
+    }
+
+    pub fn is_page(&self) -> bool {
+        self.key.rank == PAGE_RANK
+    }
 }
 
 /// Total order of a visitor's events: time, then kind (`page_exit` before a page view before a
@@ -68,9 +102,9 @@ pub struct EventKey {
 
 pub fn order_key(e: &EnrichedEvent) -> EventKey {
     let rank = match e.name.as_str() {
-        PAGE_EXIT => 0,
-        PAGEVIEW | PATH_CHANGE => 1,
-        _ => 2,
+        PAGE_EXIT => EXIT_RANK,
+        PAGEVIEW | PATH_CHANGE => PAGE_RANK,
+        _ => EVENT_RANK,
     };
     EventKey {
         at: e.occurred_at,
@@ -104,6 +138,7 @@ impl Session {
             geo: e.geo.clone(),
             screen_width: e.screen_width,
             applied: Vec::new(),
+            trail: Vec::new(),
         };
         s.count(e);
         s
@@ -119,6 +154,12 @@ impl Session {
         let digest = e.id.digest64();
         if let Err(at) = self.applied.binary_search(&digest) {
             self.applied.insert(at, digest);
+        }
+        if let Some(step) = TrailStep::of(e) {
+            // Events mostly arrive in order: the search ends at the back.
+            if let Err(at) = self.trail.binary_search_by(|s| s.key.cmp(&step.key)) {
+                self.trail.insert(at, step);
+            }
         }
     }
 
@@ -171,6 +212,9 @@ impl Session {
         self.applied.extend(other.applied);
         self.applied.sort_unstable();
         self.applied.dedup();
+        self.trail.extend(other.trail);
+        self.trail.sort_by(|a, b| a.key.cmp(&b.key));
+        self.trail.dedup_by(|a, b| a.key == b.key);
     }
 
     /// Whether the event with this digest is already folded in.
@@ -346,7 +390,9 @@ mod tests {
         ]
     }
 
-    fn summary(sessions: &[Session]) -> Vec<(Millis, Millis, String, String, u32, u32, bool)> {
+    type Summary = (Millis, Millis, String, String, u32, u32, bool, Vec<String>);
+
+    fn summary(sessions: &[Session]) -> Vec<Summary> {
         sessions
             .iter()
             .map(|s| {
@@ -358,9 +404,14 @@ mod tests {
                     s.pageviews,
                     s.events,
                     s.is_bounce(),
+                    trail(s),
                 )
             })
             .collect()
+    }
+
+    fn trail(s: &Session) -> Vec<String> {
+        s.trail.iter().map(|t| format!("{}@{}", t.value, t.key.at)).collect()
     }
 
     #[test]
@@ -371,8 +422,26 @@ mod tests {
         assert_eq!(
             summary(&f.sessions),
             vec![
-                (0, 6 * MIN, "/a".into(), "/b".into(), 2, 3, false),
-                (120 * MIN, 120 * MIN, "/c".into(), "/c".into(), 1, 1, true),
+                (
+                    0,
+                    6 * MIN,
+                    "/a".into(),
+                    "/b".into(),
+                    2,
+                    3,
+                    false,
+                    steps(&["/a@0", "/b@300000"])
+                ),
+                (
+                    120 * MIN,
+                    120 * MIN,
+                    "/c".into(),
+                    "/c".into(),
+                    1,
+                    1,
+                    true,
+                    steps(&["/c@7200000"])
+                ),
             ]
         );
         assert_eq!(f.sessions[0].engaged_ms, 1_000);
@@ -423,6 +492,44 @@ mod tests {
             ("/a", "/b")
         );
         assert_eq!(f.sessions[0].pageviews, 3);
+        assert_eq!(trail(&f.sessions[0]), steps(&["/a@0", "/m@1500000", "/b@3000000"]));
+    }
+
+    fn steps(s: &[&str]) -> Vec<String> {
+        s.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    /// The trail is in event order (ties in time by kind, then by id) whatever the arrival order
+    /// and batching, holds each event once, and leaves `page_exit`s out.
+    #[test]
+    fn the_trail_holds_page_views_and_custom_events_in_event_order() {
+        let p = project();
+        let events = [
+            event(p, 1, "b", "signup", MIN, "/x"),
+            event(p, 1, "a", "signup", MIN, "/x"),
+            event(p, 1, "c", "pageview", MIN, "/p"),
+            event(p, 1, "d", "page_exit", MIN, "/p"),
+            event(p, 1, "e", "path_change", 0, "/q"),
+        ];
+        for shift in 0..events.len() {
+            let mut order: Vec<&EnrichedEvent> = events.iter().collect();
+            order.rotate_left(shift);
+            let mut sessions = vec![];
+            let mut mint = counter();
+            for e in order.iter().chain(order.iter()) {
+                sessions = fold(sessions, &[*e], &mut mint).sessions;
+            }
+            let ids: Vec<(&str, &str)> = sessions[0]
+                .trail
+                .iter()
+                .map(|t| (t.key.id.as_str(), t.value.as_str()))
+                .collect();
+            assert_eq!(
+                ids,
+                vec![("e", "/q"), ("c", "/p"), ("a", "signup"), ("b", "signup")],
+                "shift {shift}"
+            );
+        }
     }
 
     #[test]
