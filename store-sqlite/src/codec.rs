@@ -247,9 +247,20 @@ pub(crate) const SESSION_COLUMNS: &str = "id, project_id, visitor_id, start_at, 
      exit_page, pageviews, events, custom_events, engaged_ms, hostname, referrer, source, \
      utm_source, utm_medium, utm_campaign, utm_term, utm_content, browser, browser_version, os, \
      os_version, device, country, region, city, timezone, colo, asn, screen_width, entry_key, \
-     exit_key, applied, trail";
+     exit_key, applied";
 
-const SESSION_PARAMS: usize = 35;
+const SESSION_PARAMS: usize = 34;
+
+/// What reads of a session select, from `sessions` as `s`: its columns, then its trail from
+/// `session_trails` (empty for a session with no page view or custom event yet written).
+pub(crate) static SESSION_SELECT: LazyLock<String> = LazyLock::new(|| {
+    format!("{SESSION_COLUMNS}, coalesce((SELECT t.trail FROM session_trails t WHERE t.seq = s.seq), x'')")
+});
+
+/// Writes a session's trail, by the session's `seq` (what the session's own write returns).
+pub(crate) const UPSERT_TRAIL: &str = "INSERT INTO session_trails (seq, project_id, start_at, visitor_id, trail) \
+     VALUES (?1, ?2, ?3, ?4, ?5) \
+     ON CONFLICT (seq) DO UPDATE SET start_at = excluded.start_at, trail = excluded.trail";
 
 /// Insert or overwrite one session by id: for new sessions and for sessions whose start moved.
 /// The owner (project, visitor) of an id never changes, so the update leaves those alone.
@@ -262,7 +273,7 @@ pub(crate) static UPSERT_SESSION: LazyLock<String> = LazyLock::new(|| {
         .map(|c| format!("{c} = excluded.{c}"))
         .collect();
     format!(
-        "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ({}) ON CONFLICT (id) DO UPDATE SET {}",
+        "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ({}) ON CONFLICT (id) DO UPDATE SET {} RETURNING seq",
         placeholders.join(", "),
         updates.join(", ")
     )
@@ -283,7 +294,7 @@ pub(crate) static UPDATE_SESSION: LazyLock<String> = LazyLock::new(|| {
         .collect();
     // ?2 to ?4 go unused (SQLite allows gaps in numbered parameters): one binding function
     // serves both statements.
-    format!("UPDATE sessions SET {} WHERE id = ?1", updates.join(", "))
+    format!("UPDATE sessions SET {} WHERE id = ?1 RETURNING seq", updates.join(", "))
 });
 
 /// A session id as stored: the 12 bytes behind its 24 hex characters.
@@ -326,47 +337,64 @@ fn applied_from_bytes(b: &[u8]) -> Option<Vec<u64>> {
     )
 }
 
-/// Writes one session with [`UPSERT_SESSION`] or [`UPDATE_SESSION`].
-pub(crate) fn write_session(stmt: &mut Statement<'_>, s: &Session) -> Result<(), StoreError> {
+/// Writes one session with [`UPSERT_SESSION`] or [`UPDATE_SESSION`], and its trail with
+/// [`UPSERT_TRAIL`].
+pub(crate) fn write_session(
+    stmt: &mut Statement<'_>,
+    trail: &mut Statement<'_>,
+    s: &Session,
+) -> Result<(), StoreError> {
     let id = session_id_bytes(&s.id).map_err(StoreError::backend)?;
-    stmt.execute(params![
-        id,
-        s.project_id.bytes(),
-        visitor_to_sql(s.visitor_id),
-        s.start,
-        s.end,
-        s.entry_page.as_str(),
-        s.exit_page.as_str(),
-        s.pageviews,
-        s.events,
-        s.custom_events,
-        s.engaged_ms as i64,
-        s.hostname.as_str(),
-        s.referrer.as_deref(),
-        s.source.as_deref(),
-        s.utm.source.as_deref(),
-        s.utm.medium.as_deref(),
-        s.utm.campaign.as_deref(),
-        s.utm.term.as_deref(),
-        s.utm.content.as_deref(),
-        s.client.browser.as_str(),
-        s.client.browser_version.as_str(),
-        s.client.os.as_str(),
-        s.client.os_version.as_str(),
-        s.client.device.as_str(),
-        s.geo.country.as_deref(),
-        s.geo.region.as_deref(),
-        s.geo.city.as_deref(),
-        s.geo.timezone.as_deref(),
-        s.geo.colo.as_deref(),
-        s.geo.asn,
-        s.screen_width,
-        key_bytes(&s.entry_key),
-        key_bytes(&s.exit_key),
-        applied_bytes(&s.applied),
-        crate::trail::encode(s.start, &s.trail),
-    ])
-    .map_err(StoreError::backend)?;
+    let seq: i64 = stmt
+        .query_row(
+            params![
+                id,
+                s.project_id.bytes(),
+                visitor_to_sql(s.visitor_id),
+                s.start,
+                s.end,
+                s.entry_page.as_str(),
+                s.exit_page.as_str(),
+                s.pageviews,
+                s.events,
+                s.custom_events,
+                s.engaged_ms as i64,
+                s.hostname.as_str(),
+                s.referrer.as_deref(),
+                s.source.as_deref(),
+                s.utm.source.as_deref(),
+                s.utm.medium.as_deref(),
+                s.utm.campaign.as_deref(),
+                s.utm.term.as_deref(),
+                s.utm.content.as_deref(),
+                s.client.browser.as_str(),
+                s.client.browser_version.as_str(),
+                s.client.os.as_str(),
+                s.client.os_version.as_str(),
+                s.client.device.as_str(),
+                s.geo.country.as_deref(),
+                s.geo.region.as_deref(),
+                s.geo.city.as_deref(),
+                s.geo.timezone.as_deref(),
+                s.geo.colo.as_deref(),
+                s.geo.asn,
+                s.screen_width,
+                key_bytes(&s.entry_key),
+                key_bytes(&s.exit_key),
+                applied_bytes(&s.applied),
+            ],
+            |r| r.get(0),
+        )
+        .map_err(StoreError::backend)?;
+    trail
+        .execute(params![
+            seq,
+            s.project_id.bytes(),
+            s.start,
+            visitor_to_sql(s.visitor_id),
+            crate::trail::encode(s.start, &s.trail)
+        ])
+        .map_err(StoreError::backend)?;
     Ok(())
 }
 

@@ -16,7 +16,7 @@ use contract::enriched::EnrichedEvent;
 use contract::ids::ProjectId;
 
 use crate::analytics::session_filters;
-use crate::codec::{self, session_id_bytes, visitor_to_sql, EVENT_COLUMNS, SESSION_COLUMNS};
+use crate::codec::{self, session_id_bytes, visitor_to_sql, EVENT_COLUMNS, SESSION_SELECT};
 use crate::{backend, StoreError};
 
 fn sql_i64(n: u64) -> i64 {
@@ -30,7 +30,8 @@ pub(crate) fn session_list(conn: &Connection, q: &SessionListQuery) -> Result<Ve
         Value::Integer(q.to),
     ];
     let mut sql = format!(
-        "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.project_id = ?1 AND s.start_at >= ?2 AND s.start_at < ?3"
+        "SELECT {} FROM sessions s WHERE s.project_id = ?1 AND s.start_at >= ?2 AND s.start_at < ?3",
+        *SESSION_SELECT
     );
     for c in session_filters(&q.filters, &mut params) {
         let _ = write!(sql, " AND {c}");
@@ -70,7 +71,8 @@ pub(crate) fn session_list(conn: &Connection, q: &SessionListQuery) -> Result<Ve
 pub(crate) fn session(conn: &Connection, project: &ProjectId, id: &SessionId) -> Result<Option<Session>> {
     let id = session_id_bytes(id.as_str()).map_err(StoreError::backend)?;
     conn.prepare_cached(&format!(
-        "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?1 AND project_id = ?2"
+        "SELECT {} FROM sessions s WHERE id = ?1 AND project_id = ?2",
+        *SESSION_SELECT
     ))
     .and_then(|mut s| s.query_row(params![id, project.bytes()], codec::session).optional())
     .map_err(backend)

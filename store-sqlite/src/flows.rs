@@ -23,7 +23,7 @@ use rusqlite::types::Value;
 use rusqlite::{params, Connection, OptionalExtension};
 use store::analytics::funnel::{FunnelCounts, FunnelQuery, FunnelStep};
 use store::analytics::journeys::{
-    depth_counts, JourneyQuery, Journeys, LinkCount, NodeCount, PathCount, Step, StepKind,
+    depth_counts, JourneyQuery, Journeys, LinkCount, NodeCount, PathCount, Step, StepKind, MAX_JOURNEY_DEPTH,
 };
 use store::analytics::Filter;
 use store::sessions::{EVENT_RANK, PAGE_RANK};
@@ -38,9 +38,10 @@ use crate::trail::{self, StepRef};
 /// the other projects' sessions in between, would cost more.
 pub(crate) const SPARSE_SCAN_RATIO: i64 = 8;
 
-/// `FROM` and `WHERE` of the sessions of `project` started in `[from, to)` that pass `filters`
-/// (session fields), as `s`. `params` must hold the project, `from` and `to` as `?1` to `?3`;
-/// the filters' values are appended.
+/// `FROM` and `WHERE` of the trails (as `t`) of the sessions of `project` started in
+/// `[from, to)` that pass `filters` (session fields, on `sessions` as `s`, joined only for
+/// them). `params` must hold the project, `from` and `to` as `?1` to `?3`; the filters' values
+/// are appended.
 pub(crate) fn sessions_in_scope(
     conn: &Connection,
     project: &ProjectId,
@@ -49,10 +50,10 @@ pub(crate) fn sessions_in_scope(
     filters: &[Filter],
     params: &mut Vec<Value>,
 ) -> Result<String> {
-    let mut conditions = String::from("s.project_id = ?1 AND s.start_at >= ?2 AND s.start_at < ?3");
+    let mut filtered = String::new();
     for c in crate::analytics::session_filters(filters, params) {
-        conditions.push_str(" AND ");
-        conditions.push_str(&c);
+        filtered.push_str(" AND ");
+        filtered.push_str(&c);
     }
     let bounds: Option<(i64, i64)> = conn
         .prepare_cached(
@@ -76,13 +77,25 @@ pub(crate) fn sessions_in_scope(
             .and_then(|mut s| s.query_row(params![project.bytes(), from, to, enough], |r| r.get(0)))
             .map_err(crate::backend)?;
         if found >= enough {
-            // NOT INDEXED: the planner would take sessions_start for the range on start_at.
-            return Ok(format!(
-                "FROM sessions s NOT INDEXED WHERE s.seq BETWEEN {lo} AND {hi} AND {conditions}"
-            ));
+            // In `seq` order. NOT INDEXED: the planner would take sessions_start for the range.
+            return Ok(if filtered.is_empty() {
+                format!(
+                    "FROM session_trails t WHERE t.seq BETWEEN {lo} AND {hi} \
+                     AND t.project_id = ?1 AND t.start_at >= ?2 AND t.start_at < ?3"
+                )
+            } else {
+                format!(
+                    "FROM sessions s NOT INDEXED CROSS JOIN session_trails t ON t.seq = s.seq \
+                     WHERE s.seq BETWEEN {lo} AND {hi} \
+                     AND s.project_id = ?1 AND s.start_at >= ?2 AND s.start_at < ?3{filtered}"
+                )
+            });
         }
     }
-    Ok(format!("FROM sessions s INDEXED BY sessions_start WHERE {conditions}"))
+    Ok(format!(
+        "FROM sessions s INDEXED BY sessions_start CROSS JOIN session_trails t ON t.seq = s.seq \
+         WHERE s.project_id = ?1 AND s.start_at >= ?2 AND s.start_at < ?3{filtered}"
+    ))
 }
 
 pub(crate) fn register(conn: &Connection) -> rusqlite::Result<()> {
@@ -112,7 +125,6 @@ impl Hasher for VisitorHasher {
     }
 }
 
-type Visitors = HashSet<i64, BuildHasherDefault<VisitorHasher>>;
 type ByVisitor<V> = HashMap<i64, V, BuildHasherDefault<VisitorHasher>>;
 
 fn user_error(e: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {
@@ -166,7 +178,7 @@ pub(crate) fn flow_sql(
         serde_json::to_string(query).map_err(store::StoreError::backend)?,
     ));
     let sql = format!(
-        "SELECT {function}(?{}, s.visitor_id, s.start_at, s.trail) {scope}",
+        "SELECT {function}(?{}, t.visitor_id, t.start_at, t.trail) {scope}",
         params.len()
     );
     Ok((sql, params))
@@ -276,44 +288,107 @@ struct JourneysAggregate;
 /// A step as an index into [`JourneyTally::names`].
 type StepId = u32;
 
+/// Pads a path shorter than [`MAX_JOURNEY_DEPTH`].
+const NO_STEP: StepId = StepId::MAX;
+
+/// What the answer counts the visitors of.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+enum Counted {
+    /// Reached depth d (from 1, up to the query's depth + 1, which counts the last drop-off).
+    Depth(u32),
+    Node(u32, StepId),
+    Link(u32, StepId, StepId),
+    Path([StepId; MAX_JOURNEY_DEPTH as usize]),
+}
+
+/// A hasher for small integer keys ([`Counted`]): a multiply-rotate in the manner of FxHash, far
+/// cheaper than SipHash on a few words. Never for text (pages are interned with the standard,
+/// seeded hasher, as their values come from the sites' visitors).
+#[derive(Default)]
+struct WordHasher(u64);
+
+impl Hasher for WordHasher {
+    fn finish(&self) -> u64 {
+        self.0 ^ (self.0 >> 29)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+    fn write_isize(&mut self, n: isize) {
+        self.write_u64(n as u64);
+    }
+}
+
 pub(crate) struct JourneyTally {
     q: JourneyQuery,
-    /// Interned steps: `(is_page, value)`.
-    ids: HashMap<(bool, Vec<u8>), StepId>,
+    /// Interned steps, pages and events apart, and what each id stands for.
+    pages: HashMap<Vec<u8>, StepId>,
+    events: HashMap<Vec<u8>, StepId>,
     names: Vec<(bool, Vec<u8>)>,
-    /// Visitors who reached depth d + 1.
-    reached: Vec<Visitors>,
-    nodes: HashMap<(u32, StepId), Visitors>,
-    links: HashMap<(u32, StepId, StepId), Visitors>,
-    paths: HashMap<Vec<StepId>, Visitors>,
-    /// Scratch: the current session's steps.
+    /// Each [`Counted`] as a dense index into `counts`.
+    ids: HashMap<Counted, u32, BuildHasherDefault<WordHasher>>,
+    counted: Vec<Counted>,
+    /// Distinct visitors per counted thing.
+    counts: Vec<u64>,
+    /// Per visitor, what it was counted in already: a visitor with two sessions through the same
+    /// node counts once. A short list per visitor instead of a set per counted thing: a fraction
+    /// of the memory, and one look-up per session.
+    seen: ByVisitor<Vec<u32>>,
+    /// Scratch: the current session's steps and counted things.
     steps: Vec<StepId>,
+    keys: Vec<u32>,
 }
 
 impl JourneyTally {
     fn new(q: JourneyQuery) -> Self {
-        let depth = q.depth.get() as usize;
         JourneyTally {
             q,
-            ids: HashMap::new(),
+            pages: HashMap::new(),
+            events: HashMap::new(),
             names: Vec::new(),
-            reached: vec![Visitors::default(); depth + 1],
-            nodes: HashMap::new(),
-            links: HashMap::new(),
-            paths: HashMap::new(),
+            ids: HashMap::default(),
+            counted: Vec::new(),
+            counts: Vec::new(),
+            seen: ByVisitor::default(),
             steps: Vec::new(),
+            keys: Vec::new(),
         }
     }
 
     fn intern(&mut self, is_page: bool, value: &[u8]) -> StepId {
-        // The common case, a step seen before, allocates nothing but the look-up key.
-        let key = (is_page, value.to_vec());
-        if let Some(&id) = self.ids.get(&key) {
+        let map = if is_page { &mut self.pages } else { &mut self.events };
+        if let Some(&id) = map.get(value) {
             return id;
         }
         let id = self.names.len() as StepId;
-        self.names.push(key.clone());
-        self.ids.insert(key, id);
+        map.insert(value.to_vec(), id);
+        self.names.push((is_page, value.to_vec()));
+        id
+    }
+
+    fn id_of(&mut self, c: Counted) -> u32 {
+        let next = self.counted.len() as u32;
+        let id = *self.ids.entry(c).or_insert(next);
+        if id == next {
+            self.counted.push(c);
+            self.counts.push(0);
+        }
         id
     }
 
@@ -350,28 +425,30 @@ impl JourneyTally {
             }
         }
         if !steps.is_empty() {
+            let mut keys = std::mem::take(&mut self.keys);
+            keys.clear();
             for (i, &step) in steps.iter().enumerate() {
-                self.reached[i].insert(visitor);
+                let d = i as u32 + 1;
+                keys.push(self.id_of(Counted::Depth(d)));
                 if i < depth {
-                    self.nodes.entry((i as u32 + 1, step)).or_default().insert(visitor);
+                    keys.push(self.id_of(Counted::Node(d, step)));
                 }
                 if i + 1 < depth && i + 1 < steps.len() {
-                    self.links
-                        .entry((i as u32 + 1, step, steps[i + 1]))
-                        .or_default()
-                        .insert(visitor);
+                    keys.push(self.id_of(Counted::Link(d, step, steps[i + 1])));
                 }
             }
+            let mut path = [NO_STEP; MAX_JOURNEY_DEPTH as usize];
             let shown = steps.len().min(depth);
-            match self.paths.get_mut(&steps[..shown]) {
-                Some(v) => {
-                    v.insert(visitor);
-                }
-                None => {
-                    self.paths
-                        .insert(steps[..shown].to_vec(), Visitors::from_iter([visitor]));
+            path[..shown].copy_from_slice(&steps[..shown]);
+            keys.push(self.id_of(Counted::Path(path)));
+            let seen = self.seen.entry(visitor).or_default();
+            for &k in &keys {
+                if !seen.contains(&k) {
+                    seen.push(k);
+                    self.counts[k as usize] += 1;
                 }
             }
+            self.keys = keys;
         }
         self.steps = steps;
         Ok(())
@@ -388,53 +465,58 @@ impl JourneyTally {
     fn finish(self) -> Journeys {
         let depth = self.q.depth.get();
         let limit = self.q.limit.get() as usize;
+        let mut reached = vec![0u64; depth as usize + 1];
+        let mut nodes: Vec<Vec<(NodeCount, StepId)>> = vec![Vec::new(); depth as usize];
+        let mut links: Vec<(u32, StepId, StepId, u64)> = Vec::new();
+        let mut paths: Vec<PathCount> = Vec::new();
+        for (c, &visitors) in self.counted.iter().zip(&self.counts) {
+            match *c {
+                Counted::Depth(d) => reached[d as usize - 1] = visitors,
+                Counted::Node(d, id) => nodes[d as usize - 1].push((
+                    NodeCount {
+                        depth: d,
+                        step: self.step(id),
+                        visitors,
+                    },
+                    id,
+                )),
+                Counted::Link(d, from, to) => links.push((d, from, to, visitors)),
+                Counted::Path(ids) => paths.push(PathCount {
+                    steps: ids
+                        .iter()
+                        .take_while(|&&id| id != NO_STEP)
+                        .map(|&id| self.step(id))
+                        .collect(),
+                    visitors,
+                }),
+            }
+        }
         let mut shown: HashSet<(u32, StepId)> = HashSet::new();
-        let mut nodes: Vec<NodeCount> = Vec::new();
-        for d in 1..=depth {
-            let mut at_depth: Vec<NodeCount> = self
-                .nodes
-                .iter()
-                .filter(|((nd, _), _)| *nd == d)
-                .map(|(&(_, id), v)| NodeCount {
-                    depth: d,
-                    step: self.step(id),
-                    visitors: v.len() as u64,
-                })
-                .collect();
-            at_depth.sort_by(|a, b| {
+        let mut shown_nodes: Vec<NodeCount> = Vec::new();
+        for mut at_depth in nodes {
+            at_depth.sort_by(|(a, _), (b, _)| {
                 (std::cmp::Reverse(a.visitors), &a.step).cmp(&(std::cmp::Reverse(b.visitors), &b.step))
             });
             at_depth.truncate(limit);
-            for n in &at_depth {
-                let id = self.ids[&(n.step.kind == StepKind::Page, n.step.value.clone().into_bytes())];
-                shown.insert((d, id));
+            for (n, id) in at_depth {
+                shown.insert((n.depth, id));
+                shown_nodes.push(n);
             }
-            nodes.extend(at_depth);
         }
-        let links: Vec<LinkCount> = self
-            .links
-            .iter()
-            .filter(|((d, from, to), _)| shown.contains(&(*d, *from)) && shown.contains(&(d + 1, *to)))
-            .map(|(&(d, from, to), v)| LinkCount {
-                depth: d,
+        let links: Vec<LinkCount> = links
+            .into_iter()
+            .filter(|(d, from, to, _)| shown.contains(&(*d, *from)) && shown.contains(&(d + 1, *to)))
+            .map(|(depth, from, to, visitors)| LinkCount {
+                depth,
                 from: self.step(from),
                 to: self.step(to),
-                visitors: v.len() as u64,
-            })
-            .collect();
-        let mut paths: Vec<PathCount> = self
-            .paths
-            .iter()
-            .map(|(ids, v)| PathCount {
-                steps: ids.iter().map(|&id| self.step(id)).collect(),
-                visitors: v.len() as u64,
+                visitors,
             })
             .collect();
         paths.sort_by(|a, b| (std::cmp::Reverse(a.visitors), &a.steps).cmp(&(std::cmp::Reverse(b.visitors), &b.steps)));
         paths.truncate(limit);
-        let reached: Vec<u64> = self.reached.iter().map(|v| v.len() as u64).collect();
         Journeys {
-            nodes,
+            nodes: shown_nodes,
             links,
             paths,
             depths: depth_counts(self.q.depth, &reached),
@@ -477,11 +559,17 @@ mod tests {
             params![n.to_be_bytes().repeat(2)[..12].to_vec(), project.bytes(), n, start],
         )
         .unwrap();
+        conn.execute(
+            "INSERT INTO session_trails (seq, project_id, start_at, visitor_id, trail) \
+             SELECT seq, project_id, start_at, visitor_id, x'' FROM sessions WHERE visitor_id = ?1",
+            [n],
+        )
+        .unwrap();
     }
 
     fn statement(conn: &Connection, project: &ProjectId, from: Millis, to: Millis) -> (String, Vec<String>) {
         let (sql, params) = flow_sql(conn, "count", &(), (project, from, to), &[]).unwrap();
-        let sql = sql.replace("count(?4, s.visitor_id, s.start_at, s.trail)", "count(*)");
+        let sql = sql.replace("count(?4, t.visitor_id, t.start_at, t.trail)", "count(*)");
         let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
         let plan = stmt
             .query_map(rusqlite::params_from_iter(params.iter().take(3)), |r| r.get(3))
@@ -506,11 +594,16 @@ mod tests {
         }
         insert_session(&conn, 101, &small, t0 + DAY + 5);
         // A session that moves to an earlier day widens that day's bounds.
-        conn.execute("UPDATE sessions SET start_at = ?1 WHERE seq = 50", [t0 - DAY + 7])
+        for table in ["sessions", "session_trails"] {
+            conn.execute(
+                &format!("UPDATE {table} SET start_at = ?1 WHERE seq = 50"),
+                [t0 - DAY + 7],
+            )
             .unwrap();
+        }
 
         let (sql, plan) = statement(&conn, &big, t0, t0 + 2 * DAY);
-        assert!(sql.contains("NOT INDEXED WHERE s.seq BETWEEN"), "{sql}");
+        assert!(sql.contains("FROM session_trails t WHERE t.seq BETWEEN"), "{sql}");
         assert!(plan.iter().any(|p| p.contains("USING INTEGER PRIMARY KEY")), "{plan:?}");
         let count = |sql: &str, project: &ProjectId, from: Millis, to: Millis| -> i64 {
             conn.query_row(sql, params![project.bytes(), from, to], |r| r.get(0))

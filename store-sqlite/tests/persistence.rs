@@ -134,7 +134,7 @@ async fn migrating_to_version_3_counts_the_visitors_of_existing_rollups() {
         .unwrap()
         .execute_batch(
             "DROP TRIGGER session_spans_insert; DROP TRIGGER session_spans_start; DROP TABLE session_spans; \
-             ALTER TABLE sessions DROP COLUMN trail; \
+             DROP TRIGGER session_trails_delete; DROP TABLE session_trails; \
              DROP TABLE saved_funnels; DROP TABLE goals; \
              DROP TABLE share_links; DROP INDEX auth_tokens_user_created; \
              CREATE INDEX auth_tokens_user ON auth_tokens (user_id); \
@@ -201,7 +201,7 @@ async fn migrating_to_version_7_fills_the_trails_of_existing_sessions() {
         .unwrap()
         .execute_batch(
             "DROP TRIGGER session_spans_insert; DROP TRIGGER session_spans_start; DROP TABLE session_spans; \
-             ALTER TABLE sessions DROP COLUMN trail; PRAGMA user_version = 6;",
+             DROP TRIGGER session_trails_delete; DROP TABLE session_trails; PRAGMA user_version = 6;",
         )
         .unwrap();
     let s = SqliteStore::open(&path).unwrap();
