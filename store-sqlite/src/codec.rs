@@ -338,10 +338,10 @@ fn applied_from_bytes(b: &[u8]) -> Option<Vec<u64>> {
 }
 
 /// Writes one session with [`UPSERT_SESSION`] or [`UPDATE_SESSION`], and its trail with
-/// [`UPSERT_TRAIL`].
+/// [`UPSERT_TRAIL`] unless `trail` is `None` (the stored one is still true).
 pub(crate) fn write_session(
     stmt: &mut Statement<'_>,
-    trail: &mut Statement<'_>,
+    trail: Option<&mut Statement<'_>>,
     s: &Session,
 ) -> Result<(), StoreError> {
     let id = session_id_bytes(&s.id).map_err(StoreError::backend)?;
@@ -386,6 +386,7 @@ pub(crate) fn write_session(
             |r| r.get(0),
         )
         .map_err(StoreError::backend)?;
+    let Some(trail) = trail else { return Ok(()) };
     trail
         .execute(params![
             seq,

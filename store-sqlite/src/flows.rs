@@ -468,7 +468,7 @@ impl JourneyTally {
         let mut reached = vec![0u64; depth as usize + 1];
         let mut nodes: Vec<Vec<(NodeCount, StepId)>> = vec![Vec::new(); depth as usize];
         let mut links: Vec<(u32, StepId, StepId, u64)> = Vec::new();
-        let mut paths: Vec<PathCount> = Vec::new();
+        let mut paths: Vec<(u64, [StepId; MAX_JOURNEY_DEPTH as usize])> = Vec::new();
         for (c, &visitors) in self.counted.iter().zip(&self.counts) {
             match *c {
                 Counted::Depth(d) => reached[d as usize - 1] = visitors,
@@ -481,14 +481,7 @@ impl JourneyTally {
                     id,
                 )),
                 Counted::Link(d, from, to) => links.push((d, from, to, visitors)),
-                Counted::Path(ids) => paths.push(PathCount {
-                    steps: ids
-                        .iter()
-                        .take_while(|&&id| id != NO_STEP)
-                        .map(|&id| self.step(id))
-                        .collect(),
-                    visitors,
-                }),
+                Counted::Path(ids) => paths.push((visitors, ids)),
             }
         }
         let mut shown: HashSet<(u32, StepId)> = HashSet::new();
@@ -510,6 +503,23 @@ impl JourneyTally {
                 depth,
                 from: self.step(from),
                 to: self.step(to),
+                visitors,
+            })
+            .collect();
+        // Only the paths that can make the top `limit` are spelled out and sorted by their steps:
+        // there can be hundreds of thousands of distinct paths.
+        if paths.len() > limit && limit > 0 {
+            let (_, &mut (cutoff, _), _) = paths.select_nth_unstable_by(limit - 1, |a, b| b.0.cmp(&a.0));
+            paths.retain(|(visitors, _)| *visitors >= cutoff);
+        }
+        let mut paths: Vec<PathCount> = paths
+            .into_iter()
+            .map(|(visitors, ids)| PathCount {
+                steps: ids
+                    .iter()
+                    .take_while(|&&id| id != NO_STEP)
+                    .map(|&id| self.step(id))
+                    .collect(),
                 visitors,
             })
             .collect();

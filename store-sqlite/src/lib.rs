@@ -575,12 +575,15 @@ fn ingest(
         };
         // fold needs the sessions in sessions::window and leaves the others as they are: all of
         // them go in, and come out as the visitor's complete set again.
-        let stored_starts: Vec<(String, Millis)> = all.iter().map(|s| (s.id.clone(), s.start)).collect();
+        // Each stored session's start and trail length: a trail only ever gains steps, so one whose
+        // length and start did not change (a batch of page exits) needs no write.
+        let stored_starts: Vec<(String, Millis, usize)> =
+            all.iter().map(|s| (s.id.clone(), s.start, s.trail.len())).collect();
         let folded = sessions::fold(all, mine, &mut mint);
         let removed_starts: Vec<Millis> = stored_starts
             .iter()
-            .filter(|(id, _)| folded.removed.contains(id))
-            .map(|(_, start)| *start)
+            .filter(|(id, _, _)| folded.removed.contains(id))
+            .map(|(_, start, _)| *start)
             .collect();
         dirty.entry(*project).or_default().extend(touched_hours(
             mine.iter().copied(),
@@ -592,8 +595,11 @@ fn ingest(
             delete.execute([id]).map_err(backend)?;
         }
         for s in folded.sessions.iter().filter(|s| folded.changed.contains(&s.id)) {
-            let start_kept = stored_starts.iter().any(|(id, start)| *id == s.id && *start == s.start);
-            codec::write_session(if start_kept { &mut update } else { &mut upsert }, &mut trail, s)?;
+            let stored = stored_starts.iter().find(|(id, _, _)| *id == s.id);
+            let start_kept = stored.is_some_and(|(_, start, _)| *start == s.start);
+            let trail_kept = start_kept && stored.is_some_and(|(_, _, len)| *len == s.trail.len());
+            let statement = if start_kept { &mut update } else { &mut upsert };
+            codec::write_session(statement, (!trail_kept).then_some(&mut *trail), s)?;
         }
         committed_sessions.push(((*project, *visitor), folded.sessions));
     }
