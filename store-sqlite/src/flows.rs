@@ -372,8 +372,11 @@ pub(crate) struct JourneyTally {
     /// [`JOURNEY_BATCH`] but in tests.
     batch_size: usize,
     /// The counting thread and its queue. (Unwind-safe: a panic drops the whole state.)
-    counter: Option<AssertUnwindSafe<(SyncSender<Vec<Shaped>>, JoinHandle<JourneyCounter>)>>,
+    counter: Option<AssertUnwindSafe<CountingThread>>,
 }
+
+/// The counting thread's queue and handle.
+type CountingThread = (SyncSender<Vec<Shaped>>, JoinHandle<JourneyCounter>);
 
 /// Distinct visitors per [`Counted`].
 struct JourneyCounter {
