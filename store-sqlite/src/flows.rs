@@ -147,6 +147,110 @@ fn parse_query<Q: serde::de::DeserializeOwned>(ctx: &Context<'_>) -> rusqlite::R
     serde_json::from_str(ctx.get_raw(0).as_str()?).map_err(user_error)
 }
 
+// --- counting on a second thread -----------------------------------------------------------------
+
+/// Items handed to the counting thread at a time, and how many such batches may wait for it.
+const OFFLOAD_BATCH: usize = 8192;
+const OFFLOAD_BATCHES_WAITING: usize = 4;
+
+#[derive(Debug, thiserror::Error)]
+#[error("the counting thread of a funnel or journeys query failed")]
+pub(crate) struct CounterFailed;
+
+enum Message<T, S> {
+    Start(S),
+    Batch(Vec<T>),
+}
+
+/// Counting split from reading: the statement's thread reads the rows and shapes each session
+/// into an item; `count` folds the items into a state on a thread of its own, started when a
+/// first batch is full (a small query never starts it). The two halves cost about the same (the
+/// counting is look-ups in tables too large for the cache), so two cores take about half the
+/// time. Without a thread to be had, everything is counted at the end on this one.
+pub(crate) struct Offload<T: Send + 'static, S: Send + 'static> {
+    batch: Vec<T>,
+    batch_size: usize,
+    count: fn(&mut S, &T),
+    /// The state, until the thread takes it.
+    state: Option<S>,
+    /// (Unwind-safe: a panic drops the whole aggregate.)
+    thread: Option<AssertUnwindSafe<CountingThread<T, S>>>,
+}
+
+type CountingThread<T, S> = (SyncSender<Message<T, S>>, JoinHandle<Option<S>>);
+
+impl<T: Send + 'static, S: Send + 'static> Offload<T, S> {
+    fn new(state: S, count: fn(&mut S, &T)) -> Self {
+        Offload {
+            batch: Vec::new(),
+            batch_size: OFFLOAD_BATCH,
+            count,
+            state: Some(state),
+            thread: None,
+        }
+    }
+
+    fn push(&mut self, item: T) {
+        self.batch.push(item);
+        if self.batch.len() >= self.batch_size {
+            self.send_batch();
+        }
+    }
+
+    fn send_batch(&mut self) {
+        if self.thread.is_none() {
+            let (tx, rx) = sync_channel::<Message<T, S>>(OFFLOAD_BATCHES_WAITING);
+            let count = self.count;
+            let spawned = std::thread::Builder::new().name("flows-count".into()).spawn(move || {
+                let mut state = None;
+                // Ends when the sender is dropped: at the end, or when SQLite drops the
+                // aggregate of a cancelled statement.
+                for message in rx {
+                    match message {
+                        Message::Start(s) => state = Some(s),
+                        Message::Batch(items) => {
+                            if let Some(state) = state.as_mut() {
+                                items.iter().for_each(|item| count(state, item));
+                            }
+                        }
+                    }
+                }
+                state
+            });
+            match spawned {
+                Ok(handle) => {
+                    let state = self.state.take().expect("the state is here until the thread starts");
+                    // The thread only stops once the sender is gone: sending cannot fail.
+                    let _ = tx.send(Message::Start(state));
+                    self.thread = Some(AssertUnwindSafe((tx, handle)));
+                }
+                Err(_) => {
+                    self.batch_size = usize::MAX;
+                    return;
+                }
+            }
+        }
+        if let Some(AssertUnwindSafe((tx, _))) = &self.thread {
+            let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(self.batch_size));
+            let _ = tx.send(Message::Batch(batch));
+        }
+    }
+
+    fn finish(mut self) -> Result<S, CounterFailed> {
+        let mut state = match self.thread.take() {
+            Some(AssertUnwindSafe((tx, handle))) => {
+                drop(tx);
+                handle.join().ok().flatten().ok_or(CounterFailed)?
+            }
+            None => self.state.take().ok_or(CounterFailed)?,
+        };
+        for item in &self.batch {
+            (self.count)(&mut state, item);
+        }
+        Ok(state)
+    }
+}
+
 // --- funnels -------------------------------------------------------------------------------------
 
 /// [`store::Store::funnel`].
@@ -207,8 +311,9 @@ struct FunnelAggregate;
 
 pub(crate) struct FunnelTally {
     steps: Vec<FunnelStep>,
-    /// Each visitor's most steps reached in one session.
-    best: ByVisitor<usize>,
+    /// Each visitor's most steps reached in one session, from `(visitor, steps reached)` per
+    /// session that reached one at least; `None` once finished.
+    best: Option<Offload<(i64, usize), ByVisitor<usize>>>,
     /// Per step index from 1, the time from the previous step in each session that reached it.
     deltas: Vec<Vec<u64>>,
 }
@@ -228,7 +333,10 @@ impl FunnelTally {
         FunnelTally {
             deltas: vec![Vec::new(); steps.len()],
             steps,
-            best: ByVisitor::default(),
+            best: Some(Offload::new(ByVisitor::default(), |best, &(visitor, reached)| {
+                let best = best.entry(visitor).or_default();
+                *best = (*best).max(reached);
+            })),
         }
     }
 
@@ -246,12 +354,17 @@ impl FunnelTally {
                 reached += 1;
             }
         }
-        let best = self.best.entry(visitor).or_default();
-        *best = (*best).max(reached);
+        // A session that reached no step changes no count.
+        if reached > 0 {
+            if let Some(best) = self.best.as_mut() {
+                best.push((visitor, reached));
+            }
+        }
         Ok(())
     }
 
-    fn finish(self) -> FunnelCounts {
+    fn finish(mut self) -> Result<FunnelCounts, CounterFailed> {
+        let best = self.best.take().ok_or(CounterFailed)?.finish()?;
         let medians: BTreeMap<usize, u64> = self
             .deltas
             .into_iter()
@@ -262,7 +375,11 @@ impl FunnelTally {
                 (k, *d.select_nth_unstable(mid).1)
             })
             .collect();
-        FunnelCounts::from_best_reach(self.steps.len(), self.best.into_values(), &medians)
+        Ok(FunnelCounts::from_best_reach(
+            self.steps.len(),
+            best.into_values(),
+            &medians,
+        ))
     }
 }
 
@@ -280,7 +397,7 @@ impl Aggregate<Option<FunnelTally>, String> for FunnelAggregate {
     }
 
     fn finalize(&self, _: &mut Context<'_>, acc: Option<Option<FunnelTally>>) -> rusqlite::Result<String> {
-        let counts = acc.flatten().map(FunnelTally::finish);
+        let counts = acc.flatten().map(FunnelTally::finish).transpose().map_err(user_error)?;
         serde_json::to_string(&counts).map_err(user_error)
     }
 }
@@ -288,10 +405,6 @@ impl Aggregate<Option<FunnelTally>, String> for FunnelAggregate {
 // --- journeys ------------------------------------------------------------------------------------
 
 struct JourneysAggregate;
-
-#[derive(Debug, thiserror::Error)]
-#[error("the journeys' counting thread failed")]
-pub(crate) struct CounterFailed;
 
 /// A step as an index into [`JourneyTally::names`].
 type StepId = u32;
@@ -352,11 +465,6 @@ struct Shaped {
     steps: [StepId; MAX_JOURNEY_DEPTH as usize + 1],
 }
 
-/// Sessions sent to the counting thread at a time, and how many such batches may wait for it
-/// (about 0.5 MiB each).
-const JOURNEY_BATCH: usize = 8192;
-const JOURNEY_BATCHES_WAITING: usize = 4;
-
 /// The journeys aggregate's state. Its work is in two halves of about the same cost: reading
 /// each session's trail into steps (with SQLite's reading of the rows, on the statement's thread)
 /// and counting visitors per node, link, path and depth (look-ups in tables too large for the
@@ -368,15 +476,9 @@ pub(crate) struct JourneyTally {
     pages: HashMap<Vec<u8>, StepId>,
     events: HashMap<Vec<u8>, StepId>,
     names: Vec<(bool, Vec<u8>)>,
-    batch: Vec<Shaped>,
-    /// [`JOURNEY_BATCH`] but in tests.
-    batch_size: usize,
-    /// The counting thread and its queue. (Unwind-safe: a panic drops the whole state.)
-    counter: Option<AssertUnwindSafe<CountingThread>>,
+    /// Counting, on a second thread; `None` once finished.
+    counting: Option<Offload<Shaped, JourneyCounter>>,
 }
-
-/// The counting thread's queue and handle.
-type CountingThread = (SyncSender<Vec<Shaped>>, JoinHandle<JourneyCounter>);
 
 /// Distinct visitors per [`Counted`].
 struct JourneyCounter {
@@ -522,13 +624,14 @@ impl JourneyCounter {
 impl JourneyTally {
     fn new(q: JourneyQuery) -> Self {
         JourneyTally {
-            q,
             pages: HashMap::new(),
             events: HashMap::new(),
             names: Vec::new(),
-            batch: Vec::new(),
-            batch_size: JOURNEY_BATCH,
-            counter: None,
+            counting: Some(Offload::new(
+                JourneyCounter::new(q.depth.get() as usize),
+                JourneyCounter::count,
+            )),
+            q,
         }
     }
 
@@ -579,45 +682,11 @@ impl JourneyTally {
             }
         }
         if shaped.len > 0 {
-            self.batch.push(shaped);
-            if self.batch.len() == self.batch_size {
-                self.send_batch();
+            if let Some(counting) = self.counting.as_mut() {
+                counting.push(shaped);
             }
         }
         Ok(())
-    }
-
-    /// Hands the full batch to the counting thread, started on the first one.
-    fn send_batch(&mut self) {
-        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(self.batch_size));
-        if self.counter.is_none() {
-            let (tx, rx) = sync_channel::<Vec<Shaped>>(JOURNEY_BATCHES_WAITING);
-            let depth = self.q.depth.get() as usize;
-            let spawned = std::thread::Builder::new()
-                .name("journeys-count".into())
-                .spawn(move || {
-                    let mut counter = JourneyCounter::new(depth);
-                    // Ends when the sender is dropped: at the end, or when SQLite drops the
-                    // aggregate of a cancelled statement.
-                    for batch in rx {
-                        batch.iter().for_each(|s| counter.count(s));
-                    }
-                    counter
-                });
-            match spawned {
-                Ok(handle) => self.counter = Some(AssertUnwindSafe((tx, handle))),
-                // No thread to be had: count on this one, at the end.
-                Err(_) => {
-                    self.batch = batch;
-                    self.batch_size = usize::MAX;
-                    return;
-                }
-            }
-        }
-        if let Some(AssertUnwindSafe((tx, _))) = &self.counter {
-            // The thread only stops once the sender is gone, so this cannot fail.
-            let _ = tx.send(batch);
-        }
     }
 
     fn step(&self, id: StepId) -> Step {
@@ -629,17 +698,7 @@ impl JourneyTally {
     }
 
     fn finish(mut self) -> Result<Journeys, CounterFailed> {
-        let mut counter = match self.counter.take() {
-            Some(AssertUnwindSafe((tx, handle))) => {
-                let _ = tx.send(std::mem::take(&mut self.batch));
-                drop(tx);
-                handle.join().map_err(|_| CounterFailed)?
-            }
-            None => JourneyCounter::new(self.q.depth.get() as usize),
-        };
-        for s in &self.batch {
-            counter.count(s);
-        }
+        let counter = self.counting.take().ok_or(CounterFailed)?.finish()?;
         Ok(self.answer(&counter))
     }
 
@@ -817,14 +876,9 @@ mod tests {
         assert_eq!(count(&sql, &small, t0 + 3 * DAY, t0 + 4 * DAY), 0, "no span: {sql}");
     }
 
-    /// Counting on a thread of its own, batch by batch, gives what counting everything at the
-    /// end on the statement's thread gives, for visitors with several sessions and any depth.
-    #[test]
-    fn journeys_counted_on_a_thread_match_journeys_counted_inline() {
-        use store::analytics::journeys::{JourneyDepth, JourneyLimit};
-        use store::analytics::PagePattern;
+    /// 3,000 sessions of 1 to 7 steps (mostly pages, some `signup` events) of 1,100 visitors.
+    fn sample_trails() -> Vec<(i64, Vec<u8>)> {
         use store::sessions::{EventKey, TrailStep};
-
         let pages = ["/", "/pricing", "/docs", "/blog/a", "/blog/b", "/signup"];
         let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
         let mut next = move |n: u64| {
@@ -848,6 +902,51 @@ mod tests {
                 (i % 1100, trail::encode(0, &steps))
             })
             .collect();
+        sessions
+    }
+
+    /// The funnel counted on a second thread, batch by batch, is the funnel counted at the end.
+    #[test]
+    fn a_funnel_counted_on_a_thread_matches_one_counted_inline() {
+        use store::analytics::funnel::FunnelSteps;
+        use store::analytics::PagePattern;
+        let sessions = sample_trails();
+        let q = FunnelQuery {
+            project: ProjectId::from_bytes([1; 12]),
+            from: 0,
+            to: 1,
+            filters: vec![],
+            steps: FunnelSteps::new(vec![
+                FunnelStep::Page(PagePattern::parse("/").unwrap()),
+                FunnelStep::Page(PagePattern::parse("/blog/*").unwrap()),
+                FunnelStep::Page(PagePattern::parse("/signup").unwrap()),
+            ])
+            .unwrap(),
+        };
+        let run = |batch_size: usize| {
+            let mut tally = FunnelTally::new(q.clone());
+            tally.best.as_mut().unwrap().batch_size = batch_size;
+            for (visitor, bytes) in &sessions {
+                tally.add(*visitor, trail::steps(0, bytes)).unwrap();
+            }
+            let threaded = tally.best.as_ref().unwrap().thread.is_some();
+            (tally.finish().unwrap(), threaded)
+        };
+        let ((inline, false), (batched, true)) = (run(usize::MAX), run(100)) else {
+            panic!("one run on a thread, one not");
+        };
+        assert_eq!(batched, inline);
+        assert!(inline.steps[2].visitors > 0, "{inline:?}");
+    }
+
+    /// Counting on a thread of its own, batch by batch, gives what counting everything at the
+    /// end on the statement's thread gives, for visitors with several sessions and any depth.
+    #[test]
+    fn journeys_counted_on_a_thread_match_journeys_counted_inline() {
+        use store::analytics::journeys::{JourneyDepth, JourneyLimit};
+        use store::analytics::PagePattern;
+
+        let sessions = sample_trails();
         for (depth, start) in [(4, None), (6, Some("/")), (1, Some("/blog/*"))] {
             let q = JourneyQuery {
                 project: ProjectId::from_bytes([1; 12]),
@@ -860,11 +959,11 @@ mod tests {
             };
             let run = |batch_size: usize| {
                 let mut tally = JourneyTally::new(q.clone());
-                tally.batch_size = batch_size;
+                tally.counting.as_mut().unwrap().batch_size = batch_size;
                 for (visitor, bytes) in &sessions {
                     tally.add(*visitor, trail::steps(0, bytes)).unwrap();
                 }
-                let threaded = tally.counter.is_some();
+                let threaded = tally.counting.as_ref().unwrap().thread.is_some();
                 (tally.finish().unwrap(), threaded)
             };
             let (inline, threaded) = run(usize::MAX);
