@@ -359,11 +359,11 @@ fn pending_of(events: &[EnrichedEvent]) -> Vec<Pending<'_>> {
 /// (MongoDB's own retry of duplicate-key upserts does not apply: the filter has a field, `rev`,
 /// outside the unique index, and the update changes it.)
 fn cas_statement(p: &Pending, rev: i64, sessions: &[Session], now: Millis) -> (Document, usize) {
-    // A trail step is two sub-documents, five field names, a date and two strings.
+    // A trail step is a few bytes of time and lengths, its id and its value (`store::trail`).
     let trail = |s: &Session| {
         s.trail
             .iter()
-            .map(|t| 96 + t.key.id.len() + t.value.len())
+            .map(|t| 16 + t.key.id.len() + t.value.len())
             .sum::<usize>()
     };
     let bytes = 256

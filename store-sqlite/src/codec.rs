@@ -393,7 +393,7 @@ pub(crate) fn write_session(
             s.project_id.bytes(),
             s.start,
             visitor_to_sql(s.visitor_id),
-            crate::trail::encode(s.start, &s.trail)
+            store::trail::encode(s.start, &s.trail)
         ])
         .map_err(StoreError::backend)?;
     Ok(())
@@ -443,7 +443,7 @@ pub(crate) fn session(row: &Row<'_>) -> rusqlite::Result<Session> {
         entry_key: key_from_bytes(row.get_ref(31)?.as_blob()?).ok_or_else(|| invalid(31, "entry key"))?,
         exit_key: key_from_bytes(row.get_ref(32)?.as_blob()?).ok_or_else(|| invalid(32, "exit key"))?,
         applied: applied_from_bytes(row.get_ref(33)?.as_blob()?).ok_or_else(|| invalid(33, "applied digests"))?,
-        trail: crate::trail::decode(start, row.get_ref(34)?.as_blob()?).map_err(|_| invalid(34, "trail"))?,
+        trail: store::trail::decode(start, row.get_ref(34)?.as_blob()?).map_err(|_| invalid(34, "trail"))?,
     })
 }
 

@@ -33,7 +33,7 @@ use store::analytics::Filter;
 use store::sessions::{EVENT_RANK, PAGE_RANK};
 use store::{Millis, Result};
 
-use crate::trail::{self, StepRef};
+use store::trail::{self, StepRef};
 
 /// When the sessions between a range's `seq` bounds ([`crate::schema`]'s `session_spans`) are
 /// fewer than one in this many, the range is read from the `sessions_start` index instead of in

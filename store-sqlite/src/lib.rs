@@ -37,7 +37,6 @@ mod funnels;
 mod goals;
 mod schema;
 pub mod session_cache;
-mod trail;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::c_int;

@@ -376,7 +376,7 @@ fn backfill_trails(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
                 project,
                 start,
                 visitor,
-                crate::trail::encode(start, &trail)
+                store::trail::encode(start, &trail)
             ])?;
         }
         Ok(())

@@ -12,6 +12,7 @@ pub mod goals;
 pub mod ids;
 pub mod model;
 pub mod sessions;
+pub mod trail;
 
 #[cfg(feature = "conformance")]
 pub mod analytics_conformance;

@@ -1,5 +1,6 @@
-//! A session's trail ([`store::sessions::Session::trail`]) as stored in `sessions.trail`: one
-//! record per step, in event order,
+//! A session's trail ([`crate::sessions::Session::trail`]) as both stores keep it (SQLite's
+//! `session_trails.trail`, a BSON binary in MongoDB's session documents): one record per step,
+//! in event order,
 //!
 //! ```text
 //! varint(at - previous at) rank varint(id length) id varint(value length) value
@@ -9,13 +10,13 @@
 //! about 30 bytes where the same step as JSON would be about 70: funnels and journeys scan the
 //! trails of every session in a range, so their size is most of those queries' cost.
 
-use store::sessions::{EventKey, TrailStep};
-use store::Millis;
+use crate::sessions::{EventKey, TrailStep};
+use crate::Millis;
 
 /// One decoded step, borrowing from the stored bytes: what the query functions read without
 /// allocating per step.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) struct StepRef<'a> {
+pub struct StepRef<'a> {
     pub at: Millis,
     pub rank: u8,
     pub id: &'a [u8],
@@ -24,9 +25,9 @@ pub(crate) struct StepRef<'a> {
 
 #[derive(Debug, thiserror::Error)]
 #[error("malformed stored trail")]
-pub(crate) struct BadTrail;
+pub struct BadTrail;
 
-pub(crate) fn encode(start: Millis, trail: &[TrailStep]) -> Vec<u8> {
+pub fn encode(start: Millis, trail: &[TrailStep]) -> Vec<u8> {
     let mut out = Vec::with_capacity(trail.iter().map(|s| 4 + s.key.id.len() + s.value.len()).sum());
     let mut previous = start;
     for step in trail {
@@ -43,7 +44,7 @@ pub(crate) fn encode(start: Millis, trail: &[TrailStep]) -> Vec<u8> {
     out
 }
 
-pub(crate) fn decode(start: Millis, bytes: &[u8]) -> Result<Vec<TrailStep>, BadTrail> {
+pub fn decode(start: Millis, bytes: &[u8]) -> Result<Vec<TrailStep>, BadTrail> {
     steps(start, bytes)
         .map(|s| {
             let s = s?;
@@ -60,7 +61,7 @@ pub(crate) fn decode(start: Millis, bytes: &[u8]) -> Result<Vec<TrailStep>, BadT
 }
 
 /// The steps of a stored trail, in order.
-pub(crate) fn steps(start: Millis, bytes: &[u8]) -> Steps<'_> {
+pub fn steps(start: Millis, bytes: &[u8]) -> Steps<'_> {
     Steps {
         bytes,
         at: start,
@@ -68,7 +69,7 @@ pub(crate) fn steps(start: Millis, bytes: &[u8]) -> Steps<'_> {
     }
 }
 
-pub(crate) struct Steps<'a> {
+pub struct Steps<'a> {
     bytes: &'a [u8],
     at: Millis,
     failed: bool,
@@ -137,7 +138,7 @@ fn put_varint(out: &mut Vec<u8>, mut n: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use store::sessions::{EVENT_RANK, PAGE_RANK};
+    use crate::sessions::{EVENT_RANK, PAGE_RANK};
 
     fn step(at: Millis, rank: u8, id: &str, value: &str) -> TrailStep {
         TrailStep {
