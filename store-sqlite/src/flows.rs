@@ -106,8 +106,8 @@ pub(crate) fn register(conn: &Connection) -> rusqlite::Result<()> {
     // Not deterministic: an aggregate's answer depends on the rows, and the flag means nothing
     // for aggregates anyway; UTF-8 for the query's text.
     let flags = FunctionFlags::SQLITE_UTF8;
-    conn.create_aggregate_function("metrics_funnel", 4, flags, FunnelAggregate)?;
-    conn.create_aggregate_function("metrics_journeys", 4, flags, JourneysAggregate)?;
+    conn.create_aggregate_function("metrics_funnel", 4, flags, TallyAggregate::<FunnelTally>::default())?;
+    conn.create_aggregate_function("metrics_journeys", 4, flags, TallyAggregate::<JourneyTally>::default())?;
     Ok(())
 }
 
@@ -145,6 +145,45 @@ fn row_steps<'a>(ctx: &'a Context<'_>) -> rusqlite::Result<(i64, trail::Steps<'a
 
 fn parse_query<Q: serde::de::DeserializeOwned>(ctx: &Context<'_>) -> rusqlite::Result<Q> {
     serde_json::from_str(ctx.get_raw(0).as_str()?).map_err(user_error)
+}
+
+/// What each of the two functions keeps while the rows go by.
+trait Tally: Sized + Send + 'static {
+    type Query: serde::de::DeserializeOwned;
+    type Answer: serde::Serialize;
+    fn new(q: Self::Query) -> Self;
+    fn add(&mut self, visitor: i64, trail: trail::Steps<'_>) -> Result<(), trail::BadTrail>;
+    fn finish(self) -> Result<Self::Answer, CounterFailed>;
+}
+
+/// The SQLite side of a [`Tally`]: the query is parsed on the first row, each row is added,
+/// and the answer is JSON (`null` when no row came).
+struct TallyAggregate<T>(std::marker::PhantomData<fn() -> T>);
+
+impl<T> Default for TallyAggregate<T> {
+    fn default() -> Self {
+        TallyAggregate(std::marker::PhantomData)
+    }
+}
+
+impl<T: Tally> Aggregate<Option<AssertUnwindSafe<T>>, String> for TallyAggregate<T> {
+    fn init(&self, _: &mut Context<'_>) -> rusqlite::Result<Option<AssertUnwindSafe<T>>> {
+        Ok(None)
+    }
+
+    fn step(&self, ctx: &mut Context<'_>, acc: &mut Option<AssertUnwindSafe<T>>) -> rusqlite::Result<()> {
+        if acc.is_none() {
+            *acc = Some(AssertUnwindSafe(T::new(parse_query(ctx)?)));
+        }
+        let (visitor, steps) = row_steps(ctx)?;
+        let tally = acc.as_mut().expect("set above");
+        tally.0.add(visitor, steps).map_err(user_error)
+    }
+
+    fn finalize(&self, _: &mut Context<'_>, acc: Option<Option<AssertUnwindSafe<T>>>) -> rusqlite::Result<String> {
+        let answer = acc.flatten().map(|t| t.0.finish()).transpose().map_err(user_error)?;
+        serde_json::to_string(&answer).map_err(user_error)
+    }
 }
 
 // --- counting on a second thread -----------------------------------------------------------------
@@ -307,8 +346,6 @@ fn run<T: serde::de::DeserializeOwned>(
     serde_json::from_str(&json).map_err(store::StoreError::backend)
 }
 
-struct FunnelAggregate;
-
 pub(crate) struct FunnelTally {
     steps: Vec<FunnelStep>,
     /// Each visitor's most steps reached in one session, from `(visitor, steps reached)` per
@@ -327,7 +364,10 @@ fn matches(step: &FunnelStep, s: &StepRef<'_>) -> bool {
     }
 }
 
-impl FunnelTally {
+impl Tally for FunnelTally {
+    type Query = FunnelQuery;
+    type Answer = FunnelCounts;
+
     fn new(q: FunnelQuery) -> Self {
         let steps: Vec<FunnelStep> = q.steps.into();
         FunnelTally {
@@ -383,28 +423,7 @@ impl FunnelTally {
     }
 }
 
-impl Aggregate<Option<FunnelTally>, String> for FunnelAggregate {
-    fn init(&self, _: &mut Context<'_>) -> rusqlite::Result<Option<FunnelTally>> {
-        Ok(None)
-    }
-
-    fn step(&self, ctx: &mut Context<'_>, acc: &mut Option<FunnelTally>) -> rusqlite::Result<()> {
-        if acc.is_none() {
-            *acc = Some(FunnelTally::new(parse_query(ctx)?));
-        }
-        let (visitor, steps) = row_steps(ctx)?;
-        acc.as_mut().expect("set above").add(visitor, steps).map_err(user_error)
-    }
-
-    fn finalize(&self, _: &mut Context<'_>, acc: Option<Option<FunnelTally>>) -> rusqlite::Result<String> {
-        let counts = acc.flatten().map(FunnelTally::finish).transpose().map_err(user_error)?;
-        serde_json::to_string(&counts).map_err(user_error)
-    }
-}
-
 // --- journeys ------------------------------------------------------------------------------------
-
-struct JourneysAggregate;
 
 /// A step as an index into [`JourneyTally::names`].
 type StepId = u32;
@@ -621,7 +640,10 @@ impl JourneyCounter {
     }
 }
 
-impl JourneyTally {
+impl Tally for JourneyTally {
+    type Query = JourneyQuery;
+    type Answer = Journeys;
+
     fn new(q: JourneyQuery) -> Self {
         JourneyTally {
             pages: HashMap::new(),
@@ -633,17 +655,6 @@ impl JourneyTally {
             )),
             q,
         }
-    }
-
-    fn intern(&mut self, is_page: bool, value: &[u8]) -> StepId {
-        let map = if is_page { &mut self.pages } else { &mut self.events };
-        if let Some(&id) = map.get(value) {
-            return id;
-        }
-        let id = self.names.len() as StepId;
-        map.insert(value.to_vec(), id);
-        self.names.push((is_page, value.to_vec()));
-        id
     }
 
     fn add(&mut self, visitor: i64, trail: trail::Steps<'_>) -> Result<(), trail::BadTrail> {
@@ -689,17 +700,30 @@ impl JourneyTally {
         Ok(())
     }
 
+    fn finish(mut self) -> Result<Journeys, CounterFailed> {
+        let counter = self.counting.take().ok_or(CounterFailed)?.finish()?;
+        Ok(self.answer(&counter))
+    }
+}
+
+impl JourneyTally {
+    fn intern(&mut self, is_page: bool, value: &[u8]) -> StepId {
+        let map = if is_page { &mut self.pages } else { &mut self.events };
+        if let Some(&id) = map.get(value) {
+            return id;
+        }
+        let id = self.names.len() as StepId;
+        map.insert(value.to_vec(), id);
+        self.names.push((is_page, value.to_vec()));
+        id
+    }
+
     fn step(&self, id: StepId) -> Step {
         let (is_page, value) = &self.names[id as usize];
         Step {
             kind: if *is_page { StepKind::Page } else { StepKind::Event },
             value: String::from_utf8_lossy(value).into_owned(),
         }
-    }
-
-    fn finish(mut self) -> Result<Journeys, CounterFailed> {
-        let counter = self.counting.take().ok_or(CounterFailed)?.finish()?;
-        Ok(self.answer(&counter))
     }
 
     fn answer(&self, counter: &JourneyCounter) -> Journeys {
@@ -772,29 +796,6 @@ impl JourneyTally {
             depths: depth_counts(self.q.depth, &reached),
         }
         .sorted()
-    }
-}
-
-impl Aggregate<Option<JourneyTally>, String> for JourneysAggregate {
-    fn init(&self, _: &mut Context<'_>) -> rusqlite::Result<Option<JourneyTally>> {
-        Ok(None)
-    }
-
-    fn step(&self, ctx: &mut Context<'_>, acc: &mut Option<JourneyTally>) -> rusqlite::Result<()> {
-        if acc.is_none() {
-            *acc = Some(JourneyTally::new(parse_query(ctx)?));
-        }
-        let (visitor, steps) = row_steps(ctx)?;
-        acc.as_mut().expect("set above").add(visitor, steps).map_err(user_error)
-    }
-
-    fn finalize(&self, _: &mut Context<'_>, acc: Option<Option<JourneyTally>>) -> rusqlite::Result<String> {
-        let journeys = acc
-            .flatten()
-            .map(JourneyTally::finish)
-            .transpose()
-            .map_err(user_error)?;
-        serde_json::to_string(&journeys).map_err(user_error)
     }
 }
 
