@@ -599,6 +599,7 @@ fn trail_from(r: &Reader, start: Millis) -> Decoded<Vec<TrailStep>> {
 
 pub fn session_from(d: &Document, project_id: ProjectId, visitor_id: VisitorId) -> Decoded<Session> {
     let r = Reader::new("visitor_sessions", d);
+    let start = r.date("start")?;
     let applied = r
         .array("applied")?
         .iter()
@@ -615,7 +616,7 @@ pub fn session_from(d: &Document, project_id: ProjectId, visitor_id: VisitorId) 
         id: r.str("id")?,
         project_id,
         visitor_id,
-        start: r.date("start")?,
+        start,
         end: r.date("end")?,
         entry_page: r.str("entryPage")?,
         entry_key: event_key_from(&r, "entryKey")?,
@@ -639,7 +640,7 @@ pub fn session_from(d: &Document, project_id: ProjectId, visitor_id: VisitorId) 
         geo: geo_from(&r)?,
         screen_width: r.opt_int("screenWidth")?,
         applied,
-        trail: trail_from(&r, r.date("start")?)?,
+        trail: trail_from(&r, start)?,
     })
 }
 

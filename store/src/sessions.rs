@@ -76,17 +76,34 @@ pub const EVENT_RANK: u8 = 2;
 impl TrailStep {
     /// The event's step, `None` for a `page_exit`.
     pub fn of(e: &EnrichedEvent) -> Option<Self> {
-        let key = order_key(e);
-        let value = match key.rank {
-            PAGE_RANK => e.path.clone(),
-            EVENT_RANK => e.name.clone(),
-            _ => return None,
-        };
-        Some(TrailStep { key, value })
+        Self::from_parts(e.occurred_at, &e.name, e.id.as_str(), &e.path)
     }
 
-    pub fn is_page(&self) -> bool {
-        self.key.rank == PAGE_RANK
+    /// The step of an event given by its time, name, id and path (as a store holds them).
+    pub fn from_parts(at: Millis, name: &str, id: &str, path: &str) -> Option<Self> {
+        let rank = rank_of(name);
+        let value = match rank {
+            PAGE_RANK => path,
+            EVENT_RANK => name,
+            _ => return None,
+        };
+        Some(TrailStep {
+            key: EventKey {
+                at,
+                rank,
+                id: id.to_owned(),
+            },
+            value: value.to_owned(),
+        })
+    }
+}
+
+/// [`EventKey::rank`] of an event by its name.
+fn rank_of(name: &str) -> u8 {
+    match name {
+        PAGE_EXIT => EXIT_RANK,
+        PAGEVIEW | PATH_CHANGE => PAGE_RANK,
+        _ => EVENT_RANK,
     }
 }
 
@@ -101,14 +118,9 @@ pub struct EventKey {
 }
 
 pub fn order_key(e: &EnrichedEvent) -> EventKey {
-    let rank = match e.name.as_str() {
-        PAGE_EXIT => EXIT_RANK,
-        PAGEVIEW | PATH_CHANGE => PAGE_RANK,
-        _ => EVENT_RANK,
-    };
     EventKey {
         at: e.occurred_at,
-        rank,
+        rank: rank_of(&e.name),
         id: e.id.as_str().to_owned(),
     }
 }
