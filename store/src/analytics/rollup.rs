@@ -284,8 +284,10 @@ pub fn merge(rows: impl IntoIterator<Item = RollupRow>) -> Vec<RollupRow> {
 }
 
 /// The UTC hours whose rollups change when `events` are folded into `sessions` (the visitors'
-/// sessions after the fold): each event's hour, and the start hour of the session holding it
-/// (its visit counters change). `removed_starts` are the starts of sessions merged away.
+/// sessions after the fold): each event's hour, and every hour of the session holding it, from
+/// its start (its visit counters change) to its end (its other events carry its entry and exit
+/// pages, source, etc., which the new event may have changed). `removed_starts` are the starts of
+/// sessions merged away (their events are inside the merged session's hours).
 pub fn touched_hours<'a>(
     events: impl IntoIterator<Item = &'a EnrichedEvent>,
     sessions: &[Session],
@@ -296,7 +298,7 @@ pub fn touched_hours<'a>(
     for e in events {
         hours.insert(hour_of(e.occurred_at));
         if let Some(s) = session_of(&index, e) {
-            hours.insert(hour_of(s.start));
+            hours.extend((hour_of(s.start)..=hour_of(s.end)).step_by(HOUR_MS as usize));
         }
     }
     hours
