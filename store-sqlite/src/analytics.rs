@@ -242,6 +242,11 @@ pub(crate) fn session_filters(filters: &[Filter], params: &mut Vec<Value>) -> Ve
         .collect()
 }
 
+/// Events `e` with their session `s`: the same visitor's session spanning the event's time
+/// (sessions of a visitor never overlap), looked up per event by the `sessions_visitor` index.
+pub(crate) const EVENT_SESSION_JOIN: &str = "events e LEFT JOIN sessions s ON s.project_id = e.project_id \
+     AND s.visitor_id = e.visitor_id AND s.start_at <= e.occurred_at AND s.end_at >= e.occurred_at";
+
 /// The `SELECT ... GROUP BY` of a raw aggregation, its parameters, and the number of key columns.
 fn raw_sql(q: &RawQuery, table: Table) -> (String, Vec<Value>) {
     let mut params: Vec<Value> = vec![
@@ -317,11 +322,7 @@ fn raw_sql(q: &RawQuery, table: Table) -> (String, Vec<Value>) {
     }
     let mut from = match (table, join) {
         (Table::Events, false) => "events e".to_owned(),
-        // An event's session: the same visitor's session spanning its time (sessions of a visitor
-        // never overlap). Looked up per event by the sessions_visitor index.
-        (Table::Events, true) => "events e LEFT JOIN sessions s ON s.project_id = e.project_id \
-             AND s.visitor_id = e.visitor_id AND s.start_at <= e.occurred_at AND s.end_at >= e.occurred_at"
-            .to_owned(),
+        (Table::Events, true) => EVENT_SESSION_JOIN.to_owned(),
         (Table::Sessions, _) => "sessions s".to_owned(),
     };
     if !with_goals.is_empty() {

@@ -31,6 +31,7 @@
 
 mod analytics;
 mod codec;
+mod digest;
 mod explorer;
 mod flows;
 mod funnels;
@@ -109,6 +110,12 @@ struct Inner {
     mark_clock: AtomicI64,
     /// Locked only while holding `writer`, which keeps it in step with the committed sessions.
     sessions: Mutex<SessionCache>,
+    /// Hours of events and sessions as columns in memory, for the raw aggregations.
+    digests: digest::Digests,
+    /// Whether the raw aggregations read the digests (on unless a test or benchmark times SQL).
+    use_digests: AtomicBool,
+    /// Projects whose digests a background thread is reading ([`SqliteStore::prefetch_digests`]).
+    warming: Mutex<BTreeSet<ProjectId>>,
 }
 
 impl Inner {
@@ -139,10 +146,14 @@ impl Inner {
             .map_err(StoreError::backend)?;
         cache.validate(data_version);
         // The version is taken under the writer's lock, so versions also increase in commit order.
-        let (report, committed_sessions) = ingest(&tx, events, now, self.next_mark_version(), &mut cache)?;
+        let (report, committed_sessions, touched) = ingest(&tx, events, now, self.next_mark_version(), &mut cache)?;
         if let Err(e) = tx.commit() {
             cache.clear();
             return Err(StoreError::backend(e));
+        }
+        // After the commit: a digest read from now on sees it (see `digest`).
+        for (project, hours) in touched {
+            self.digests.touched(&project, hours);
         }
         for (visitor, sessions) in committed_sessions {
             cache.put(visitor, sessions);
@@ -299,6 +310,9 @@ impl SqliteStore {
                 checkpointer: Some(checkpointer),
                 mark_clock: AtomicI64::new(last_mark),
                 sessions: Mutex::new(SessionCache::default()),
+                digests: digest::Digests::default(),
+                use_digests: AtomicBool::new(true),
+                warming: Mutex::new(BTreeSet::new()),
             }),
         })
     }
@@ -318,6 +332,47 @@ impl SqliteStore {
     }
 
     /// How the session cache has fared since the store opened.
+    /// Whether raw aggregations read the in-memory digests (on by default). Off, they read the
+    /// file with SQL: tests compare the two, benchmarks time either.
+    pub fn set_digests(&self, enabled: bool) {
+        self.inner.use_digests.store(enabled, Ordering::Relaxed);
+    }
+
+    /// Bytes the digests hold.
+    pub fn digest_bytes(&self) -> usize {
+        self.inner.digests.bytes()
+    }
+
+    /// Reads the digests of `[from, to)` of `project` on a thread of its own with its own
+    /// connection, unless one is already at it for this project: called when a dashboard reads a
+    /// project's daily rollups, so that a click on a row, which needs digests, finds them ready
+    /// (reading 30 days of 10 million events takes about a minute). Answers the thread, if started.
+    pub fn prefetch_digests(&self, project: &ProjectId, from: Millis, to: Millis) -> Option<JoinHandle<()>> {
+        if !self.inner.use_digests.load(Ordering::Relaxed) || from >= to {
+            return None;
+        }
+        let from = from.max(to - digest::MAX_DIGEST_HOURS * store::analytics::rollup::HOUR_MS);
+        if !lock_set(&self.inner.warming).insert(*project) {
+            return None;
+        }
+        let (inner, project) = (self.inner.clone(), *project);
+        let started = std::thread::Builder::new().name("digests".into()).spawn(move || {
+            let read = open_connection(&inner.path).and_then(|c| c.pragma_update(None, "query_only", true).map(|_| c));
+            // Best effort: a query reads what this did not.
+            if let Ok(conn) = read {
+                let _ = inner.digests.warm(&conn, &project, from, to);
+            }
+            lock_set(&inner.warming).remove(&project);
+        });
+        match started {
+            Ok(thread) => Some(thread),
+            Err(_) => {
+                lock_set(&self.inner.warming).remove(&project);
+                None
+            }
+        }
+    }
+
     pub fn session_cache_stats(&self) -> SessionCacheStats {
         lock_cache(&self.inner.sessions).stats()
     }
@@ -423,6 +478,10 @@ fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
 }
 
 /// A panic in the middle of an ingest may have left the cache's bookkeeping half-done: start over.
+fn lock_set(m: &Mutex<BTreeSet<ProjectId>>) -> MutexGuard<'_, BTreeSet<ProjectId>> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 fn lock_cache(m: &Mutex<SessionCache>) -> MutexGuard<'_, SessionCache> {
     m.lock().unwrap_or_else(|poisoned| {
         let mut cache = poisoned.into_inner();
@@ -513,15 +572,19 @@ const FIRST_EVENT_AT: &str = "SELECT occurred_at FROM events WHERE project_id = 
 /// Each visitor of a batch with its complete sessions after the batch, for the session cache.
 type CommittedSessions = Vec<(VisitorKey, Vec<Session>)>;
 
+/// The hours an ingest touched, per project ([`touched_hours`]).
+type Touched = BTreeMap<ProjectId, BTreeSet<Millis>>;
+
 /// The body of [`Store::ingest`], inside the caller's immediate transaction. Answers, besides the
-/// report, the complete sessions of every visitor of the batch, for the cache once committed.
+/// report, the complete sessions of every visitor of the batch, for the cache once committed, and
+/// the hours it touched.
 fn ingest(
     tx: &Transaction<'_>,
     events: &[EnrichedEvent],
     now: Millis,
     mark_version: Millis,
     cache: &mut SessionCache,
-) -> Result<(IngestReport, CommittedSessions)> {
+) -> Result<(IngestReport, CommittedSessions, Touched)> {
     let (mut inserted, mut skipped): (Vec<&EnrichedEvent>, Vec<&EnrichedEvent>) = (Vec::new(), Vec::new());
     {
         let mut insert = tx.prepare_cached(&codec::INSERT_EVENT).map_err(backend)?;
@@ -609,7 +672,7 @@ fn ingest(
         stored,
         duplicates: events.len() - stored,
     };
-    Ok((report, committed_sessions))
+    Ok((report, committed_sessions, dirty))
 }
 
 #[async_trait]
@@ -820,24 +883,27 @@ impl Store for SqliteStore {
         let inner = self.inner.clone();
         // One transaction: the project and all of its data go together or not at all. It holds
         // the write lock for as long as deleting the project's events takes (ingest waits).
-        self.write(move |tx| {
-            let id = project.bytes();
-            for sql in DELETE_PROJECT_DATA {
-                tx.prepare_cached(sql)
+        let deleted = self
+            .write(move |tx| {
+                let id = project.bytes();
+                for sql in DELETE_PROJECT_DATA {
+                    tx.prepare_cached(sql)
+                        .and_then(|mut s| s.execute([id]))
+                        .map_err(backend)?;
+                }
+                let n = tx
+                    .prepare_cached("DELETE FROM projects WHERE id = ?1")
                     .and_then(|mut s| s.execute([id]))
                     .map_err(backend)?;
-            }
-            let n = tx
-                .prepare_cached("DELETE FROM projects WHERE id = ?1")
-                .and_then(|mut s| s.execute([id]))
-                .map_err(backend)?;
-            // Under the writer's lock, so no ingest sees the cache between the deletion and this:
-            // a cached visitor would otherwise bring its deleted sessions back with its next event.
-            // Dropped before the commit is harmless: a visitor not cached is read from the file.
-            lock_cache(&inner.sessions).forget_project(&project);
-            Ok(n > 0)
-        })
-        .await
+                // Under the writer's lock, so no ingest sees the cache between the deletion and this:
+                // a cached visitor would otherwise bring its deleted sessions back with its next event.
+                // Dropped before the commit is harmless: a visitor not cached is read from the file.
+                lock_cache(&inner.sessions).forget_project(&project);
+                Ok(n > 0)
+            })
+            .await;
+        self.inner.digests.clear();
+        deleted
     }
 
     async fn create_key(&self, key: &KeyRecord) -> Result<()> {
@@ -1074,12 +1140,30 @@ impl Store for SqliteStore {
 
     async fn aggregate_events(&self, q: &RawQuery) -> Result<Vec<EventGroup>> {
         let q = q.clone();
-        self.analyze(move |c| analytics::aggregate_events(c, &q)).await
+        let inner = self.inner.clone();
+        self.analyze(move |c| {
+            if inner.use_digests.load(Ordering::Relaxed) {
+                if let Some(groups) = inner.digests.events(c, &q)? {
+                    return Ok(groups);
+                }
+            }
+            analytics::aggregate_events(c, &q)
+        })
+        .await
     }
 
     async fn aggregate_sessions(&self, q: &RawQuery) -> Result<Vec<SessionGroup>> {
         let q = q.clone();
-        self.analyze(move |c| analytics::aggregate_sessions(c, &q)).await
+        let inner = self.inner.clone();
+        self.analyze(move |c| {
+            if inner.use_digests.load(Ordering::Relaxed) {
+                if let Some(groups) = inner.digests.sessions(c, &q)? {
+                    return Ok(groups);
+                }
+            }
+            analytics::aggregate_sessions(c, &q)
+        })
+        .await
     }
 
     async fn sessions_of_visitors(&self, project: &ProjectId, visitors: &[VisitorId]) -> Result<Vec<Session>> {
@@ -1140,6 +1224,10 @@ impl Store for SqliteStore {
     ) -> Result<Vec<StoredRollup>> {
         let project = *project;
         let dim = dim.cloned();
+        if granularity == Granularity::Day {
+            // A dashboard is open: its filters will want the digests.
+            self.prefetch_digests(&project, from, to);
+        }
         self.analyze(move |c| analytics::rollups(c, &project, granularity, from, to, dim.as_ref()))
             .await
     }
@@ -1157,6 +1245,9 @@ impl Store for SqliteStore {
         dim: &RollupDim,
     ) -> Result<Vec<RollupSummary>> {
         let (project, dim) = (*project, dim.clone());
+        if granularity == Granularity::Day {
+            self.prefetch_digests(&project, from, to);
+        }
         self.analyze(move |c| analytics::rollup_summaries(c, &project, granularity, from, to, &dim))
             .await
     }
@@ -1251,34 +1342,39 @@ impl Store for SqliteStore {
     async fn delete_expired(&self, r: &Retention) -> Result<Expired> {
         let r = *r;
         let inner = self.inner.clone();
-        self.write(move |tx| {
-            let run = |sql: &str, at: Millis| tx.execute(sql, [at]).map_err(backend);
-            let events = run("DELETE FROM events WHERE occurred_at < ?1", r.raw_before)?;
-            let sessions = run("DELETE FROM sessions WHERE start_at < ?1", r.raw_before)?;
-            // The days wholly before the cut-off: their sessions are all gone.
-            run("DELETE FROM session_spans WHERE day < ?1 / 86400000", r.raw_before)?;
-            // Under the writer's lock, so no ingest folds into a swept session meanwhile.
-            lock_cache(&inner.sessions).clear();
-            run("DELETE FROM rollup_dirty WHERE hour < ?1", r.raw_before)?;
-            let hourly = tx
-                .execute(
-                    "DELETE FROM rollups WHERE granularity = ?1 AND bucket < ?2",
-                    params![Granularity::Hour.code(), r.hourly_before],
-                )
-                .map_err(backend)?;
-            let daily = tx
-                .execute(
-                    "DELETE FROM rollups WHERE granularity = ?1 AND bucket < ?2",
-                    params![Granularity::Day.code(), r.daily_before],
-                )
-                .map_err(backend)?;
-            Ok(Expired {
-                events: events as u64,
-                sessions: sessions as u64,
-                rollups: (hourly + daily) as u64,
+        let expired = self
+            .write(move |tx| {
+                let run = |sql: &str, at: Millis| tx.execute(sql, [at]).map_err(backend);
+                let events = run("DELETE FROM events WHERE occurred_at < ?1", r.raw_before)?;
+                let sessions = run("DELETE FROM sessions WHERE start_at < ?1", r.raw_before)?;
+                // The days wholly before the cut-off: their sessions are all gone.
+                run("DELETE FROM session_spans WHERE day < ?1 / 86400000", r.raw_before)?;
+                // Under the writer's lock, so no ingest folds into a swept session meanwhile.
+                lock_cache(&inner.sessions).clear();
+                run("DELETE FROM rollup_dirty WHERE hour < ?1", r.raw_before)?;
+                let hourly = tx
+                    .execute(
+                        "DELETE FROM rollups WHERE granularity = ?1 AND bucket < ?2",
+                        params![Granularity::Hour.code(), r.hourly_before],
+                    )
+                    .map_err(backend)?;
+                let daily = tx
+                    .execute(
+                        "DELETE FROM rollups WHERE granularity = ?1 AND bucket < ?2",
+                        params![Granularity::Day.code(), r.daily_before],
+                    )
+                    .map_err(backend)?;
+                Ok(Expired {
+                    events: events as u64,
+                    sessions: sessions as u64,
+                    rollups: (hourly + daily) as u64,
+                })
             })
-        })
-        .await
+            .await?;
+        if expired.events > 0 || expired.sessions > 0 {
+            self.inner.digests.forget_before(r.raw_before);
+        }
+        Ok(expired)
     }
 }
 

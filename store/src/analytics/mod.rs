@@ -15,6 +15,7 @@
 //!   are not fields of a session.
 //! * A missing value (no referrer, unknown country) is the empty string, in groups and filters.
 
+pub mod digest;
 pub mod funnel;
 pub mod pattern;
 pub mod raw;

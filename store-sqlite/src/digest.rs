@@ -1,0 +1,440 @@
+//! The digests ([`store::analytics::digest`]) of the SQLite store: built from the file one UTC
+//! hour at a time, the first time a raw aggregation needs that hour, and kept in memory until an
+//! ingest touches the hour again.
+//!
+//! An hour's digest is read with the same SQL expressions as the raw aggregations
+//! ([`analytics::field_sql`]), so it holds exactly what they would read. It stays valid while
+//! the hour's *generation* is unchanged: every ingest, after it commits, gives each hour it
+//! touched a new generation (those of [`touched_hours`]: its events' hours and every hour of their
+//! sessions, whose entry and exit pages its events carry). A digest is kept only if its hour's
+//! generation did not move while it was read, so a digest never holds less than what was
+//! committed before its read began. Deletions (retention, a project) drop the digests.
+//!
+//! Memory: about 40 bytes per event and 60 per session ([`HourDigest::bytes`]), at most
+//! [`DIGEST_BUDGET_BYTES`] in all; past it, new hours are used by the query that read them but
+//! not kept.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError, RwLock};
+
+use contract::ids::ProjectId;
+use rusqlite::types::ValueRef;
+use rusqlite::{params, Connection, OptionalExtension};
+use store::analytics::digest::{
+    self, Dictionaries, EventFacts, EventKind, HourBuilder, HourDigest, SessionFacts, FIELDS,
+};
+use store::analytics::rollup::{hour_of, HOUR_MS};
+use store::analytics::{EventGroup, EventSide, Field, RawQuery, SessionGroup};
+use store::{Millis, Result};
+
+use crate::analytics::{field_sql, Table};
+use crate::backend;
+
+/// Most memory the digests of all projects may hold, bytes: 10 million events and their
+/// sessions take about 500 MB.
+pub const DIGEST_BUDGET_BYTES: usize = 1 << 30;
+
+/// Longest range answered from digests, in hours (400 days); longer ones ("all time" on an old
+/// project) are read by SQL.
+pub const MAX_DIGEST_HOURS: i64 = 400 * 24;
+
+/// The digests of every project, shared by the store's connections.
+#[derive(Default)]
+pub(crate) struct Digests {
+    projects: Mutex<HashMap<ProjectId, Arc<ProjectDigests>>>,
+    /// Bytes of the digests kept.
+    bytes: AtomicUsize,
+    /// Source of generations: each touch takes a new one.
+    clock: AtomicU64,
+}
+
+#[derive(Default)]
+struct ProjectDigests {
+    /// Held while reading hours from the file, so that concurrent queries (a dashboard's panels)
+    /// read each hour once.
+    build: Mutex<()>,
+    dicts: RwLock<Dictionaries>,
+    hours: Mutex<Hours>,
+}
+
+#[derive(Default)]
+struct Hours {
+    /// An hour's current generation; 0 until an ingest touches it.
+    generation: HashMap<Millis, u64>,
+    kept: HashMap<Millis, (u64, Arc<HourDigest>)>,
+    /// How many retention sweeps ran: a digest read across one is not kept.
+    sweeps: u64,
+}
+
+impl Hours {
+    fn generation(&self, hour: Millis) -> u64 {
+        self.generation.get(&hour).copied().unwrap_or(0)
+    }
+
+    /// The kept digest of `hour` if still current.
+    fn current(&self, hour: Millis) -> Option<Arc<HourDigest>> {
+        self.kept
+            .get(&hour)
+            .filter(|(g, _)| *g == self.generation(hour))
+            .map(|(_, d)| d.clone())
+    }
+}
+
+/// A project's digests and those of the hours a query reads.
+type Ready = (Arc<ProjectDigests>, Vec<Arc<HourDigest>>);
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Digests {
+    fn project(&self, project: &ProjectId) -> Arc<ProjectDigests> {
+        lock(&self.projects).entry(*project).or_default().clone()
+    }
+
+    /// After an ingest committed: these hours of `project` changed.
+    pub(crate) fn touched(&self, project: &ProjectId, hours: impl IntoIterator<Item = Millis>) {
+        let Some(p) = lock(&self.projects).get(project).cloned() else {
+            return; // Nothing kept, nothing stale: a later read sees the commit.
+        };
+        let mut state = lock(&p.hours);
+        for hour in hours {
+            let generation = self.clock.fetch_add(1, Ordering::Relaxed) + 1;
+            state.generation.insert(hour, generation);
+            if let Some((_, d)) = state.kept.remove(&hour) {
+                self.bytes.fetch_sub(d.bytes(), Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// After the retention sweep deleted what is older than `before`: drops the digests of the
+    /// hours it reached, and keeps none read across the sweep.
+    pub(crate) fn forget_before(&self, before: Millis) {
+        let projects: Vec<Arc<ProjectDigests>> = lock(&self.projects).values().cloned().collect();
+        for p in projects {
+            let mut state = lock(&p.hours);
+            state.sweeps += 1;
+            let gone: Vec<Millis> = state.kept.keys().copied().filter(|&h| h < before).collect();
+            for h in gone {
+                if let Some((_, d)) = state.kept.remove(&h) {
+                    self.bytes.fetch_sub(d.bytes(), Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    /// Drops every digest (after a deletion). A read under way keeps what it holds but stores it
+    /// in the dropped set, which nothing reads again.
+    pub(crate) fn clear(&self) {
+        lock(&self.projects).clear();
+        self.bytes.store(0, Ordering::Relaxed);
+    }
+
+    /// Bytes held, for the figures.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes.load(Ordering::Relaxed)
+    }
+
+    /// The event aggregation from digests, reading the hours not yet held; `None` when digests
+    /// cannot answer `q`.
+    pub(crate) fn events(&self, conn: &Connection, q: &RawQuery) -> Result<Option<Vec<EventGroup>>> {
+        let Some((p, held)) = self.ready(conn, q)? else {
+            return Ok(None);
+        };
+        let hours: Vec<&HourDigest> = held.iter().map(|d| &**d).collect();
+        let dicts = p.dicts.read().unwrap_or_else(PoisonError::into_inner);
+        Ok(Some(digest::aggregate_events(&dicts, &hours, q)))
+    }
+
+    /// The session aggregation from digests; `None` when digests cannot answer `q`.
+    pub(crate) fn sessions(&self, conn: &Connection, q: &RawQuery) -> Result<Option<Vec<SessionGroup>>> {
+        let Some((p, held)) = self.ready(conn, q)? else {
+            return Ok(None);
+        };
+        let hours: Vec<&HourDigest> = held.iter().map(|d| &**d).collect();
+        let dicts = p.dicts.read().unwrap_or_else(PoisonError::into_inner);
+        Ok(Some(digest::aggregate_sessions(&dicts, &hours, q)))
+    }
+
+    /// The digests of every hour `q` reads, current ones from memory and the others from the file.
+    fn ready(&self, conn: &Connection, q: &RawQuery) -> Result<Option<Ready>> {
+        if !digest::supports(q) || q.from >= q.to {
+            return Ok(None);
+        }
+        let first = hour_of(q.from);
+        if (q.to - first) / HOUR_MS > MAX_DIGEST_HOURS {
+            return Ok(None);
+        }
+        let hours: Vec<Millis> = (first..q.to).step_by(HOUR_MS as usize).collect();
+        let p = self.project(&q.project);
+        let mut held = Vec::with_capacity(hours.len());
+        let mut missing = Vec::new();
+        {
+            let state = lock(&p.hours);
+            for &h in &hours {
+                match state.current(h) {
+                    Some(d) => held.push(d),
+                    None => missing.push(h),
+                }
+            }
+        }
+        if missing.is_empty() {
+            return Ok(Some((p, held)));
+        }
+        held.extend(self.fill(conn, &p, &q.project, missing)?);
+        Ok(Some((p, held)))
+    }
+
+    /// The digests of `hours` (ascending): those current in memory, the others read from the
+    /// file (and kept), all while holding the project's `build` lock.
+    fn fill(
+        &self,
+        conn: &Connection,
+        p: &ProjectDigests,
+        project: &ProjectId,
+        hours: Vec<Millis>,
+    ) -> Result<Vec<Arc<HourDigest>>> {
+        let mut held = Vec::with_capacity(hours.len());
+        let build = lock(&p.build);
+        // Another query may have read some while this one waited for `build`; the rest is read in
+        // runs of consecutive hours, each read once for all its hours.
+        let mut runs: Vec<Vec<Millis>> = Vec::new();
+        // Each hour's generation and the sweeps count when its read began.
+        let mut captured: HashMap<Millis, (u64, u64)> = HashMap::new();
+        {
+            let state = lock(&p.hours);
+            for h in hours {
+                if let Some(d) = state.current(h) {
+                    held.push(d);
+                    continue;
+                }
+                captured.insert(h, (state.generation(h), state.sweeps));
+                match runs.last_mut() {
+                    Some(run) if run.last() == Some(&(h - HOUR_MS)) && run.len() < RUN_HOURS => run.push(h),
+                    _ => runs.push(vec![h]),
+                }
+            }
+        }
+        for run in runs {
+            let read = read_hours(conn, project, run[0], run.len(), &p.dicts)?;
+            let mut state = lock(&p.hours);
+            for d in read {
+                let h = d.hour();
+                let d = Arc::new(d);
+                let fits = self.bytes.load(Ordering::Relaxed) + d.bytes() <= DIGEST_BUDGET_BYTES;
+                if (state.generation(h), state.sweeps) == captured[&h] && fits {
+                    self.bytes.fetch_add(d.bytes(), Ordering::Relaxed);
+                    if let Some((_, old)) = state.kept.insert(h, (captured[&h].0, d.clone())) {
+                        self.bytes.fetch_sub(old.bytes(), Ordering::Relaxed);
+                    }
+                }
+                held.push(d);
+            }
+        }
+        drop(build);
+        Ok(held)
+    }
+
+    /// Reads the hours of `[from, to)` of `project` not held yet, a day at a time, letting
+    /// queries in between: what the store does in the background when a project's dashboard
+    /// opens, so that its first filter finds the digests ready.
+    pub(crate) fn warm(&self, conn: &Connection, project: &ProjectId, from: Millis, to: Millis) -> Result<()> {
+        let p = self.project(project);
+        let hours: Vec<Millis> = (hour_of(from)..to).step_by(HOUR_MS as usize).collect();
+        for day in hours.chunks(RUN_HOURS) {
+            let missing: Vec<Millis> = {
+                let state = lock(&p.hours);
+                day.iter().copied().filter(|&h| state.current(h).is_none()).collect()
+            };
+            if !missing.is_empty() {
+                self.fill(conn, &p, project, missing)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Most hours read at once: a day, so that the sessions held while reading (those of the run and
+/// of the day before) stay a day's worth.
+const RUN_HOURS: usize = 24;
+
+/// How far before a run its sessions are read: an event's session started at most this long
+/// before it, else it is looked up alone (only sessions crossing midnight can be that long, when
+/// visitor ids are salted per day).
+const SESSIONS_BEFORE_MS: Millis = 24 * HOUR_MS;
+
+/// The SQL expressions of every fixed field, as `table` reads them.
+fn field_columns(table: Table) -> Vec<String> {
+    let mut params = Vec::new();
+    let fields: Vec<String> = Field::FIXED
+        .iter()
+        .map(|f| field_sql(f, table, &mut params).0)
+        .collect();
+    debug_assert!(params.is_empty(), "fixed fields take no parameters");
+    fields
+}
+
+/// A run's events, without their sessions: their own fields only (the session-side columns are
+/// filled from the sessions read beside them).
+static EVENTS_SQL: LazyLock<String> = LazyLock::new(|| {
+    let own: Vec<String> = Field::FIXED
+        .iter()
+        .zip(field_columns(Table::Events))
+        .map(|(f, sql)| {
+            if f.event_side() == EventSide::Own {
+                sql
+            } else {
+                "NULL".to_owned()
+            }
+        })
+        .collect();
+    format!(
+        "SELECT e.occurred_at, e.visitor_id, e.name, e.duration_ms, e.scroll_depth, {} \
+         FROM events e WHERE e.project_id = ?1 AND e.occurred_at >= ?2 AND e.occurred_at < ?3",
+        own.join(", ")
+    )
+});
+
+const SESSION_FIXED: &str = "s.start_at, s.visitor_id, s.pageviews, s.custom_events, s.end_at";
+
+/// Sessions that started in a range, with every field as a session has it.
+static SESSIONS_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {SESSION_FIXED}, {} FROM sessions s WHERE s.project_id = ?1 AND s.start_at >= ?2 AND s.start_at < ?3",
+        field_columns(Table::Sessions).join(", ")
+    )
+});
+
+/// The session of one event that started before its run: the raw aggregations' join, alone.
+static SESSION_OF_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {SESSION_FIXED}, {} FROM sessions s WHERE s.project_id = ?1 AND s.visitor_id = ?2 \
+         AND s.start_at <= ?3 AND s.end_at >= ?3",
+        field_columns(Table::Sessions).join(", ")
+    )
+});
+
+/// The codes of a row's field columns, from column `first` on (a NULL reads as the empty value,
+/// as the raw aggregations' `COALESCE` has it).
+fn codes(row: &rusqlite::Row<'_>, first: usize, dicts: &mut Dictionaries) -> rusqlite::Result<[u32; FIELDS]> {
+    let mut out = [0u32; FIELDS];
+    for (i, code) in out.iter_mut().enumerate() {
+        let value = match row.get_ref(first + i)? {
+            ValueRef::Text(t) => std::str::from_utf8(t).map_err(|e| rusqlite::Error::Utf8Error(first + i, e))?,
+            _ => "",
+        };
+        *code = dicts.field_mut(i).code(value);
+    }
+    Ok(out)
+}
+
+/// A session row: its facts and its end.
+fn session_row(r: &rusqlite::Row<'_>, dicts: &mut Dictionaries) -> rusqlite::Result<(SessionFacts, Millis)> {
+    let count =
+        |i: usize| -> rusqlite::Result<u32> { Ok(u32::try_from(r.get::<_, i64>(i)?.max(0)).unwrap_or(u32::MAX)) };
+    let start: Millis = r.get(0)?;
+    let end: Millis = r.get(4)?;
+    let facts = SessionFacts {
+        start,
+        visitor: r.get(1)?,
+        pageviews: count(2)?,
+        custom_events: count(3)?,
+        duration_ms: end - start,
+        codes: codes(r, 5, dicts)?,
+    };
+    Ok((facts, end))
+}
+
+/// Where an event takes each field: its own column, or its session's.
+static SESSION_SIDE: LazyLock<[bool; FIELDS]> =
+    LazyLock::new(|| std::array::from_fn(|i| Field::FIXED[i].event_side() == EventSide::Session));
+
+/// Reads `count` consecutive hours of `project` from `first` on: the sessions that started from a
+/// day before the run to its end (indexed by visitor), then the run's events, each given the
+/// session-side fields of the session spanning its time, as the raw aggregations' join does.
+fn read_hours(
+    conn: &Connection,
+    project: &ProjectId,
+    first: Millis,
+    count: usize,
+    dicts: &RwLock<Dictionaries>,
+) -> Result<Vec<HourDigest>> {
+    let end = first + count as Millis * HOUR_MS;
+    let mut builders: Vec<HourBuilder> = (0..count)
+        .map(|i| HourBuilder::new(first + i as Millis * HOUR_MS))
+        .collect();
+    let mut dicts = dicts.write().unwrap_or_else(PoisonError::into_inner);
+    // Per visitor, its sessions' spans and codes, by start (a visitor's sessions never overlap).
+    let mut spans: HashMap<i64, Vec<(Millis, Millis, [u32; FIELDS])>> = HashMap::new();
+    {
+        let mut stmt = conn.prepare_cached(&SESSIONS_SQL).map_err(backend)?;
+        let mut rows = stmt
+            .query(params![project.bytes(), first - SESSIONS_BEFORE_MS, end])
+            .map_err(backend)?;
+        while let Some(r) = rows.next().map_err(backend)? {
+            let (facts, session_end) = session_row(r, &mut dicts).map_err(backend)?;
+            spans
+                .entry(facts.visitor)
+                .or_default()
+                .push((facts.start, session_end, facts.codes));
+            if facts.start >= first {
+                builders[((facts.start - first) / HOUR_MS) as usize].session(facts);
+            }
+        }
+    }
+    for list in spans.values_mut() {
+        list.sort_unstable_by_key(|(start, _, _)| *start);
+    }
+    let mut events = conn.prepare_cached(&EVENTS_SQL).map_err(backend)?;
+    let mut alone = conn.prepare_cached(&SESSION_OF_SQL).map_err(backend)?;
+    let mut rows = events.query(params![project.bytes(), first, end]).map_err(backend)?;
+    while let Some(r) = rows.next().map_err(backend)? {
+        let at: Millis = r.get(0).map_err(backend)?;
+        let visitor: i64 = r.get(1).map_err(backend)?;
+        let kind = EventKind::of(r.get_ref(2).and_then(|v| Ok(v.as_str()?)).map_err(backend)?);
+        let duration: Option<i64> = r.get(3).map_err(backend)?;
+        let scroll: Option<i64> = r.get(4).map_err(backend)?;
+        let mut codes = codes(r, 5, &mut dicts).map_err(backend)?;
+        let known = spans.get(&visitor).and_then(|list| {
+            let i = list.partition_point(|(start, _, _)| *start <= at);
+            (i > 0 && list[i - 1].1 >= at).then(|| list[i - 1].2)
+        });
+        let session = match known {
+            Some(codes) => Some(codes),
+            // Not among the sessions read: one that started before them, if any.
+            None => alone
+                .query_row(params![project.bytes(), visitor, at], |r| {
+                    Ok(session_row(r, &mut dicts)?.0.codes)
+                })
+                .optional()
+                .map_err(backend)?,
+        };
+        for (i, code) in codes.iter_mut().enumerate() {
+            if SESSION_SIDE[i] {
+                *code = match &session {
+                    Some(s) => s[i],
+                    None => dicts.field_mut(i).code(""),
+                };
+            }
+        }
+        builders[((at - first) / HOUR_MS) as usize].event(EventFacts {
+            at,
+            visitor,
+            kind,
+            // The contract bounds an exit's duration at 24 hours and its depth at 100.
+            duration_ms: if kind == EventKind::Exit {
+                u32::try_from(duration.unwrap_or(0).max(0)).unwrap_or(u32::MAX)
+            } else {
+                0
+            },
+            scroll_depth: if kind == EventKind::Exit {
+                scroll.and_then(|s| u8::try_from(s).ok())
+            } else {
+                None
+            },
+            codes,
+        });
+    }
+    Ok(builders.into_iter().map(HourBuilder::finish).collect())
+}

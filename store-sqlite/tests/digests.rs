@@ -1,0 +1,209 @@
+//! The in-memory digests against SQL: the conformance suite runs with digests on (the default),
+//! these run the raw aggregations by SQL against the same brute force, and check that digests
+//! follow every ingest, including the earlier hours of a session a late event changes.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use contract::ids::ProjectId;
+use store::analytics::{Field, FilterOp, RawQuery};
+use store::conformance::Backend;
+use store::sessions::testing::event;
+use store::Store;
+use store_sqlite::SqliteStore;
+use tempfile::TempDir;
+
+struct SqlOnly {
+    store: Arc<SqliteStore>,
+    dir: TempDir,
+}
+
+#[async_trait]
+impl Backend for SqlOnly {
+    fn store(&self) -> Arc<dyn Store> {
+        self.store.clone()
+    }
+
+    async fn twin(&self) -> Arc<dyn Store> {
+        Arc::new(SqliteStore::open_in(self.dir.path()).expect("open twin"))
+    }
+
+    async fn create_old_shape_project(&self, _: ProjectId, _: store::UserId, _: &str, _: store::Millis) {
+        unreachable!("not used by these tests")
+    }
+}
+
+fn sql_only() -> SqlOnly {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Arc::new(SqliteStore::open_in(dir.path()).expect("open store"));
+    store.set_digests(false);
+    SqlOnly { store, dir }
+}
+
+#[tokio::test]
+async fn sql_event_aggregates_match_brute_force() {
+    store::analytics_conformance::raw_event_aggregates_match_brute_force(&sql_only()).await;
+}
+
+#[tokio::test]
+async fn sql_session_aggregates_match_brute_force() {
+    store::analytics_conformance::raw_session_aggregates_match_brute_force(&sql_only()).await;
+}
+
+const HOUR: i64 = 3_600_000;
+const MIN: i64 = 60_000;
+/// 2026-11-02 10:00 UTC.
+const T10: i64 = 1_793_613_600_000;
+
+fn by_exit_page(project: ProjectId, filters: Vec<store::analytics::Filter>) -> RawQuery {
+    RawQuery {
+        project,
+        from: T10,
+        to: T10 + 3 * HOUR,
+        filters,
+        group: vec![Field::ExitPage],
+        time: None,
+        goal: None,
+        goal_filters: Vec::new(),
+        by_goal: Vec::new(),
+    }
+}
+
+/// What both paths answer, digests first.
+async fn both(
+    store: &SqliteStore,
+    q: &RawQuery,
+) -> (Vec<store::analytics::EventGroup>, Vec<store::analytics::SessionGroup>) {
+    store.set_digests(true);
+    let events = store.aggregate_events(q).await.unwrap();
+    let sessions = store.aggregate_sessions(q).await.unwrap();
+    store.set_digests(false);
+    assert_eq!(
+        store.aggregate_events(q).await.unwrap(),
+        events,
+        "events: digests = SQL"
+    );
+    assert_eq!(
+        store.aggregate_sessions(q).await.unwrap(),
+        sessions,
+        "sessions: digests = SQL"
+    );
+    store.set_digests(true);
+    (events, sessions)
+}
+
+/// A visit from 10:50 to 12:05: its last page view changes the exit page of its earlier events,
+/// at 11:15 and 11:40 in an hour that is neither the new event's nor the session's first. Their
+/// digests must not survive it (nor their rollups: the same hours are marked).
+#[tokio::test]
+async fn digests_follow_a_late_event_into_the_earlier_hours_of_its_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_in(dir.path()).unwrap();
+    let p = ProjectId::from_bytes([7; 12]);
+    let q = by_exit_page(p, Vec::new());
+    store
+        .ingest(&[
+            event(p, 1, "a1", "pageview", T10 + 50 * MIN, "/a"),
+            event(p, 1, "a2", "pageview", T10 + 75 * MIN, "/a2"),
+            event(p, 1, "a3", "pageview", T10 + 100 * MIN, "/b"),
+        ])
+        .await
+        .unwrap();
+    let (events, _) = both(&store, &q).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        (events[0].keys.as_slice(), events[0].pageviews),
+        (&["/b".to_owned()][..], 3)
+    );
+    assert!(store.digest_bytes() > 0, "the hours are kept");
+
+    store
+        .ingest(&[event(p, 1, "a4", "pageview", T10 + 125 * MIN, "/c")])
+        .await
+        .unwrap();
+    let (events, sessions) = both(&store, &q).await;
+    assert_eq!(events.len(), 1, "every event now exits on /c: {events:?}");
+    assert_eq!(
+        (events[0].keys.as_slice(), events[0].pageviews),
+        (&["/c".to_owned()][..], 4)
+    );
+    assert_eq!((sessions.len(), sessions[0].visits, sessions[0].pageviews), (1, 1, 4));
+
+    // A filter on an event's own field, with a value only the newest hour has.
+    let only_c = by_exit_page(
+        p,
+        vec![store::analytics::Filter {
+            op: FilterOp::Contains,
+            field: Field::Page,
+            values: vec!["c".into()],
+        }],
+    );
+    let (events, sessions) = both(&store, &only_c).await;
+    assert_eq!(events[0].pageviews, 1);
+    assert!(sessions.is_empty(), "a session's page is its entry page, /a");
+}
+
+/// The retention sweep drops the digests of the hours it deleted.
+#[tokio::test]
+async fn digests_forget_what_retention_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_in(dir.path()).unwrap();
+    let p = ProjectId::from_bytes([8; 12]);
+    store
+        .ingest(&[
+            event(p, 1, "b1", "pageview", T10 + 10 * MIN, "/old"),
+            event(p, 2, "b2", "pageview", T10 + 130 * MIN, "/new"),
+        ])
+        .await
+        .unwrap();
+    let q = by_exit_page(p, Vec::new());
+    assert_eq!(both(&store, &q).await.0.len(), 2);
+    let swept = store
+        .delete_expired(&store::analytics::Retention {
+            raw_before: T10 + HOUR,
+            hourly_before: 0,
+            daily_before: 0,
+        })
+        .await
+        .unwrap();
+    assert_eq!(swept.events, 1);
+    let (events, _) = both(&store, &q).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].keys, vec!["/new".to_owned()]);
+}
+
+/// A visit of 26 hours (an event every 20 minutes): an event at its end is read with the session
+/// that started more than a day before the hours read, looked up alone.
+#[tokio::test]
+async fn an_event_of_a_session_from_the_day_before_gets_its_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_in(dir.path()).unwrap();
+    let p = ProjectId::from_bytes([9; 12]);
+    let events: Vec<_> = (0..=78)
+        .map(|i| {
+            event(
+                p,
+                3,
+                &format!("c{i}"),
+                "pageview",
+                T10 + i * 20 * MIN,
+                &format!("/p{i}"),
+            )
+        })
+        .collect();
+    for batch in events.chunks(10) {
+        store.ingest(batch).await.unwrap();
+    }
+    let late = T10 + 26 * HOUR;
+    let q = RawQuery {
+        from: late - HOUR,
+        to: late + HOUR,
+        group: vec![Field::EntryPage, Field::ExitPage],
+        ..by_exit_page(p, Vec::new())
+    };
+    let (events, sessions) = both(&store, &q).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].keys, vec!["/p0".to_owned(), "/p78".to_owned()]);
+    assert_eq!(events[0].pageviews, 4, "at 25:00, 25:20, 25:40 and 26:00");
+    assert!(sessions.is_empty(), "the session started the day before");
+}

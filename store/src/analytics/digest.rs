@@ -1,0 +1,646 @@
+//! Digests: an hour's events and sessions as columns of small integers, held in memory, so that
+//! a filtered dashboard (a click on a row makes every panel group by one field and filter by
+//! another, which no rollup holds) reads a few bytes per event instead of a stored row.
+//!
+//! A [`HourDigest`] holds, for one UTC hour of one project, every event that occurred in it and
+//! every session that started in it, with the value of every fixed [`Field`] as a code into the
+//! project's [`Dictionaries`] (one per field). The values are those of [`super::event_value`] and
+//! [`super::session_value`], computed by the store when it builds the digest; this module only
+//! counts, with the definitions of [`super::raw`]: the answers of [`aggregate_events`] and
+//! [`aggregate_sessions`] equal the store's raw aggregations ([`RawQuery`]) for every query
+//! [`supports`] accepts. Filters are evaluated once per distinct value (its dictionary entry),
+//! not once per event.
+//!
+//! What a digest does not hold is answered by the store's raw path: props, goals.
+//!
+//! Measured on the dashboard benchmark (10.7M events, 30 days): see the README's filtered
+//! dashboard figures.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use super::raw::{EventGroup, RawQuery, SessionGroup};
+use super::rollup::HOUR_MS;
+use super::{Field, Filter};
+use crate::Millis;
+
+/// How many fields a digest holds: [`Field::FIXED`], in that order.
+pub const FIELDS: usize = Field::FIXED.len();
+
+/// Most fields a query may group by and still be answered from digests (the query API's own
+/// limit is 3).
+pub const MAX_GROUP_FIELDS: usize = 3;
+
+/// Where `field` is in [`Field::FIXED`] (and in a digest's columns); `None` for props.
+pub fn field_index(field: &Field) -> Option<usize> {
+    Field::FIXED.iter().position(|f| f == field)
+}
+
+/// Whether [`aggregate_events`] and [`aggregate_sessions`] answer `q`: no props, no goals, at
+/// most [`MAX_GROUP_FIELDS`] groups.
+pub fn supports(q: &RawQuery) -> bool {
+    q.goal.is_none()
+        && q.goal_filters.is_empty()
+        && q.by_goal.is_empty()
+        && q.group.len() <= MAX_GROUP_FIELDS
+        && q.group.iter().all(|f| field_index(f).is_some())
+        && q.filters.iter().all(|f| field_index(&f.field).is_some())
+}
+
+/// The distinct values of one field, each with its code (its position).
+#[derive(Default, Debug)]
+pub struct Dictionary {
+    codes: HashMap<Box<str>, u32>,
+    values: Vec<Box<str>>,
+}
+
+impl Dictionary {
+    /// The code of `value`, added if new.
+    pub fn code(&mut self, value: &str) -> u32 {
+        if let Some(&c) = self.codes.get(value) {
+            return c;
+        }
+        let c = u32::try_from(self.values.len()).expect("fewer than 2^32 values");
+        self.values.push(value.into());
+        self.codes.insert(value.into(), c);
+        c
+    }
+
+    pub fn value(&self, code: u32) -> &str {
+        &self.values[code as usize]
+    }
+
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    fn bytes(&self) -> usize {
+        self.values.iter().map(|v| 2 * v.len() + 48).sum()
+    }
+}
+
+/// A project's dictionaries, one per field of [`Field::FIXED`].
+#[derive(Default, Debug)]
+pub struct Dictionaries {
+    fields: [Dictionary; FIELDS],
+}
+
+impl Dictionaries {
+    pub fn field(&self, i: usize) -> &Dictionary {
+        &self.fields[i]
+    }
+
+    pub fn field_mut(&mut self, i: usize) -> &mut Dictionary {
+        &mut self.fields[i]
+    }
+
+    /// Approximate heap bytes.
+    pub fn bytes(&self) -> usize {
+        self.fields.iter().map(Dictionary::bytes).sum()
+    }
+}
+
+/// Codes of one column, each as wide as the largest needs.
+#[derive(Debug)]
+enum Codes {
+    U8(Vec<u8>),
+    U16(Vec<u16>),
+    U32(Vec<u32>),
+}
+
+impl Codes {
+    fn narrowest(codes: Vec<u32>) -> Codes {
+        let max = codes.iter().copied().max().unwrap_or(0);
+        if max <= u32::from(u8::MAX) {
+            Codes::U8(codes.into_iter().map(|c| c as u8).collect())
+        } else if max <= u32::from(u16::MAX) {
+            Codes::U16(codes.into_iter().map(|c| c as u16).collect())
+        } else {
+            Codes::U32(codes)
+        }
+    }
+
+    #[inline]
+    fn get(&self, i: usize) -> u32 {
+        match self {
+            Codes::U8(v) => u32::from(v[i]),
+            Codes::U16(v) => u32::from(v[i]),
+            Codes::U32(v) => v[i],
+        }
+    }
+
+    /// The rows (of `among`, or of all) whose code `accepted` marks.
+    fn select(&self, accepted: &[bool], among: Option<Vec<u32>>) -> Vec<u32> {
+        // Branch-free: every row is written, and the write position moves on only for accepted
+        // ones (a filter keeps rows in no pattern a branch predictor could learn).
+        fn pick<T: Copy + Into<u32>>(v: &[T], accepted: &[bool], among: Option<Vec<u32>>) -> Vec<u32> {
+            let mut kept = 0;
+            match among {
+                None => {
+                    let mut out = vec![0u32; v.len()];
+                    for (row, &code) in v.iter().enumerate() {
+                        out[kept] = row as u32;
+                        kept += usize::from(accepted[code.into() as usize]);
+                    }
+                    out.truncate(kept);
+                    out
+                }
+                Some(mut rows) => {
+                    for i in 0..rows.len() {
+                        let row = rows[i];
+                        rows[kept] = row;
+                        kept += usize::from(accepted[v[row as usize].into() as usize]);
+                    }
+                    rows.truncate(kept);
+                    rows
+                }
+            }
+        }
+        match self {
+            Codes::U8(v) => pick(v, accepted, among),
+            Codes::U16(v) => pick(v, accepted, among),
+            Codes::U32(v) => pick(v, accepted, among),
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        match self {
+            Codes::U8(v) => v.len(),
+            Codes::U16(v) => 2 * v.len(),
+            Codes::U32(v) => 4 * v.len(),
+        }
+    }
+}
+
+/// What kind of event a row is, as the raw aggregations count it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub enum EventKind {
+    /// `pageview` or `path_change`.
+    PageView = 0,
+    /// `page_exit`.
+    Exit = 1,
+    /// Any other name.
+    Custom = 2,
+}
+
+impl EventKind {
+    pub fn of(name: &str) -> EventKind {
+        match name {
+            contract::wire::PAGEVIEW | contract::wire::PATH_CHANGE => EventKind::PageView,
+            contract::wire::PAGE_EXIT => EventKind::Exit,
+            _ => EventKind::Custom,
+        }
+    }
+}
+
+/// No scroll depth reported (depths are 0 to 100).
+const NO_SCROLL: u8 = u8::MAX;
+
+/// One event as the store reads it, its field values already coded (in [`Field::FIXED`] order).
+pub struct EventFacts {
+    pub at: Millis,
+    pub visitor: i64,
+    pub kind: EventKind,
+    /// A page exit's engaged time (at most 24 hours, the contract's limit), else 0.
+    pub duration_ms: u32,
+    pub scroll_depth: Option<u8>,
+    pub codes: [u32; FIELDS],
+}
+
+/// One session as the store reads it, its field values (as [`super::session_value`] gives them)
+/// already coded.
+pub struct SessionFacts {
+    pub start: Millis,
+    pub visitor: i64,
+    pub pageviews: u32,
+    pub custom_events: u32,
+    pub duration_ms: i64,
+    pub codes: [u32; FIELDS],
+}
+
+/// Collects an hour's rows, then packs them into a [`HourDigest`].
+pub struct HourBuilder {
+    hour: Millis,
+    events: Vec<EventFacts>,
+    sessions: Vec<SessionFacts>,
+}
+
+impl HourBuilder {
+    /// A builder for the UTC hour starting at `hour`.
+    pub fn new(hour: Millis) -> HourBuilder {
+        HourBuilder {
+            hour,
+            events: Vec::new(),
+            sessions: Vec::new(),
+        }
+    }
+
+    /// Adds an event; `e.at` must be inside the hour.
+    pub fn event(&mut self, e: EventFacts) {
+        debug_assert!((self.hour..self.hour + HOUR_MS).contains(&e.at));
+        self.events.push(e);
+    }
+
+    /// Adds a session; `s.start` must be inside the hour.
+    pub fn session(&mut self, s: SessionFacts) {
+        debug_assert!((self.hour..self.hour + HOUR_MS).contains(&s.start));
+        self.sessions.push(s);
+    }
+
+    pub fn finish(mut self) -> HourDigest {
+        // By visitor, then time: a visitor's rows follow each other, which the distinct-visitor
+        // counts use (see `Scan::hour`). Order is otherwise free: every metric is a sum.
+        self.events.sort_unstable_by_key(|e| (e.visitor, e.at));
+        self.sessions.sort_unstable_by_key(|s| (s.visitor, s.start));
+        let hour = self.hour;
+        let offset = |t: Millis| u32::try_from(t - hour).expect("inside the hour");
+        let columns = |codes: &dyn Fn(usize) -> Vec<u32>| -> Vec<Codes> {
+            (0..FIELDS).map(|i| Codes::narrowest(codes(i))).collect()
+        };
+        let ev = &self.events;
+        let ss = &self.sessions;
+        HourDigest {
+            hour,
+            events: EventColumns {
+                at: ev.iter().map(|e| offset(e.at)).collect(),
+                visitor: ev.iter().map(|e| e.visitor).collect(),
+                kind: ev.iter().map(|e| e.kind as u8).collect(),
+                duration_ms: ev.iter().map(|e| e.duration_ms).collect(),
+                scroll: ev.iter().map(|e| e.scroll_depth.unwrap_or(NO_SCROLL)).collect(),
+                fields: columns(&|i| ev.iter().map(|e| e.codes[i]).collect()),
+            },
+            sessions: SessionColumns {
+                start: ss.iter().map(|s| offset(s.start)).collect(),
+                visitor: ss.iter().map(|s| s.visitor).collect(),
+                pageviews: ss.iter().map(|s| s.pageviews).collect(),
+                custom_events: ss.iter().map(|s| s.custom_events).collect(),
+                duration_ms: ss.iter().map(|s| s.duration_ms).collect(),
+                fields: columns(&|i| ss.iter().map(|s| s.codes[i]).collect()),
+            },
+        }
+    }
+}
+
+#[derive(Debug)]
+struct EventColumns {
+    /// Ms after the hour's start.
+    at: Vec<u32>,
+    visitor: Vec<i64>,
+    kind: Vec<u8>,
+    duration_ms: Vec<u32>,
+    /// [`NO_SCROLL`] when none was reported.
+    scroll: Vec<u8>,
+    fields: Vec<Codes>,
+}
+
+#[derive(Debug)]
+struct SessionColumns {
+    /// Ms after the hour's start.
+    start: Vec<u32>,
+    visitor: Vec<i64>,
+    pageviews: Vec<u32>,
+    custom_events: Vec<u32>,
+    duration_ms: Vec<i64>,
+    fields: Vec<Codes>,
+}
+
+/// One UTC hour of one project's events and sessions, as columns.
+#[derive(Debug)]
+pub struct HourDigest {
+    hour: Millis,
+    events: EventColumns,
+    sessions: SessionColumns,
+}
+
+impl HourDigest {
+    pub fn hour(&self) -> Millis {
+        self.hour
+    }
+
+    pub fn events(&self) -> usize {
+        self.events.at.len()
+    }
+
+    pub fn sessions(&self) -> usize {
+        self.sessions.start.len()
+    }
+
+    /// Heap bytes it holds.
+    pub fn bytes(&self) -> usize {
+        let e = &self.events;
+        let s = &self.sessions;
+        e.at.len() * (4 + 8 + 1 + 4 + 1)
+            + e.fields.iter().map(Codes::bytes).sum::<usize>()
+            + s.start.len() * (4 + 8 + 4 + 4 + 8)
+            + s.fields.iter().map(Codes::bytes).sum::<usize>()
+            + 256
+    }
+}
+
+/// A multiplicative hash for the counting tables' integer keys (SipHash, the default, costs
+/// several times more per key and resists nothing these keys could do).
+#[derive(Default, Clone, Copy)]
+struct IntHasher(u64);
+
+impl Hasher for IntHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    #[inline]
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    #[inline]
+    fn write_i64(&mut self, n: i64) {
+        self.write_u64(n as u64);
+    }
+
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
+type IntMap<K, V> = HashMap<K, V, BuildHasherDefault<IntHasher>>;
+
+/// The query's filters as per-code verdicts: `(column, accepted[code])`.
+fn verdicts(dicts: &Dictionaries, filters: &[Filter]) -> Vec<(usize, Vec<bool>)> {
+    filters
+        .iter()
+        .map(|f| {
+            let i = field_index(&f.field).expect("supported query");
+            let dict = dicts.field(i);
+            (i, (0..dict.len()).map(|c| f.accepts(dict.value(c as u32))).collect())
+        })
+        .collect()
+}
+
+/// A group: the codes of the grouped fields and the time bucket's label.
+type GroupKey = ([u32; MAX_GROUP_FIELDS], Option<i64>);
+
+/// Where a query stands on one hour: its rows' time buckets and whether each row is in range.
+enum HourPlan {
+    /// No row of the hour can count.
+    Skip,
+    /// Every row in range counts, all under this label; `check` when the range cuts the hour.
+    Uniform { label: Option<i64>, check: bool },
+    /// Each row's label is looked up.
+    PerRow,
+}
+
+fn plan_hour(q: &RawQuery, hour: Millis) -> HourPlan {
+    let (lo, hi) = (hour.max(q.from), (hour + HOUR_MS).min(q.to));
+    if lo >= hi {
+        return HourPlan::Skip;
+    }
+    let check = lo > hour || hi < hour + HOUR_MS;
+    match &q.time {
+        None => HourPlan::Uniform { label: None, check },
+        Some(t) => {
+            // One bucket holds [lo, hi) when no bound lies strictly inside it.
+            let first = t.bounds.partition_point(|&b| b <= lo);
+            let last = t.bounds.partition_point(|&b| b < hi);
+            if first != last {
+                HourPlan::PerRow
+            } else if first == 0 || first == t.bounds.len() {
+                HourPlan::Skip
+            } else {
+                HourPlan::Uniform {
+                    label: Some(t.labels[first - 1]),
+                    check,
+                }
+            }
+        }
+    }
+}
+
+/// The rows of one kind (events or sessions) that a query counts, with their group.
+struct Scan<'a> {
+    q: &'a RawQuery,
+    verdicts: &'a [(usize, Vec<bool>)],
+    group: Vec<usize>,
+    groups: IntMap<GroupKey, u32>,
+    keys: Vec<GroupKey>,
+    /// Per group, its rows' visitors (each run of one visitor once), counted distinct at the end:
+    /// appending and sorting once costs less than a set look-up per row in a table far larger
+    /// than the processor's caches.
+    visitors: Vec<Vec<i64>>,
+    /// Per group, the visitor of its last row.
+    last_visitor: Vec<Option<i64>>,
+    /// Per time label, the group of each code of the one grouped field ([`NO_GROUP`]: none yet).
+    direct: HashMap<Option<i64>, Vec<u32>>,
+}
+
+/// A code not seen yet in [`Scan::direct`].
+const NO_GROUP: u32 = u32::MAX;
+
+impl<'a> Scan<'a> {
+    fn new(q: &'a RawQuery, verdicts: &'a [(usize, Vec<bool>)]) -> Scan<'a> {
+        Scan {
+            q,
+            verdicts,
+            group: q
+                .group
+                .iter()
+                .map(|f| field_index(f).expect("supported query"))
+                .collect(),
+            groups: IntMap::default(),
+            keys: Vec::new(),
+            visitors: Vec::new(),
+            last_visitor: Vec::new(),
+            direct: HashMap::new(),
+        }
+    }
+
+    /// Calls `count(group, row)` for every row of the hour the query counts. `at` is the rows'
+    /// time column (ms after `hour`), `fields` their code columns.
+    fn hour(&mut self, hour: Millis, at: &[u32], fields: &[Codes], visitor: &[i64], mut count: impl FnMut(u32, usize)) {
+        let plan = plan_hour(self.q, hour);
+        if matches!(plan, HourPlan::Skip) {
+            return;
+        }
+        let (from, to) = (self.q.from, self.q.to);
+        // One grouped field and one label for the whole hour (the common case): groups found by
+        // the code's index in a table rather than by hashing.
+        let mut direct = match (&plan, self.group.len()) {
+            (HourPlan::Uniform { label, .. }, 0 | 1) => Some(self.direct.remove(label).unwrap_or_default()),
+            _ => None,
+        };
+        // The rows that pass the filters, column by column: a tight loop per column instead of
+        // every column's checks per row.
+        let mut selected: Option<Vec<u32>> = None;
+        for (column, accepted) in self.verdicts {
+            selected = Some(fields[*column].select(accepted, selected));
+        }
+        let selected = selected.unwrap_or_else(|| (0..at.len() as u32).collect());
+        for &row in &selected {
+            let row = row as usize;
+            let t = hour + Millis::from(at[row]);
+            let label = match &plan {
+                HourPlan::Skip => unreachable!(),
+                HourPlan::Uniform { label, check } => {
+                    if *check && (t < from || t >= to) {
+                        continue;
+                    }
+                    *label
+                }
+                HourPlan::PerRow => {
+                    if t < from || t >= to {
+                        continue;
+                    }
+                    match self.q.time.as_ref().and_then(|b| b.label_of(t)) {
+                        Some(l) => Some(l),
+                        None => continue,
+                    }
+                }
+            };
+            let mut codes = [0u32; MAX_GROUP_FIELDS];
+            for (slot, &column) in self.group.iter().enumerate() {
+                codes[slot] = fields[column].get(row);
+            }
+            let g = match direct.as_mut() {
+                Some(table) => {
+                    let i = codes[0] as usize;
+                    if i >= table.len() {
+                        table.resize(i + 1, NO_GROUP);
+                    }
+                    if table[i] == NO_GROUP {
+                        table[i] = self.group_of((codes, label));
+                    }
+                    table[i]
+                }
+                None => self.group_of((codes, label)),
+            };
+            // Rows come sorted by visitor, so a visitor's rows in a group mostly follow each
+            // other: the last visitor seen in the group saves most set look-ups.
+            let v = visitor[row];
+            if self.last_visitor[g as usize] != Some(v) {
+                self.last_visitor[g as usize] = Some(v);
+                self.visitors[g as usize].push(v);
+            }
+            count(g, row);
+        }
+        if let (Some(table), HourPlan::Uniform { label, .. }) = (direct, &plan) {
+            self.direct.insert(*label, table);
+        }
+    }
+
+    /// The group of `key`, made if new.
+    fn group_of(&mut self, key: GroupKey) -> u32 {
+        let next = self.keys.len() as u32;
+        let g = *self.groups.entry(key).or_insert(next);
+        if g == next {
+            self.keys.push(key);
+            self.last_visitor.push(None);
+            self.visitors.push(Vec::new());
+        }
+        g
+    }
+
+    /// Distinct visitors per group.
+    fn visitor_counts(&mut self) -> Vec<u64> {
+        self.visitors
+            .iter_mut()
+            .map(|seen| {
+                seen.sort_unstable();
+                seen.dedup();
+                seen.len() as u64
+            })
+            .collect()
+    }
+
+    /// The group's field values, as the raw aggregation names them.
+    fn key_values(&self, dicts: &Dictionaries, g: usize) -> Vec<String> {
+        let (codes, _) = &self.keys[g];
+        self.group
+            .iter()
+            .enumerate()
+            .map(|(slot, &column)| dicts.field(column).value(codes[slot]).to_owned())
+            .collect()
+    }
+}
+
+/// [`RawQuery`]'s event aggregation over `hours` (those the range touches, in any order), for a
+/// query [`supports`] accepts. Groups come sorted by keys, then bucket.
+pub fn aggregate_events(dicts: &Dictionaries, hours: &[&HourDigest], q: &RawQuery) -> Vec<EventGroup> {
+    debug_assert!(supports(q));
+    let verdicts = verdicts(dicts, &q.filters);
+    let mut scan = Scan::new(q, &verdicts);
+    let mut groups: Vec<EventGroup> = Vec::new();
+    for h in hours {
+        let e = &h.events;
+        scan.hour(h.hour, &e.at, &e.fields, &e.visitor, |g, row| {
+            if g as usize == groups.len() {
+                groups.push(EventGroup::default());
+            }
+            let acc = &mut groups[g as usize];
+            match e.kind[row] {
+                k if k == EventKind::PageView as u8 => acc.pageviews += 1,
+                k if k == EventKind::Exit as u8 => {
+                    acc.exits += 1;
+                    acc.exit_duration_ms += u64::from(e.duration_ms[row]);
+                    if e.scroll[row] != NO_SCROLL {
+                        acc.scroll_count += 1;
+                        acc.scroll_sum += u64::from(e.scroll[row]);
+                    }
+                }
+                _ => acc.custom_events += 1,
+            }
+        });
+    }
+    for (g, visitors) in scan.visitor_counts().into_iter().enumerate() {
+        groups[g].visitors = visitors;
+        groups[g].keys = scan.key_values(dicts, g);
+        groups[g].bucket = scan.keys[g].1;
+    }
+    groups.sort_by(|a, b| (&a.keys, a.bucket).cmp(&(&b.keys, b.bucket)));
+    groups
+}
+
+/// [`RawQuery`]'s session aggregation over `hours`, for a query [`supports`] accepts. Groups come
+/// sorted by keys, then bucket.
+pub fn aggregate_sessions(dicts: &Dictionaries, hours: &[&HourDigest], q: &RawQuery) -> Vec<SessionGroup> {
+    debug_assert!(supports(q));
+    let verdicts = verdicts(dicts, &q.filters);
+    let mut scan = Scan::new(q, &verdicts);
+    let mut groups: Vec<SessionGroup> = Vec::new();
+    for h in hours {
+        let s = &h.sessions;
+        scan.hour(h.hour, &s.start, &s.fields, &s.visitor, |g, row| {
+            if g as usize == groups.len() {
+                groups.push(SessionGroup::default());
+            }
+            let acc = &mut groups[g as usize];
+            acc.visits += 1;
+            acc.bounces += u64::from(s.pageviews[row] <= 1 && s.custom_events[row] == 0);
+            // As SQL's SUM(end_at - start_at) over the group: a session's end is never before its start.
+            acc.duration_ms += u64::try_from(s.duration_ms[row]).unwrap_or(0);
+            acc.pageviews += u64::from(s.pageviews[row]);
+        });
+    }
+    for (g, visitors) in scan.visitor_counts().into_iter().enumerate() {
+        groups[g].visitors = visitors;
+        groups[g].keys = scan.key_values(dicts, g);
+        groups[g].bucket = scan.keys[g].1;
+    }
+    groups.sort_by(|a, b| (&a.keys, a.bucket).cmp(&(&b.keys, b.bucket)));
+    groups
+}
