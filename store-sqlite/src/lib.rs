@@ -111,11 +111,9 @@ struct Inner {
     /// Locked only while holding `writer`, which keeps it in step with the committed sessions.
     sessions: Mutex<SessionCache>,
     /// Hours of events and sessions as columns in memory, for the raw aggregations.
-    digests: digest::Digests,
+    digests: Arc<digest::Digests>,
     /// Whether the raw aggregations read the digests (on unless a test or benchmark times SQL).
     use_digests: AtomicBool,
-    /// Projects whose digests a background thread is reading ([`SqliteStore::prefetch_digests`]).
-    warming: Mutex<BTreeSet<ProjectId>>,
 }
 
 impl Inner {
@@ -310,9 +308,8 @@ impl SqliteStore {
                 checkpointer: Some(checkpointer),
                 mark_clock: AtomicI64::new(last_mark),
                 sessions: Mutex::new(SessionCache::default()),
-                digests: digest::Digests::default(),
+                digests: Arc::default(),
                 use_digests: AtomicBool::new(true),
-                warming: Mutex::new(BTreeSet::new()),
             }),
         })
     }
@@ -343,6 +340,11 @@ impl SqliteStore {
         self.inner.digests.bytes()
     }
 
+    /// Hours of digests read from the file since the store opened.
+    pub fn digest_hours_read(&self) -> u64 {
+        self.inner.digests.hours_read()
+    }
+
     /// Reads the digests of `[from, to)` of `project` on a thread of its own with its own
     /// connection, unless one is already at it for this project: called when a dashboard reads a
     /// project's daily rollups, so that a click on a row, which needs digests, finds them ready
@@ -352,22 +354,26 @@ impl SqliteStore {
             return None;
         }
         let from = from.max(to - digest::MAX_DIGEST_HOURS * store::analytics::rollup::HOUR_MS);
-        if !lock_set(&self.inner.warming).insert(*project) {
+        let digests = &self.inner.digests;
+        if !digests.start_warming(project) {
             return None;
         }
-        let (inner, project) = (self.inner.clone(), *project);
+        // The thread holds the digests only while reading a day: dropping the store stops it.
+        let (weak, path, project) = (Arc::downgrade(digests), self.inner.path.clone(), *project);
         let started = std::thread::Builder::new().name("digests".into()).spawn(move || {
-            let read = open_connection(&inner.path).and_then(|c| c.pragma_update(None, "query_only", true).map(|_| c));
+            let read = open_connection(&path).and_then(|c| c.pragma_update(None, "query_only", true).map(|_| c));
             // Best effort: a query reads what this did not.
             if let Ok(conn) = read {
-                let _ = inner.digests.warm(&conn, &project, from, to);
+                let _ = digest::Digests::warm(|| weak.upgrade(), &conn, &project, from, to);
             }
-            lock_set(&inner.warming).remove(&project);
+            if let Some(digests) = weak.upgrade() {
+                digests.warmed(&project);
+            }
         });
         match started {
             Ok(thread) => Some(thread),
             Err(_) => {
-                lock_set(&self.inner.warming).remove(&project);
+                digests.warmed(&project);
                 None
             }
         }
@@ -478,10 +484,6 @@ fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
 }
 
 /// A panic in the middle of an ingest may have left the cache's bookkeeping half-done: start over.
-fn lock_set(m: &Mutex<BTreeSet<ProjectId>>) -> MutexGuard<'_, BTreeSet<ProjectId>> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 fn lock_cache(m: &Mutex<SessionCache>) -> MutexGuard<'_, SessionCache> {
     m.lock().unwrap_or_else(|poisoned| {
         let mut cache = poisoned.into_inner();

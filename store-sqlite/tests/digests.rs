@@ -207,3 +207,66 @@ async fn an_event_of_a_session_from_the_day_before_gets_its_fields() {
     assert_eq!(events[0].pageviews, 4, "at 25:00, 25:20, 25:40 and 26:00");
     assert!(sessions.is_empty(), "the session started the day before");
 }
+
+/// A project with one event in twenty between its first and last (in storage order) is read
+/// through the time index, a dense one in storage order: both give what SQL gives.
+#[tokio::test]
+async fn sparse_and_dense_projects_read_the_same_as_sql() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_in(dir.path()).unwrap();
+    let (sparse, dense) = (ProjectId::from_bytes([10; 12]), ProjectId::from_bytes([11; 12]));
+    let events: Vec<_> = (0..400i64)
+        .map(|i| {
+            let p = if i % 20 == 0 { sparse } else { dense };
+            let name = if i % 3 == 0 { "page_exit" } else { "pageview" };
+            event(
+                p,
+                (i % 7) as u64,
+                &format!("d{i}"),
+                name,
+                T10 + i * 20_000,
+                &format!("/q{}", i % 5),
+            )
+        })
+        .collect();
+    for batch in events.chunks(25) {
+        store.ingest(batch).await.unwrap();
+    }
+    for p in [sparse, dense] {
+        let q = RawQuery {
+            group: vec![Field::Page, Field::ExitPage],
+            ..by_exit_page(p, Vec::new())
+        };
+        let (events, sessions) = both(&store, &q).await;
+        let n: u64 = events.iter().map(|g| g.pageviews + g.exits).sum();
+        assert_eq!(n, if p == sparse { 20 } else { 380 });
+        assert!(!sessions.is_empty());
+    }
+}
+
+/// Reading a project's daily rollups starts reading its digests in the background; a query
+/// afterwards finds them held, and answers as SQL does.
+#[tokio::test]
+async fn a_dashboard_opening_reads_the_digests_ahead() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_in(dir.path()).unwrap();
+    let p = ProjectId::from_bytes([12; 12]);
+    let events: Vec<_> = (0..50i64)
+        .map(|i| event(p, (i % 4) as u64, &format!("w{i}"), "pageview", T10 + i * 3 * MIN, "/w"))
+        .collect();
+    store.ingest(&events).await.unwrap();
+    assert_eq!(store.digest_bytes(), 0);
+    let warm = store
+        .prefetch_digests(&p, T10 - 24 * HOUR, T10 + 3 * HOUR)
+        .expect("started");
+    assert!(
+        store.prefetch_digests(&p, T10, T10 + HOUR).is_none(),
+        "one warm-up per project at a time"
+    );
+    tokio::task::spawn_blocking(move || warm.join().unwrap()).await.unwrap();
+    assert!(store.digest_bytes() > 0);
+    assert_eq!(store.digest_hours_read(), 27);
+    let (events, _) = both(&store, &by_exit_page(p, Vec::new())).await;
+    assert_eq!(events[0].pageviews, 50);
+    assert_eq!(store.digest_hours_read(), 27, "the query read no hour again");
+}

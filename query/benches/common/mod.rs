@@ -103,6 +103,9 @@ pub struct Dataset {
         reason = "the dashboard benchmark measures the data's size; flows does not"
     )]
     pub dir: PathBuf,
+    /// The SQLite store, to switch its digests off for the raw baseline.
+    #[allow(dead_code, reason = "the dashboard benchmark's baseline uses it; flows does not")]
+    pub sqlite: Option<Arc<store_sqlite::SqliteStore>>,
     /// The MongoDB store's database, to measure its size.
     #[allow(
         dead_code,
@@ -138,6 +141,7 @@ pub async fn dataset(bench: &str, args: &[String], events: u64, visitors: u64) -
         .ok()
         .map(|b| serde_json::from_slice(&b).expect("the kept bench's notes"))
         .filter(|k: &Value| k["backend"] == backend.as_str());
+    let mut sqlite = None;
     let (store, mongo): (Arc<dyn Store>, Option<mongodb::Database>) = match backend.as_str() {
         "mongodb" => {
             let server = store_mongo::testing::TestServer::shared();
@@ -151,7 +155,11 @@ pub async fn dataset(bench: &str, args: &[String], events: u64, visitors: u64) -
             let database = s.database().clone();
             (Arc::new(s), Some(database))
         }
-        _ => (Arc::new(store_sqlite::SqliteStore::open_in(&dir).expect("open")), None),
+        _ => {
+            let s = Arc::new(store_sqlite::SqliteStore::open_in(&dir).expect("open"));
+            sqlite = Some(s.clone());
+            (s, None)
+        }
     };
 
     // The 30 days up to today (UTC), so "30d" covers them.
@@ -188,6 +196,7 @@ pub async fn dataset(bench: &str, args: &[String], events: u64, visitors: u64) -
         now,
         dir,
         mongo,
+        sqlite,
         _tmp: tmp,
     }
 }
