@@ -59,9 +59,47 @@ struct ProjectDigests {
     /// Held while reading hours from the file, so that concurrent queries (a dashboard's panels)
     /// read each hour once.
     build: Mutex<()>,
+    /// Queries waiting for `build`: the background reader lets them go first (a mutex is not
+    /// fair, and the reader takes it again right after each day).
+    waiting: AtomicUsize,
     dicts: RwLock<Dictionaries>,
     hours: Mutex<Hours>,
+    /// Bumped whenever a hour of the project changes (an ingest, a sweep).
+    epoch: AtomicU64,
+    memo: Mutex<Memo>,
 }
+
+/// Answers already given since the project's last change: a click on a row sends every panel's
+/// query at once, and each asks for the same filtered totals (the engine's `whole` aggregation)
+/// beside its own groups, so these are counted once.
+#[derive(Default)]
+struct Memo {
+    epoch: u64,
+    answers: HashMap<String, Arc<Mutex<Option<Answer>>>>,
+}
+
+#[derive(Clone)]
+enum Answer {
+    Events(Vec<EventGroup>),
+    Sessions(Vec<SessionGroup>),
+}
+
+/// Most answers a project's memo holds; past it the memo starts over.
+const MEMO_ENTRIES: usize = 64;
+
+/// Who reads hours from the file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reader {
+    Query,
+    Background,
+}
+
+/// Most hours a query reads without taking the project's `build` lock: the recent hours of a
+/// realtime view, which must not wait behind a day being read (reading them twice costs little).
+const UNLOCKED_HOURS: usize = 2;
+
+/// How long the background reader pauses while queries wait for `build`.
+const YIELD_PAUSE: std::time::Duration = std::time::Duration::from_millis(5);
 
 #[derive(Default)]
 struct Hours {
@@ -104,6 +142,7 @@ impl Digests {
             return; // Nothing kept, nothing stale: a later read sees the commit.
         };
         let mut state = lock(&p.hours);
+        p.epoch.fetch_add(1, Ordering::SeqCst);
         for hour in hours {
             let generation = self.clock.fetch_add(1, Ordering::Relaxed) + 1;
             state.generation.insert(hour, generation);
@@ -120,6 +159,7 @@ impl Digests {
         for p in projects {
             let mut state = lock(&p.hours);
             state.sweeps += 1;
+            p.epoch.fetch_add(1, Ordering::SeqCst);
             let gone: Vec<Millis> = state.kept.keys().copied().filter(|&h| h < before).collect();
             for h in gone {
                 if let Some((_, d)) = state.kept.remove(&h) {
@@ -158,22 +198,63 @@ impl Digests {
     /// The event aggregation from digests, reading the hours not yet held; `None` when digests
     /// cannot answer `q`.
     pub(crate) fn events(&self, conn: &Connection, q: &RawQuery) -> Result<Option<Vec<EventGroup>>> {
-        let Some((p, held)) = self.ready(conn, q)? else {
-            return Ok(None);
-        };
-        let hours: Vec<&HourDigest> = held.iter().map(|d| &**d).collect();
-        let dicts = p.dicts.read().unwrap_or_else(PoisonError::into_inner);
-        Ok(Some(digest::aggregate_events(&dicts, &hours, q)))
+        let answer = self.answer(conn, q, "events", |dicts, hours| {
+            Answer::Events(digest::aggregate_events(dicts, hours, q))
+        })?;
+        Ok(answer.map(|a| match a {
+            Answer::Events(groups) => groups,
+            Answer::Sessions(_) => unreachable!("memo keys name their kind"),
+        }))
     }
 
     /// The session aggregation from digests; `None` when digests cannot answer `q`.
     pub(crate) fn sessions(&self, conn: &Connection, q: &RawQuery) -> Result<Option<Vec<SessionGroup>>> {
+        let answer = self.answer(conn, q, "sessions", |dicts, hours| {
+            Answer::Sessions(digest::aggregate_sessions(dicts, hours, q))
+        })?;
+        Ok(answer.map(|a| match a {
+            Answer::Sessions(groups) => groups,
+            Answer::Events(_) => unreachable!("memo keys name their kind"),
+        }))
+    }
+
+    /// `count` over the digests of `q`'s hours, or the same answer given since the project last
+    /// changed. Two queries asking the same at once count it once: the second waits for the first.
+    fn answer(
+        &self,
+        conn: &Connection,
+        q: &RawQuery,
+        kind: &str,
+        count: impl FnOnce(&Dictionaries, &[&HourDigest]) -> Answer,
+    ) -> Result<Option<Answer>> {
+        if !digest::supports(q) {
+            return Ok(None);
+        }
+        let p = self.project(&q.project);
+        // Taken before the hours are: the answer then holds at least what this epoch saw.
+        let epoch = p.epoch.load(Ordering::SeqCst);
+        let slot = {
+            let mut memo = lock(&p.memo);
+            if memo.epoch != epoch || memo.answers.len() >= MEMO_ENTRIES {
+                *memo = Memo {
+                    epoch,
+                    answers: HashMap::new(),
+                };
+            }
+            memo.answers.entry(format!("{kind} {q:?}")).or_default().clone()
+        };
+        let mut slot = lock(&slot);
+        if let Some(answer) = &*slot {
+            return Ok(Some(answer.clone()));
+        }
         let Some((p, held)) = self.ready(conn, q)? else {
             return Ok(None);
         };
         let hours: Vec<&HourDigest> = held.iter().map(|d| &**d).collect();
         let dicts = p.dicts.read().unwrap_or_else(PoisonError::into_inner);
-        Ok(Some(digest::aggregate_sessions(&dicts, &hours, q)))
+        let answer = count(&dicts, &hours);
+        *slot = Some(answer.clone());
+        Ok(Some(answer))
     }
 
     /// The digests of every hour `q` reads, current ones from memory and the others from the file.
@@ -201,21 +282,36 @@ impl Digests {
         if missing.is_empty() {
             return Ok(Some((p, held)));
         }
-        held.extend(self.fill(conn, &p, &q.project, missing)?);
+        held.extend(self.fill(conn, &p, &q.project, missing, Reader::Query)?);
         Ok(Some((p, held)))
     }
 
     /// The digests of `hours` (ascending): those current in memory, the others read from the
-    /// file (and kept), all while holding the project's `build` lock.
+    /// file (and kept), all while holding the project's `build` lock (except a query's few).
     fn fill(
         &self,
         conn: &Connection,
         p: &ProjectDigests,
         project: &ProjectId,
         hours: Vec<Millis>,
+        reader: Reader,
     ) -> Result<Vec<Arc<HourDigest>>> {
         let mut held = Vec::with_capacity(hours.len());
-        let build = lock(&p.build);
+        let build = match reader {
+            Reader::Query if hours.len() <= UNLOCKED_HOURS => None,
+            Reader::Query => {
+                p.waiting.fetch_add(1, Ordering::SeqCst);
+                let guard = lock(&p.build);
+                p.waiting.fetch_sub(1, Ordering::SeqCst);
+                Some(guard)
+            }
+            Reader::Background => {
+                while p.waiting.load(Ordering::SeqCst) > 0 {
+                    std::thread::sleep(YIELD_PAUSE);
+                }
+                Some(lock(&p.build))
+            }
+        };
         // Another query may have read some while this one waited for `build`; the rest is read in
         // runs of consecutive hours, each read once for all its hours.
         let mut runs: Vec<Vec<Millis>> = Vec::new();
@@ -277,7 +373,7 @@ impl Digests {
                 day.iter().copied().filter(|&h| state.current(h).is_none()).collect()
             };
             if !missing.is_empty() {
-                this.fill(conn, &p, project, missing)?;
+                this.fill(conn, &p, project, missing, Reader::Background)?;
             }
         }
         Ok(())
