@@ -62,7 +62,16 @@ fn dashboard(project: &ProjectId, filters: &Value) -> Vec<Value> {
     ]
 }
 
-async fn run_dashboard(store: &dyn Store, queries: &[query::Query], opts: &EngineOptions) -> f64 {
+async fn run_dashboard(
+    store: &dyn Store,
+    sqlite: Option<&store_sqlite::SqliteStore>,
+    queries: &[query::Query],
+    opts: &EngineOptions,
+) -> f64 {
+    if let Some(sqlite) = sqlite {
+        // Each run counts: the store's memo of recent answers would serve a repeated query.
+        sqlite.forget_digest_answers();
+    }
     let started = Instant::now();
     for q in queries {
         // A query past the store's time budget (a filtered panel at millions of events) is
@@ -115,11 +124,11 @@ async fn main() {
     let opts = EngineOptions::default();
     // The first run finds the store's caches empty (the MongoDB store's rollup cache, SQLite's
     // page cache): what an owner opening the dashboard first after a restart waits.
-    let cold = run_dashboard(&*store, &queries, &opts).await;
+    let cold = run_dashboard(&*store, data.sqlite.as_deref(), &queries, &opts).await;
     println!("first dashboard (cold caches): {cold:.1} ms");
     let mut times: Vec<f64> = Vec::with_capacity(runs);
     for _ in 0..runs {
-        times.push(run_dashboard(&*store, &queries, &opts).await);
+        times.push(run_dashboard(&*store, data.sqlite.as_deref(), &queries, &opts).await);
     }
     times.sort_by(f64::total_cmp);
     let (p50, p99) = (percentile(&times, 0.5), percentile(&times, 0.99));
@@ -133,7 +142,7 @@ async fn main() {
     for (q, body) in queries.iter().zip(&bodies) {
         let mut times = Vec::new();
         for _ in 0..runs.clamp(1, 10) {
-            times.push(run_dashboard(&*store, std::slice::from_ref(q), &opts).await);
+            times.push(run_dashboard(&*store, data.sqlite.as_deref(), std::slice::from_ref(q), &opts).await);
         }
         times.sort_by(f64::total_cmp);
         let mut what = body.clone();
@@ -172,7 +181,7 @@ async fn main() {
         sqlite.set_digests(false);
     }
     for _ in 0..naive_runs {
-        naive.push(run_dashboard(&*store, &queries, &raw).await);
+        naive.push(run_dashboard(&*store, data.sqlite.as_deref(), &queries, &raw).await);
     }
     naive.sort_by(f64::total_cmp);
     if !naive.is_empty() {

@@ -176,6 +176,13 @@ impl Digests {
         self.bytes.store(0, Ordering::Relaxed);
     }
 
+    /// Forgets the answers memoised so far (benchmarks time the counting, not the memo).
+    pub(crate) fn forget_answers(&self) {
+        for p in lock(&self.projects).values() {
+            p.epoch.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
     /// Whether a warm-up of `project` may start (none is under way); it must then end with
     /// [`Digests::warmed`].
     pub(crate) fn start_warming(&self, project: &ProjectId) -> bool {
