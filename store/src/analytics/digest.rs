@@ -50,6 +50,8 @@ pub fn supports(q: &RawQuery) -> bool {
 /// The distinct values of one field, each with its code (its position).
 #[derive(Default, Debug)]
 pub struct Dictionary {
+    // SipHash, keyed per process: the values come from visitors, who could otherwise choose
+    // values that collide (the integer keys of the counting tables below cannot be chosen).
     codes: HashMap<Box<str>, u32>,
     values: Vec<Box<str>>,
 }
@@ -622,6 +624,19 @@ impl<'a> Scan<'a> {
             .collect()
     }
 
+    /// Gives each of `groups` (one per group, in group order) its field values, bucket and
+    /// distinct visitors, through `set`.
+    fn finish<G>(
+        &mut self,
+        dicts: &Dictionaries,
+        groups: &mut [G],
+        set: impl Fn(&mut G, Vec<String>, Option<i64>, u64),
+    ) {
+        for (g, visitors) in self.visitor_counts().into_iter().enumerate() {
+            set(&mut groups[g], self.key_values(dicts, g), self.keys[g].1, visitors);
+        }
+    }
+
     /// The group's field values, as the raw aggregation names them.
     fn key_values(&self, dicts: &Dictionaries, g: usize) -> Vec<String> {
         let (codes, _) = &self.keys[g];
@@ -661,11 +676,9 @@ pub fn aggregate_events(dicts: &Dictionaries, hours: &[&HourDigest], q: &RawQuer
             }
         });
     }
-    for (g, visitors) in scan.visitor_counts().into_iter().enumerate() {
-        groups[g].visitors = visitors;
-        groups[g].keys = scan.key_values(dicts, g);
-        groups[g].bucket = scan.keys[g].1;
-    }
+    scan.finish(dicts, &mut groups, |g, keys, bucket, visitors| {
+        (g.keys, g.bucket, g.visitors) = (keys, bucket, visitors);
+    });
     groups.sort_by(|a, b| (&a.keys, a.bucket).cmp(&(&b.keys, b.bucket)));
     groups
 }
@@ -691,11 +704,132 @@ pub fn aggregate_sessions(dicts: &Dictionaries, hours: &[&HourDigest], q: &RawQu
             acc.pageviews += u64::from(s.pageviews[row]);
         });
     }
-    for (g, visitors) in scan.visitor_counts().into_iter().enumerate() {
-        groups[g].visitors = visitors;
-        groups[g].keys = scan.key_values(dicts, g);
-        groups[g].bucket = scan.keys[g].1;
-    }
+    scan.finish(dicts, &mut groups, |g, keys, bucket, visitors| {
+        (g.keys, g.bucket, g.visitors) = (keys, bucket, visitors);
+    });
     groups.sort_by(|a, b| (&a.keys, a.bucket).cmp(&(&b.keys, b.bucket)));
     groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analytics::{FilterOp, TimeBuckets};
+    use contract::ids::ProjectId;
+
+    const H: Millis = 1_793_613_600_000; // a UTC hour
+
+    fn query(from: Millis, to: Millis) -> RawQuery {
+        RawQuery {
+            project: ProjectId::from_bytes([1; 12]),
+            from,
+            to,
+            filters: Vec::new(),
+            group: Vec::new(),
+            time: None,
+            goal: None,
+            goal_filters: Vec::new(),
+            by_goal: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn an_hour_is_planned_by_how_the_range_and_the_buckets_cut_it() {
+        let plan = |q: &RawQuery| match plan_hour(q, H) {
+            HourPlan::Skip => "skip".to_owned(),
+            HourPlan::Uniform { label, check } => format!("uniform {label:?} {check}"),
+            HourPlan::PerRow => "per row".to_owned(),
+        };
+        assert_eq!(plan(&query(H - HOUR_MS, H + HOUR_MS)), "uniform None false");
+        assert_eq!(plan(&query(H + 1, H + HOUR_MS)), "uniform None true");
+        assert_eq!(plan(&query(H + HOUR_MS, H + 2 * HOUR_MS)), "skip");
+        let buckets = |bounds: Vec<Millis>, labels: Vec<i64>| RawQuery {
+            time: Some(TimeBuckets { bounds, labels }),
+            ..query(H - HOUR_MS, H + 2 * HOUR_MS)
+        };
+        assert_eq!(plan(&buckets(vec![H, H + HOUR_MS], vec![7])), "uniform Some(7) false");
+        assert_eq!(plan(&buckets(vec![H, H + 60_000, H + HOUR_MS], vec![1, 2])), "per row");
+        assert_eq!(plan(&buckets(vec![H + HOUR_MS, H + 2 * HOUR_MS], vec![3])), "skip");
+    }
+
+    #[test]
+    fn codes_take_the_narrowest_width_and_select_accepted_rows() {
+        let narrow = Codes::narrowest(vec![0, 3, 255]);
+        assert!(matches!(narrow, Codes::U8(_)));
+        assert!(matches!(Codes::narrowest(vec![256]), Codes::U16(_)));
+        assert!(matches!(Codes::narrowest(vec![70_000]), Codes::U32(_)));
+        let accepted = |codes: &[u32]| -> Vec<bool> { (0..256).map(|c| codes.contains(&c)).collect() };
+        assert_eq!(narrow.select(&accepted(&[3, 255]), None), vec![1, 2]);
+        assert_eq!(narrow.select(&accepted(&[0, 255]), Some(vec![0, 1])), vec![0]);
+        assert!(narrow.select(&accepted(&[]), None).is_empty());
+    }
+
+    /// Three visitors, one hour: counts, distinct visitors, filters and groups against the
+    /// numbers worked out by hand.
+    #[test]
+    fn an_hour_counts_as_the_raw_aggregations_define() {
+        let mut dicts = Dictionaries::default();
+        let page = field_index(&Field::Page).unwrap();
+        let country = field_index(&Field::Country).unwrap();
+        let mut b = HourBuilder::new(H);
+        let rows = [
+            (1, EventKind::PageView, "/a", "DE", 0, None),
+            (1, EventKind::Exit, "/a", "DE", 5_000, Some(40)),
+            (1, EventKind::PageView, "/b", "DE", 0, None),
+            (2, EventKind::PageView, "/a", "FR", 0, None),
+            (2, EventKind::Custom, "/a", "FR", 0, None),
+            (3, EventKind::Exit, "/b", "DE", 1_000, None),
+        ];
+        for (i, (visitor, kind, path, land, duration_ms, scroll_depth)) in rows.into_iter().enumerate() {
+            let mut codes: [u32; FIELDS] = std::array::from_fn(|f| dicts.field_mut(f).code(""));
+            codes[page] = dicts.field_mut(page).code(path);
+            codes[country] = dicts.field_mut(country).code(land);
+            b.event(EventFacts {
+                at: H + i as Millis * 60_000,
+                visitor,
+                kind,
+                duration_ms,
+                scroll_depth,
+                codes,
+            });
+        }
+        let hour = b.finish();
+        let q = RawQuery {
+            filters: vec![Filter {
+                op: FilterOp::Is,
+                field: Field::Country,
+                values: vec!["DE".into()],
+            }],
+            group: vec![Field::Page],
+            ..query(H, H + HOUR_MS)
+        };
+        let got = aggregate_events(&dicts, &[&hour], &q);
+        let row = |keys: &str, pageviews, exits, exit_duration_ms, scroll_count, scroll_sum, visitors| EventGroup {
+            keys: vec![keys.to_owned()],
+            pageviews,
+            exits,
+            exit_duration_ms,
+            scroll_count,
+            scroll_sum,
+            visitors,
+            ..EventGroup::default()
+        };
+        assert_eq!(
+            got,
+            vec![row("/a", 1, 1, 5_000, 1, 40, 1), row("/b", 1, 1, 1_000, 0, 0, 2)]
+        );
+        let all = aggregate_events(&dicts, &[&hour], &query(H, H + HOUR_MS));
+        assert_eq!((all[0].pageviews, all[0].custom_events, all[0].visitors), (3, 1, 3));
+        // Half the hour: the rows from minute 3 on.
+        let late = aggregate_events(&dicts, &[&hour], &query(H + 3 * 60_000, H + HOUR_MS));
+        assert_eq!(
+            (
+                late[0].pageviews,
+                late[0].custom_events,
+                late[0].exits,
+                late[0].visitors
+            ),
+            (1, 1, 1, 2)
+        );
+    }
 }
