@@ -959,17 +959,7 @@ pub async fn daily_stats(
     day_start: Millis,
     top: usize,
 ) -> Result<(u64, u64, Vec<(String, u64)>), EngineError> {
-    let q = RawQuery {
-        project: *project,
-        from: day_start,
-        to: day_start + DAY_MS,
-        filters: Vec::new(),
-        group: Vec::new(),
-        time: None,
-        goal: None,
-        goal_filters: Vec::new(),
-        by_goal: Vec::new(),
-    };
+    let q = RawQuery::range(*project, day_start, day_start + DAY_MS);
     // The day's rollups when built (daily row), else the raw events.
     let day_rows = store
         .rollups(project, Granularity::Day, day_start, day_start + DAY_MS, None)

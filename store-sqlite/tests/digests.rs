@@ -57,15 +57,9 @@ const T10: i64 = 1_793_613_600_000;
 
 fn by_exit_page(project: ProjectId, filters: Vec<store::analytics::Filter>) -> RawQuery {
     RawQuery {
-        project,
-        from: T10,
-        to: T10 + 3 * HOUR,
         filters,
         group: vec![Field::ExitPage],
-        time: None,
-        goal: None,
-        goal_filters: Vec::new(),
-        by_goal: Vec::new(),
+        ..RawQuery::range(project, T10, T10 + 3 * HOUR)
     }
 }
 

@@ -410,17 +410,7 @@ fn expected_sessions(q: &RawQuery, sessions: &[Session]) -> Vec<SessionGroup> {
 // --- the queries -----------------------------------------------------------------------------
 
 fn query(project: ProjectId, from: Millis, to: Millis) -> RawQuery {
-    RawQuery {
-        project,
-        from,
-        to,
-        filters: vec![],
-        group: vec![],
-        time: None,
-        goal: None,
-        goal_filters: vec![],
-        by_goal: vec![],
-    }
+    RawQuery::range(project, from, to)
 }
 
 fn filter(op: FilterOp, field: Field, values: &[&str]) -> Filter {

@@ -720,17 +720,7 @@ mod tests {
     const H: Millis = 1_793_613_600_000; // a UTC hour
 
     fn query(from: Millis, to: Millis) -> RawQuery {
-        RawQuery {
-            project: ProjectId::from_bytes([1; 12]),
-            from,
-            to,
-            filters: Vec::new(),
-            group: Vec::new(),
-            time: None,
-            goal: None,
-            goal_filters: Vec::new(),
-            by_goal: Vec::new(),
-        }
+        RawQuery::range(ProjectId::from_bytes([1; 12]), from, to)
     }
 
     #[test]

@@ -123,6 +123,22 @@ pub struct RawQuery {
 }
 
 impl RawQuery {
+    /// Everything of `project` in `[from, to)`, in one group: no filters, groups, buckets or goals
+    /// (set those fields on the result).
+    pub fn range(project: ProjectId, from: Millis, to: Millis) -> RawQuery {
+        RawQuery {
+            project,
+            from,
+            to,
+            filters: Vec::new(),
+            group: Vec::new(),
+            time: None,
+            goal: None,
+            goal_filters: Vec::new(),
+            by_goal: Vec::new(),
+        }
+    }
+
     /// Whether an event passes the goal filters ([`RawQuery::goal_filters`]).
     pub fn goal_filters_accept(&self, e: &contract::enriched::EnrichedEvent) -> bool {
         self.goal_filters
