@@ -117,8 +117,6 @@ struct Inner {
     sessions: Mutex<SessionCache>,
     /// Hours of events and sessions as columns in memory, for the raw aggregations.
     digests: Arc<digest::Digests>,
-    /// Whether the raw aggregations read the digests (on unless a test or benchmark times SQL).
-    use_digests: AtomicBool,
 }
 
 impl Inner {
@@ -314,7 +312,6 @@ impl SqliteStore {
                 mark_clock: AtomicI64::new(last_mark),
                 sessions: Mutex::new(SessionCache::default()),
                 digests: Arc::default(),
-                use_digests: AtomicBool::new(true),
             }),
         })
     }
@@ -333,11 +330,10 @@ impl SqliteStore {
         self.inner.analytics_budget_ms.store(ms, Ordering::Relaxed);
     }
 
-    /// How the session cache has fared since the store opened.
     /// Whether raw aggregations read the in-memory digests (on by default). Off, they read the
     /// file with SQL: tests compare the two, benchmarks time either.
     pub fn set_digests(&self, enabled: bool) {
-        self.inner.use_digests.store(enabled, Ordering::Relaxed);
+        self.inner.digests.set_enabled(enabled);
     }
 
     /// Bytes the digests hold.
@@ -361,12 +357,10 @@ impl SqliteStore {
     /// project's daily rollups, so that a click on a row, which needs digests, finds them ready
     /// (reading 30 days of 10 million events takes about a minute). Answers the thread, if started.
     pub fn prefetch_digests(&self, project: &ProjectId, from: Millis, to: Millis) -> Option<JoinHandle<()>> {
-        if !self.inner.use_digests.load(Ordering::Relaxed) || from >= to {
-            return None;
-        }
-        let from = from.max(to - digest::MAX_DIGEST_HOURS * store::analytics::rollup::HOUR_MS);
         let digests = &self.inner.digests;
-        if !digests.start_warming(project) {
+        let from = from.max(to - digest::MAX_DIGEST_HOURS * store::analytics::rollup::HOUR_MS);
+        // Held already (every dashboard load asks): no thread, no connection.
+        if !digests.enabled() || from >= to || digests.all_held(project, from, to) || !digests.start_warming(project) {
             return None;
         }
         // The thread holds the digests only while reading a day: dropping the store stops it.
@@ -392,6 +386,7 @@ impl SqliteStore {
         }
     }
 
+    /// How the session cache has fared since the store opened.
     pub fn session_cache_stats(&self) -> SessionCacheStats {
         lock_cache(&self.inner.sessions).stats()
     }
@@ -1156,13 +1151,9 @@ impl Store for SqliteStore {
     async fn aggregate_events(&self, q: &RawQuery) -> Result<Vec<EventGroup>> {
         let q = q.clone();
         let inner = self.inner.clone();
-        self.analyze(move |c| {
-            if inner.use_digests.load(Ordering::Relaxed) {
-                if let Some(groups) = inner.digests.events(c, &q)? {
-                    return Ok(groups);
-                }
-            }
-            analytics::aggregate_events(c, &q)
+        self.analyze(move |c| match inner.digests.events(c, &q)? {
+            Some(groups) => Ok(groups),
+            None => analytics::aggregate_events(c, &q),
         })
         .await
     }
@@ -1170,13 +1161,9 @@ impl Store for SqliteStore {
     async fn aggregate_sessions(&self, q: &RawQuery) -> Result<Vec<SessionGroup>> {
         let q = q.clone();
         let inner = self.inner.clone();
-        self.analyze(move |c| {
-            if inner.use_digests.load(Ordering::Relaxed) {
-                if let Some(groups) = inner.digests.sessions(c, &q)? {
-                    return Ok(groups);
-                }
-            }
-            analytics::aggregate_sessions(c, &q)
+        self.analyze(move |c| match inner.digests.sessions(c, &q)? {
+            Some(groups) => Ok(groups),
+            None => analytics::aggregate_sessions(c, &q),
         })
         .await
     }
@@ -1477,17 +1464,7 @@ mod tests {
             "cancelled, not run to the end"
         );
         for _ in 0..ANALYSTS {
-            let q = RawQuery {
-                project: ProjectId::from_bytes([1; 12]),
-                from: 0,
-                to: 1,
-                filters: Vec::new(),
-                group: Vec::new(),
-                time: None,
-                goal: None,
-                goal_filters: Vec::new(),
-                by_goal: Vec::new(),
-            };
+            let q = RawQuery::range(ProjectId::from_bytes([1; 12]), 0, 1);
             s.aggregate_events(&q).await.expect("the connections still work");
         }
     }
