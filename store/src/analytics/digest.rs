@@ -19,6 +19,9 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+mod codec;
+pub use codec::{CorruptDigest, DIGEST_FORMAT};
+
 use super::raw::{EventGroup, RawQuery, SessionGroup};
 use super::rollup::HOUR_MS;
 use super::{Field, Filter};
