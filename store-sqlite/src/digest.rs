@@ -10,17 +10,27 @@
 //! generation did not move while it was read, so a digest never holds less than what was
 //! committed before its read began. Deletions (retention, a project) drop the digests.
 //!
+//! **Kept on disk.** Each hour read from the rows is also written to `hour_digests` as bytes
+//! ([`HourDigest::encode`]) once it has *settled* ([`SETTLED_AFTER_MS`]), and read back from there
+//! the next time the hour is needed, by this process or the next: after a restart, the digests
+//! of 30 days of 10.7M events come back in seconds instead of the minute their rows take. A row
+//! of `hour_digests` is true as long as it exists: every transaction that changes what an hour's
+//! digest holds deletes the hour's row itself (an ingest, for the hours it touched; the
+//! retention sweep; a project's deletion), and a digest is written only under the writer's lock
+//! and only if its hour's generation has not moved since its read began (see
+//! [`Digests::write_some`]).
+//!
 //! Memory: 471 MiB for 10.7M events and their 1.58M sessions (measured by the dashboard
 //! benchmark, [`HourDigest::bytes`]), at most [`DIGEST_BUDGET_BYTES`] in all; past it, new hours
 //! are used by the query that read them but not kept.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError, RwLock, Weak};
 
 use contract::ids::ProjectId;
 use rusqlite::types::ValueRef;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use store::analytics::digest::{
     self, Dictionaries, EventFacts, EventKind, HourBuilder, HourDigest, SessionFacts, FIELDS,
 };
@@ -40,6 +50,14 @@ pub const DIGEST_BUDGET_BYTES: usize = 1 << 30;
 /// project) are read by SQL.
 pub const MAX_DIGEST_HOURS: i64 = 400 * 24;
 
+/// How long after its end an hour is written to `hour_digests`: until then it still receives
+/// events (a visit's last page views, its page exits), each of which would delete it again.
+pub const SETTLED_AFTER_MS: Millis = 2 * HOUR_MS;
+
+/// Most bytes of digests written in one transaction: the writer's lock is held for the
+/// write, and ingestion waits behind it (8 MiB: about 10 hours of a 10-million-event month).
+const WRITE_CHUNK_BYTES: usize = 8 << 20;
+
 /// The digests of every project, shared by the store's connections.
 #[derive(Default)]
 pub(crate) struct Digests {
@@ -52,8 +70,27 @@ pub(crate) struct Digests {
     clock: AtomicU64,
     /// Hours read from the file so far, for tests and figures.
     hours_read: AtomicU64,
+    /// Hours read back from `hour_digests` so far, for tests and figures.
+    hours_loaded: AtomicU64,
     /// Projects a background thread is reading ([`Digests::warm`]).
     warming: Mutex<BTreeSet<ProjectId>>,
+    /// Digests read from the rows and settled, not yet in `hour_digests`.
+    unwritten: Mutex<Vec<Unwritten>>,
+    /// Set while a thread writes `unwritten` ([`Digests::start_writing`]).
+    writing: AtomicBool,
+    /// Held by [`Digests::write_some`] from taking a chunk to its commit, so that one who finds
+    /// nothing left knows every digest taken before is written.
+    write: Mutex<()>,
+}
+
+/// A digest waiting to be written, with what its read saw: it is written only if they are still
+/// what the project holds.
+struct Unwritten {
+    project: ProjectId,
+    owner: Weak<ProjectDigests>,
+    generation: u64,
+    sweeps: u64,
+    digest: Arc<HourDigest>,
 }
 
 #[derive(Default)]
@@ -151,8 +188,10 @@ impl Digests {
         }
     }
 
-    /// After the retention sweep deleted what is older than `before`: drops the digests of the
-    /// hours it reached, and keeps none read across the sweep.
+    /// After the retention sweep deleted what is older than `before` (the end of the last
+    /// session it deleted, or its cut-off if later: an event after the cut-off loses its session's
+    /// fields with the session), under the writer's lock: drops the digests of the hours it
+    /// reached, and keeps or writes none read across the sweep.
     pub(crate) fn forget_before(&self, before: Millis) {
         let projects: Vec<Arc<ProjectDigests>> = lock(&self.projects).values().cloned().collect();
         for p in projects {
@@ -168,8 +207,8 @@ impl Digests {
         }
     }
 
-    /// Drops every digest (after a deletion). A read under way keeps what it holds but stores it
-    /// in the dropped set, which nothing reads again.
+    /// Drops every digest (after a deletion, under the writer's lock). A read under way keeps
+    /// what it holds but stores it in the dropped set, which nothing reads or writes again.
     pub(crate) fn clear(&self) {
         lock(&self.projects).clear();
         self.bytes.store(0, Ordering::Relaxed);
@@ -218,6 +257,82 @@ impl Digests {
 
     pub(crate) fn hours_read(&self) -> u64 {
         self.hours_read.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn hours_loaded(&self) -> u64 {
+        self.hours_loaded.load(Ordering::Relaxed)
+    }
+
+    /// Whether a thread may start writing the unwritten digests (there are some and none is at
+    /// it); it must then end with [`Digests::written`].
+    pub(crate) fn start_writing(&self) -> bool {
+        !lock(&self.unwritten).is_empty() && !self.writing.swap(true, Ordering::SeqCst)
+    }
+
+    pub(crate) fn written(&self) {
+        self.writing.store(false, Ordering::SeqCst);
+    }
+
+    /// Writes up to [`WRITE_CHUNK_BYTES`] of the unwritten digests in one transaction of the
+    /// writer; answers whether any are left. The check that a digest is still current and its
+    /// write happen under the writer's lock, which every change of an hour holds from its commit
+    /// to its [`Digests::touched`] (or sweep, or deletion): so no digest older than a committed
+    /// change is written after that change deleted the hour's row.
+    pub(crate) fn write_some(&self, writer: &Mutex<Connection>) -> Result<bool> {
+        let _one_at_a_time = lock(&self.write);
+        let chunk: Vec<Unwritten> = {
+            let mut all = lock(&self.unwritten);
+            let mut bytes = 0;
+            let n = all
+                .iter()
+                .take_while(|u| {
+                    bytes += u.digest.bytes();
+                    bytes <= WRITE_CHUNK_BYTES
+                })
+                .count()
+                .max(1)
+                .min(all.len());
+            all.drain(..n).collect()
+        };
+        // Encoded before the lock is taken: ingestion waits only for the writes.
+        let encoded: Vec<(&Unwritten, Vec<u8>)> = chunk
+            .iter()
+            .filter_map(|u| {
+                let p = u.owner.upgrade()?;
+                let dicts = p.dicts.read().unwrap_or_else(PoisonError::into_inner);
+                Some((u, u.digest.encode(&dicts)))
+            })
+            .collect();
+        if !encoded.is_empty() {
+            let mut conn = lock(writer);
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(backend)?;
+            {
+                let mut put = tx.prepare_cached(PUT_DIGEST_SQL).map_err(backend)?;
+                for (u, bytes) in &encoded {
+                    if self.still_current(u) {
+                        put.execute(params![u.project.bytes(), u.digest.hour(), bytes])
+                            .map_err(backend)?;
+                    }
+                }
+            }
+            tx.commit().map_err(backend)?;
+        }
+        Ok(!lock(&self.unwritten).is_empty())
+    }
+
+    /// Whether `u` still holds what its project holds: same project digests (not dropped since),
+    /// same generation of its hour, no sweep since.
+    fn still_current(&self, u: &Unwritten) -> bool {
+        let Some(p) = lock(&self.projects).get(&u.project).cloned() else {
+            return false;
+        };
+        if !std::ptr::eq(Arc::as_ptr(&p), u.owner.as_ptr()) {
+            return false;
+        }
+        let state = lock(&p.hours);
+        state.generation(u.digest.hour()) == u.generation && state.sweeps == u.sweeps
     }
 
     /// The event aggregation from digests, reading the hours not yet held; `None` when digests
@@ -285,7 +400,7 @@ impl Digests {
 
     /// The digests of every hour `q` reads (a range [`Digests::answer`] accepts), current ones from
     /// memory and the others from the file.
-    fn ready(&self, conn: &Connection, p: &ProjectDigests, q: &RawQuery) -> Result<Vec<Arc<HourDigest>>> {
+    fn ready(&self, conn: &Connection, p: &Arc<ProjectDigests>, q: &RawQuery) -> Result<Vec<Arc<HourDigest>>> {
         let mut held = Vec::new();
         let mut missing = Vec::new();
         {
@@ -308,7 +423,7 @@ impl Digests {
     fn fill(
         &self,
         conn: &Connection,
-        p: &ProjectDigests,
+        p: &Arc<ProjectDigests>,
         project: &ProjectId,
         hours: Vec<Millis>,
         reader: Reader,
@@ -348,22 +463,55 @@ impl Digests {
                 }
             }
         }
+        let settled = crate::now_ms() - HOUR_MS - SETTLED_AFTER_MS;
         for run in runs {
-            let read = read_hours(conn, project, run[0], run.len(), &p.dicts)?;
-            self.hours_read.fetch_add(read.len() as u64, Ordering::Relaxed);
+            // Those kept in `hour_digests` first, then the others from the rows.
+            let mut read: Vec<(HourDigest, bool)> = load_hours(conn, project, run[0], run.len(), &p.dicts)?
+                .into_iter()
+                .map(|d| (d, false))
+                .collect();
+            self.hours_loaded.fetch_add(read.len() as u64, Ordering::Relaxed);
+            let loaded: BTreeSet<Millis> = read.iter().map(|(d, _)| d.hour()).collect();
+            let mut rest: Vec<Vec<Millis>> = Vec::new();
+            for &h in run.iter().filter(|h| !loaded.contains(h)) {
+                match rest.last_mut() {
+                    Some(r) if r.last() == Some(&(h - HOUR_MS)) => r.push(h),
+                    _ => rest.push(vec![h]),
+                }
+            }
+            for r in rest {
+                let fresh = read_hours(conn, project, r[0], r.len(), &p.dicts)?;
+                self.hours_read.fetch_add(fresh.len() as u64, Ordering::Relaxed);
+                read.extend(fresh.into_iter().map(|d| (d, true)));
+            }
             let mut state = lock(&p.hours);
-            for d in read {
+            let mut unwritten = Vec::new();
+            for (d, fresh) in read {
                 let h = d.hour();
                 let d = Arc::new(d);
                 let fits = self.bytes.load(Ordering::Relaxed) + d.bytes() <= DIGEST_BUDGET_BYTES;
-                if (state.generation(h), state.sweeps) == captured[&h] && fits {
-                    self.bytes.fetch_add(d.bytes(), Ordering::Relaxed);
-                    if let Some((_, old)) = state.kept.insert(h, (captured[&h].0, d.clone())) {
-                        self.bytes.fetch_sub(old.bytes(), Ordering::Relaxed);
+                let (generation, sweeps) = captured[&h];
+                if (state.generation(h), state.sweeps) == (generation, sweeps) {
+                    if fits {
+                        self.bytes.fetch_add(d.bytes(), Ordering::Relaxed);
+                        if let Some((_, old)) = state.kept.insert(h, (generation, d.clone())) {
+                            self.bytes.fetch_sub(old.bytes(), Ordering::Relaxed);
+                        }
+                    }
+                    if fresh && h <= settled {
+                        unwritten.push(Unwritten {
+                            project: *project,
+                            owner: Arc::downgrade(p),
+                            generation,
+                            sweeps,
+                            digest: d.clone(),
+                        });
                     }
                 }
                 held.push(d);
             }
+            drop(state);
+            lock(&self.unwritten).extend(unwritten);
         }
         drop(build);
         Ok(held)
@@ -396,6 +544,52 @@ impl Digests {
         }
         Ok(())
     }
+}
+
+/// Writes an hour's digest ([`Digests::write_some`]).
+const PUT_DIGEST_SQL: &str = "INSERT INTO hour_digests (project_id, hour, body) VALUES (?1, ?2, ?3) \
+     ON CONFLICT (project_id, hour) DO UPDATE SET body = excluded.body";
+
+/// The kept digests of a run of hours (`hour_digests_hour`).
+pub(crate) const KEPT_DIGESTS_SQL: &str =
+    "SELECT body FROM hour_digests WHERE project_id = ?1 AND hour >= ?2 AND hour < ?3 ORDER BY hour";
+
+/// Deletes one hour's kept digest.
+pub(crate) const FORGET_KEPT_SQL: &str = "DELETE FROM hour_digests WHERE project_id = ?1 AND hour = ?2";
+
+/// Deletes the kept digests of the hours an ingest touched, inside its transaction: what makes a
+/// row of `hour_digests` true for as long as it exists.
+pub(crate) fn forget_kept(tx: &Transaction<'_>, project: &ProjectId, hours: &BTreeSet<Millis>) -> Result<()> {
+    let mut forget = tx.prepare_cached(FORGET_KEPT_SQL).map_err(backend)?;
+    for h in hours {
+        forget.execute(params![project.bytes(), h]).map_err(backend)?;
+    }
+    Ok(())
+}
+
+/// The digests kept in `hour_digests` for `count` hours of `project` from `first` on. A row that
+/// does not decode (written by another format, damaged) is left out: its hour is read from the
+/// rows again, and the new digest replaces it.
+fn load_hours(
+    conn: &Connection,
+    project: &ProjectId,
+    first: Millis,
+    count: usize,
+    dicts: &RwLock<Dictionaries>,
+) -> Result<Vec<HourDigest>> {
+    let mut stmt = conn.prepare_cached(KEPT_DIGESTS_SQL).map_err(backend)?;
+    let mut rows = stmt
+        .query(params![project.bytes(), first, first + count as Millis * HOUR_MS])
+        .map_err(backend)?;
+    let mut dicts = dicts.write().unwrap_or_else(PoisonError::into_inner);
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().map_err(backend)? {
+        let body = r.get_ref(0).and_then(|v| Ok(v.as_blob()?)).map_err(backend)?;
+        if let Ok(d) = HourDigest::decode(body, &mut dicts) {
+            out.push(d);
+        }
+    }
+    Ok(out)
 }
 
 /// Most hours read at once: a day, so that the sessions held while reading (those of the run and

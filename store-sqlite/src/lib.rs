@@ -122,15 +122,47 @@ struct Inner {
 impl Inner {
     /// The body of [`SqliteStore::write`], on the calling thread.
     fn write_now<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        self.write_now_then(f, |_| {})
+    }
+
+    /// [`Inner::write_now`], then `then` after the commit, still under the writer's lock: where a
+    /// change tells the digests (see `digest`'s kept digests).
+    fn write_now_then<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>, then: impl FnOnce(&T)) -> Result<T> {
         let mut conn = lock(&self.writer);
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(StoreError::backend)?;
         let out = f(&tx)?;
         tx.commit().map_err(StoreError::backend)?;
+        then(&out);
         drop(conn);
         self.nudge_checkpointer();
         Ok(out)
+    }
+
+    /// Writes the digests read since the last write to `hour_digests`, on a thread of its own,
+    /// unless one is at it already.
+    fn write_digests_later(self: &Arc<Self>) {
+        if !self.digests.start_writing() {
+            return;
+        }
+        // The thread holds the store only while writing a chunk: dropping the store stops it.
+        let weak = Arc::downgrade(self);
+        let started = std::thread::Builder::new()
+            .name("digest-writer".into())
+            .spawn(move || loop {
+                let Some(inner) = weak.upgrade() else { return };
+                // Best effort: an hour not written is read from the rows again next time.
+                let more = inner.digests.write_some(&inner.writer).unwrap_or(false);
+                inner.nudge_checkpointer();
+                if !more {
+                    inner.digests.written();
+                    return;
+                }
+            });
+        if started.is_err() {
+            self.digests.written();
+        }
     }
 
     /// The body of [`Store::ingest`], on the calling thread: [`ingest`] in one immediate
@@ -347,9 +379,14 @@ impl SqliteStore {
         self.inner.digests.forget_answers();
     }
 
-    /// Hours of digests read from the file since the store opened.
+    /// Hours of digests read from the rows since the store opened.
     pub fn digest_hours_read(&self) -> u64 {
         self.inner.digests.hours_read()
+    }
+
+    /// Hours of digests read back from `hour_digests` since the store opened.
+    pub fn digest_hours_loaded(&self) -> u64 {
+        self.inner.digests.hours_loaded()
     }
 
     /// Reads the digests of `[from, to)` of `project` on a thread of its own with its own
@@ -363,18 +400,20 @@ impl SqliteStore {
         if !digests.enabled() || from >= to || digests.all_held(project, from, to) || !digests.start_warming(project) {
             return None;
         }
-        // The thread holds the digests only while reading a day: dropping the store stops it.
-        let (weak, path, project) = (Arc::downgrade(digests), self.inner.path.clone(), *project);
+        // The thread holds the store only while reading a day: dropping the store stops it.
+        let (weak, path, project) = (Arc::downgrade(&self.inner), self.inner.path.clone(), *project);
         let started = std::thread::Builder::new().name("digests".into()).spawn(move || {
             // The dashboard that asked is loading: let its own queries go first.
             std::thread::sleep(PREFETCH_DELAY);
             let read = open_connection(&path).and_then(|c| c.pragma_update(None, "query_only", true).map(|_| c));
             // Best effort: a query reads what this did not.
             if let Ok(conn) = read {
-                let _ = digest::Digests::warm(|| weak.upgrade(), &conn, &project, from, to);
+                let digests = || weak.upgrade().map(|inner| inner.digests.clone());
+                let _ = digest::Digests::warm(digests, &conn, &project, from, to);
             }
-            if let Some(digests) = weak.upgrade() {
-                digests.warmed(&project);
+            if let Some(inner) = weak.upgrade() {
+                inner.digests.warmed(&project);
+                inner.write_digests_later();
             }
         });
         match started {
@@ -384,6 +423,14 @@ impl SqliteStore {
                 None
             }
         }
+    }
+
+    /// Writes to `hour_digests` every digest read from the rows and not written yet, now, on
+    /// this thread (tests and benchmarks; the store does it on a thread of its own after the
+    /// queries that read them).
+    pub fn write_digests(&self) -> Result<()> {
+        while self.inner.digests.write_some(&self.inner.writer)? {}
+        Ok(())
     }
 
     /// How the session cache has fared since the store opened.
@@ -414,6 +461,18 @@ impl SqliteStore {
     {
         let inner = self.inner.clone();
         blocking(move || inner.write_now(f)).await
+    }
+
+    /// [`SqliteStore::write`] with `then` run after the commit under the writer's lock
+    /// ([`Inner::write_now_then`]).
+    async fn write_then<T, F, G>(&self, f: F, then: G) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+        G: FnOnce(&T) + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        blocking(move || inner.write_now_then(f, then)).await
     }
 
     /// Runs an aggregation or rollup read on an analytics connection, off the async runtime,
@@ -524,7 +583,7 @@ fn backend(e: rusqlite::Error) -> StoreError {
     StoreError::backend(e)
 }
 
-fn now_ms() -> Millis {
+pub(crate) fn now_ms() -> Millis {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as Millis)
@@ -565,7 +624,7 @@ const DELETE_SESSION: &str = "DELETE FROM sessions WHERE id = ?1";
 /// What [`Store::delete_project`] deletes besides the project's row, each by an index leading
 /// with the project. Keys and share links would go by the foreign keys' cascade too; deleting them
 /// here keeps the list complete in one place.
-const DELETE_PROJECT_DATA: [&str; 8] = [
+const DELETE_PROJECT_DATA: [&str; 9] = [
     "DELETE FROM api_keys WHERE project_id = ?1",
     "DELETE FROM share_links WHERE project_id = ?1",
     "DELETE FROM goals WHERE project_id = ?1",
@@ -574,7 +633,14 @@ const DELETE_PROJECT_DATA: [&str; 8] = [
     "DELETE FROM session_spans WHERE project_id = ?1",
     "DELETE FROM rollups WHERE project_id = ?1",
     "DELETE FROM rollup_dirty WHERE project_id = ?1",
+    "DELETE FROM hour_digests WHERE project_id = ?1",
 ];
+
+/// The end of the last session the retention sweep deletes (those that started before `?1`).
+const SWEPT_SESSIONS_END: &str = "SELECT coalesce(max(end_at), 0) FROM sessions WHERE start_at < ?1";
+
+/// The kept digests of the hours before `?1`.
+const SWEEP_DIGESTS: &str = "DELETE FROM hour_digests WHERE hour < ?1";
 
 /// The project's earliest event, from the `events_time` index (its first entry for the project).
 const FIRST_EVENT_AT: &str = "SELECT occurred_at FROM events WHERE project_id = ?1 ORDER BY occurred_at LIMIT 1";
@@ -677,6 +743,7 @@ fn ingest(
     }
     for (project, hours) in &dirty {
         analytics::mark_dirty(tx, project, hours, mark_version)?;
+        digest::forget_kept(tx, project, hours)?;
     }
     let report = IngestReport {
         stored,
@@ -893,8 +960,9 @@ impl Store for SqliteStore {
         let inner = self.inner.clone();
         // One transaction: the project and all of its data go together or not at all. It holds
         // the write lock for as long as deleting the project's events takes (ingest waits).
-        let deleted = self
-            .write(move |tx| {
+        let digests = self.inner.digests.clone();
+        self.write_then(
+            move |tx| {
                 let id = project.bytes();
                 for sql in DELETE_PROJECT_DATA {
                     tx.prepare_cached(sql)
@@ -910,10 +978,11 @@ impl Store for SqliteStore {
                 // Dropped before the commit is harmless: a visitor not cached is read from the file.
                 lock_cache(&inner.sessions).forget_project(&project);
                 Ok(n > 0)
-            })
-            .await;
-        self.inner.digests.clear();
-        deleted
+            },
+            // After the commit, so that no digest read before it is kept or written after it.
+            move |_| digests.clear(),
+        )
+        .await
     }
 
     async fn create_key(&self, key: &KeyRecord) -> Result<()> {
@@ -1151,21 +1220,27 @@ impl Store for SqliteStore {
     async fn aggregate_events(&self, q: &RawQuery) -> Result<Vec<EventGroup>> {
         let q = q.clone();
         let inner = self.inner.clone();
-        self.analyze(move |c| match inner.digests.events(c, &q)? {
-            Some(groups) => Ok(groups),
-            None => analytics::aggregate_events(c, &q),
-        })
-        .await
+        let out = self
+            .analyze(move |c| match inner.digests.events(c, &q)? {
+                Some(groups) => Ok(groups),
+                None => analytics::aggregate_events(c, &q),
+            })
+            .await;
+        self.inner.write_digests_later();
+        out
     }
 
     async fn aggregate_sessions(&self, q: &RawQuery) -> Result<Vec<SessionGroup>> {
         let q = q.clone();
         let inner = self.inner.clone();
-        self.analyze(move |c| match inner.digests.sessions(c, &q)? {
-            Some(groups) => Ok(groups),
-            None => analytics::aggregate_sessions(c, &q),
-        })
-        .await
+        let out = self
+            .analyze(move |c| match inner.digests.sessions(c, &q)? {
+                Some(groups) => Ok(groups),
+                None => analytics::aggregate_sessions(c, &q),
+            })
+            .await;
+        self.inner.write_digests_later();
+        out
     }
 
     async fn sessions_of_visitors(&self, project: &ProjectId, visitors: &[VisitorId]) -> Result<Vec<Session>> {
@@ -1344,38 +1419,52 @@ impl Store for SqliteStore {
     async fn delete_expired(&self, r: &Retention) -> Result<Expired> {
         let r = *r;
         let inner = self.inner.clone();
-        let expired = self
-            .write(move |tx| {
-                let run = |sql: &str, at: Millis| tx.execute(sql, [at]).map_err(backend);
-                let events = run("DELETE FROM events WHERE occurred_at < ?1", r.raw_before)?;
-                let sessions = run("DELETE FROM sessions WHERE start_at < ?1", r.raw_before)?;
-                // The days wholly before the cut-off: their sessions are all gone.
-                run("DELETE FROM session_spans WHERE day < ?1 / 86400000", r.raw_before)?;
-                // Under the writer's lock, so no ingest folds into a swept session meanwhile.
-                lock_cache(&inner.sessions).clear();
-                run("DELETE FROM rollup_dirty WHERE hour < ?1", r.raw_before)?;
-                let hourly = tx
-                    .execute(
-                        "DELETE FROM rollups WHERE granularity = ?1 AND bucket < ?2",
-                        params![Granularity::Hour.code(), r.hourly_before],
-                    )
-                    .map_err(backend)?;
-                let daily = tx
-                    .execute(
-                        "DELETE FROM rollups WHERE granularity = ?1 AND bucket < ?2",
-                        params![Granularity::Day.code(), r.daily_before],
-                    )
-                    .map_err(backend)?;
-                Ok(Expired {
-                    events: events as u64,
-                    sessions: sessions as u64,
-                    rollups: (hourly + daily) as u64,
-                })
-            })
+        let digests = self.inner.digests.clone();
+        let (expired, _) = self
+            .write_then(
+                move |tx| {
+                    let run = |sql: &str, at: Millis| tx.execute(sql, [at]).map_err(backend);
+                    // An event after the cut-off whose session goes loses that session's fields, so
+                    // the digests go up to the end of the last session deleted.
+                    let reach: Millis = tx
+                        .query_row(SWEPT_SESSIONS_END, [r.raw_before], |row| row.get(0))
+                        .map_err(backend)?;
+                    let reach = reach.max(r.raw_before);
+                    run(SWEEP_DIGESTS, reach)?;
+                    let events = run("DELETE FROM events WHERE occurred_at < ?1", r.raw_before)?;
+                    let sessions = run("DELETE FROM sessions WHERE start_at < ?1", r.raw_before)?;
+                    // The days wholly before the cut-off: their sessions are all gone.
+                    run("DELETE FROM session_spans WHERE day < ?1 / 86400000", r.raw_before)?;
+                    // Under the writer's lock, so no ingest folds into a swept session meanwhile.
+                    lock_cache(&inner.sessions).clear();
+                    run("DELETE FROM rollup_dirty WHERE hour < ?1", r.raw_before)?;
+                    let hourly = tx
+                        .execute(
+                            "DELETE FROM rollups WHERE granularity = ?1 AND bucket < ?2",
+                            params![Granularity::Hour.code(), r.hourly_before],
+                        )
+                        .map_err(backend)?;
+                    let daily = tx
+                        .execute(
+                            "DELETE FROM rollups WHERE granularity = ?1 AND bucket < ?2",
+                            params![Granularity::Day.code(), r.daily_before],
+                        )
+                        .map_err(backend)?;
+                    let expired = Expired {
+                        events: events as u64,
+                        sessions: sessions as u64,
+                        rollups: (hourly + daily) as u64,
+                    };
+                    Ok((expired, reach))
+                },
+                // After the commit, under the writer's lock: see `digest`'s kept digests.
+                move |(expired, reach)| {
+                    if expired.events > 0 || expired.sessions > 0 {
+                        digests.forget_before(*reach);
+                    }
+                },
+            )
             .await?;
-        if expired.events > 0 || expired.sessions > 0 {
-            self.inner.digests.forget_before(r.raw_before);
-        }
         Ok(expired)
     }
 }
@@ -1384,6 +1473,41 @@ impl Store for SqliteStore {
 mod tests {
     use super::*;
     use store::{Name, TimeZoneName};
+
+    /// A digest read before an ingest that changes its hour is not written after it: the check
+    /// that it is still current runs under the writer's lock ([`digest::Digests::write_some`]).
+    #[tokio::test]
+    async fn a_digest_read_before_an_ingest_is_not_written_after_it() {
+        use store::sessions::testing::event;
+        const T: Millis = 1_793_613_600_000;
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open_in(dir.path()).unwrap();
+        let p = ProjectId::from_bytes([9; 12]);
+        store
+            .ingest(&[event(p, 1, "r1", "pageview", T + 10 * 60_000, "/a")])
+            .await
+            .unwrap();
+        let conn = open_connection(store.path()).unwrap();
+        let q = RawQuery::range(p, T, T + 3_600_000);
+        // Straight from the digests: the store's own query would start writing them at once.
+        assert!(store.inner.digests.events(&conn, &q).unwrap().is_some());
+        store
+            .ingest(&[event(p, 1, "r2", "pageview", T + 20 * 60_000, "/b")])
+            .await
+            .unwrap();
+        store.write_digests().unwrap();
+        let kept: i64 = conn
+            .query_row("SELECT count(*) FROM hour_digests", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(kept, 0, "the digest without r2 is not kept");
+        // Read again, it is.
+        assert!(store.inner.digests.events(&conn, &q).unwrap().is_some());
+        store.write_digests().unwrap();
+        let kept: i64 = conn
+            .query_row("SELECT count(*) FROM hour_digests", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(kept, 1);
+    }
 
     /// A file at version 3, made by the shipped migrations themselves (not rebuilt by hand from
     /// the newest schema), opens, migrates, and reads its projects with no domain and UTC.
@@ -1504,6 +1628,10 @@ mod tests {
             goals::DELETE_GOAL.to_string(),
             funnels::SELECT_SAVED_FUNNELS.to_string(),
             funnels::DELETE_SAVED_FUNNEL.to_string(),
+            digest::KEPT_DIGESTS_SQL.to_string(),
+            digest::FORGET_KEPT_SQL.to_string(),
+            SWEPT_SESSIONS_END.to_string(),
+            SWEEP_DIGESTS.to_string(),
         ];
         let queries = queries.into_iter().chain(DELETE_PROJECT_DATA.map(str::to_owned));
         for sql in queries {

@@ -264,3 +264,155 @@ async fn a_dashboard_opening_reads_the_digests_ahead() {
     assert_eq!(events[0].pageviews, 50);
     assert_eq!(store.digest_hours_read(), 27, "the query read no hour again");
 }
+
+/// The kept digests (`hour_digests`) of `project`, by hour.
+fn kept_hours(store: &SqliteStore, project: ProjectId) -> Vec<i64> {
+    let conn = rusqlite::Connection::open(store.path()).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT hour FROM hour_digests WHERE project_id = ?1 ORDER BY hour")
+        .unwrap();
+    stmt.query_map([project.bytes()], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+/// A visit from 10:40 to 11:05 and one at 12:10: three hours whose digests are kept.
+async fn three_kept_hours(dir: &TempDir, p: ProjectId) -> (SqliteStore, RawQuery) {
+    let store = SqliteStore::open_in(dir.path()).unwrap();
+    store
+        .ingest(&[
+            event(p, 1, "k1", "pageview", T10 + 40 * MIN, "/a"),
+            event(p, 1, "k2", "pageview", T10 + 65 * MIN, "/b"),
+            event(p, 2, "k3", "pageview", T10 + 130 * MIN, "/c"),
+        ])
+        .await
+        .unwrap();
+    let q = by_exit_page(p, Vec::new());
+    both(&store, &q).await;
+    store.write_digests().unwrap();
+    assert_eq!(kept_hours(&store, p), vec![T10, T10 + HOUR, T10 + 2 * HOUR]);
+    (store, q)
+}
+
+/// After a restart the digests are read back from `hour_digests`, not from the rows, and answer
+/// as SQL does; an ingest deletes the kept digest of every hour it touched, in its transaction.
+#[tokio::test]
+async fn kept_digests_come_back_after_a_restart_until_an_ingest_changes_their_hours() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = ProjectId::from_bytes([13; 12]);
+    let (store, q) = three_kept_hours(&dir, p).await;
+    let before = both(&store, &q).await;
+    drop(store);
+
+    let store = SqliteStore::open_in(dir.path()).unwrap();
+    assert_eq!(both(&store, &q).await, before);
+    assert_eq!((store.digest_hours_read(), store.digest_hours_loaded()), (0, 3));
+
+    // A late page view at 11:30 moves the first visit's exit page: its hours 10:00 and 11:00.
+    store
+        .ingest(&[event(p, 1, "k4", "pageview", T10 + 90 * MIN, "/d")])
+        .await
+        .unwrap();
+    assert_eq!(kept_hours(&store, p), vec![T10 + 2 * HOUR]);
+    drop(store);
+    let store = SqliteStore::open_in(dir.path()).unwrap();
+    let (events, _) = both(&store, &q).await;
+    assert_eq!(
+        events
+            .iter()
+            .map(|g| (g.keys[0].as_str(), g.pageviews))
+            .collect::<Vec<_>>(),
+        vec![("/c", 1), ("/d", 3)]
+    );
+    assert_eq!((store.digest_hours_read(), store.digest_hours_loaded()), (2, 1));
+}
+
+/// The sweep deletes the kept digests up to the end of the last session it deleted: an event
+/// after the cut-off whose session went loses that session's fields.
+#[tokio::test]
+async fn the_retention_sweep_deletes_the_kept_digests_it_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = ProjectId::from_bytes([14; 12]);
+    let (store, q) = three_kept_hours(&dir, p).await;
+    store
+        .delete_expired(&store::analytics::Retention {
+            raw_before: T10 + HOUR,
+            hourly_before: 0,
+            daily_before: 0,
+        })
+        .await
+        .unwrap();
+    // The visit started at 10:40 and ended at 11:05: its 11:05 event is in the 11:00 hour.
+    assert_eq!(kept_hours(&store, p), vec![T10 + 2 * HOUR]);
+    drop(store);
+    let store = SqliteStore::open_in(dir.path()).unwrap();
+    let (events, _) = both(&store, &q).await;
+    assert_eq!(
+        events
+            .iter()
+            .map(|g| (g.keys[0].as_str(), g.pageviews))
+            .collect::<Vec<_>>(),
+        vec![("", 1), ("/c", 1)],
+        "the 11:05 event lost its session"
+    );
+}
+
+/// A kept digest that does not decode is read from the rows again, and replaced.
+#[tokio::test]
+async fn a_damaged_kept_digest_is_read_from_the_rows_and_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = ProjectId::from_bytes([15; 12]);
+    let (store, q) = three_kept_hours(&dir, p).await;
+    let before = both(&store, &q).await;
+    drop(store);
+    let store = SqliteStore::open_in(dir.path()).unwrap();
+    let conn = rusqlite::Connection::open(store.path()).unwrap();
+    conn.execute(
+        "UPDATE hour_digests SET body = x'01ff' WHERE project_id = ?1 AND hour = ?2",
+        rusqlite::params![p.bytes(), T10 + HOUR],
+    )
+    .unwrap();
+    assert_eq!(both(&store, &q).await, before);
+    assert_eq!((store.digest_hours_read(), store.digest_hours_loaded()), (1, 2));
+    store.write_digests().unwrap();
+    let size: i64 = conn
+        .query_row(
+            "SELECT length(body) FROM hour_digests WHERE project_id = ?1 AND hour = ?2",
+            rusqlite::params![p.bytes(), T10 + HOUR],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(size > 2, "replaced");
+}
+
+/// Deleting a project deletes its kept digests; an hour still receiving events is not kept.
+#[tokio::test]
+async fn kept_digests_go_with_their_project_and_wait_for_their_hour_to_settle() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = ProjectId::from_bytes([16; 12]);
+    let (store, _) = three_kept_hours(&dir, p).await;
+    assert!(store.delete_project(&p).await.is_ok());
+    assert!(kept_hours(&store, p).is_empty());
+
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let q = RawQuery {
+        group: vec![Field::Page],
+        ..RawQuery::range(p, now - 4 * HOUR, now)
+    };
+    store
+        .ingest(&[
+            event(p, 3, "n1", "pageview", now - 4 * HOUR + MIN, "/then"),
+            event(p, 4, "n2", "pageview", now - MIN, "/now"),
+        ])
+        .await
+        .unwrap();
+    both(&store, &q).await;
+    store.write_digests().unwrap();
+    let kept = kept_hours(&store, p);
+    let settled = now - 3 * HOUR;
+    assert!(!kept.is_empty() && kept.iter().all(|&h| h <= settled), "{kept:?}");
+}
