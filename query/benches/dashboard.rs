@@ -2,8 +2,12 @@
 //! nothing (timing asserts fail on noisy machines).
 //!
 //! ```text
-//! cargo bench -p query --bench dashboard -- [sqlite|mongodb] [--events 10000000] [--visitors 100000] [--runs 30] [--keep DIR] [--filter FIELD=VALUE]...
+//! cargo bench -p query --bench dashboard -- [sqlite|mongodb] [--events 10000000] [--visitors 100000] [--runs 30] [--keep DIR] [--filter FIELD=VALUE]... [--goals]
 //! ```
+//!
+//! `--goals` gives the site four goals (if it has none) and adds the goals panel and a goal's
+//! conversion rate to the dashboard; `--no-digests` answers the raw aggregations by SQL (the
+//! figures before digests).
 //!
 //! `--filter country=DE` times the dashboard after a click on that row: every query filtered.
 //! The panels no rollup answers then read the SQLite store's digests (`store-sqlite/src/digest.rs`),
@@ -35,8 +39,9 @@ use store::Store;
 
 use common::{arg, dataset, percentile};
 
-/// The dashboard's queries, all with `filters` (a click on a row adds one).
-fn dashboard(project: &ProjectId, filters: &Value) -> Vec<Value> {
+/// The dashboard's queries, all with `filters` (a click on a row adds one); with `goals`, also
+/// the goals panel and the events panel's conversion rate for a chosen goal.
+fn dashboard(project: &ProjectId, filters: &Value, goals: bool) -> Vec<Value> {
     let p = project.to_string();
     let base = |extra: Value| {
         let mut q = json!({"project_id": p, "date_range": "30d", "timezone": "Europe/Berlin", "filters": filters});
@@ -60,6 +65,37 @@ fn dashboard(project: &ProjectId, filters: &Value) -> Vec<Value> {
         top("country"),
         base(json!({"metrics": ["visitors"], "dimensions": ["heatmap"]})),
     ]
+    .into_iter()
+    .chain(goals.then(|| {
+        [
+            base(json!({"metrics": ["visitors", "events", "conversion_rate"], "dimensions": ["goal"], "limit": 100})),
+            base(json!({"metrics": ["visitors", "conversion_rate"], "goal": "signup"})),
+        ]
+    }).into_iter().flatten())
+    .collect()
+}
+
+/// The goals `--goals` gives the site when it has none: events and pages of the generator's
+/// traffic, one pattern with a wildcard.
+async fn ensure_goals(store: &dyn Store, project: &ProjectId, now: i64) {
+    if !store.goals_of(project).await.expect("goals").is_empty() {
+        return;
+    }
+    let kinds = [
+        store::GoalKind::event("signup"),
+        store::GoalKind::event("signup_click"),
+        store::GoalKind::page("/pricing"),
+        store::GoalKind::page("/docs/*"),
+    ];
+    for (i, kind) in kinds.into_iter().enumerate() {
+        let goal = store::Goal {
+            id: store::GoalId::new(now + i as i64),
+            project: *project,
+            kind: kind.expect("a valid goal"),
+            created_at: now + i as i64,
+        };
+        store.create_goal(&goal).await.expect("create goal");
+    }
 }
 
 async fn run_dashboard(
@@ -117,7 +153,15 @@ async fn main() {
     if filters.as_array().is_some_and(|f| !f.is_empty()) {
         println!("filters: {filters}");
     }
-    let queries: Vec<query::Query> = dashboard(&project, &filters)
+    if let (Some(sqlite), true) = (&data.sqlite, args.iter().any(|a| a == "--no-digests")) {
+        sqlite.set_digests(false);
+    }
+    // `--goals`: the site has goals, and the dashboard shows them.
+    let goals = args.iter().any(|a| a == "--goals");
+    if goals {
+        ensure_goals(&*store, &project, now).await;
+    }
+    let queries: Vec<query::Query> = dashboard(&project, &filters, goals)
         .iter()
         .map(|b| query::parse_query(b, now).expect("valid query"))
         .collect();
@@ -150,7 +194,7 @@ async fn main() {
     );
 
     // Each query alone, to see where the time goes.
-    let bodies = dashboard(&project, &filters);
+    let bodies = dashboard(&project, &filters, goals);
     for (q, body) in queries.iter().zip(&bodies) {
         let mut times = Vec::new();
         for _ in 0..runs.clamp(1, 10) {

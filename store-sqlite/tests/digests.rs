@@ -416,3 +416,8 @@ async fn kept_digests_go_with_their_project_and_wait_for_their_hour_to_settle() 
     let settled = now - 3 * HOUR;
     assert!(!kept.is_empty() && kept.iter().all(|&h| h <= settled), "{kept:?}");
 }
+
+#[tokio::test]
+async fn sql_goal_aggregates_match_brute_force() {
+    store::goals_conformance::raw_goal_aggregates_match_brute_force(&sql_only()).await;
+}

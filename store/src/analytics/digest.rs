@@ -11,7 +11,7 @@
 //! [`supports`] accepts. Filters are evaluated once per distinct value (its dictionary entry),
 //! not once per event.
 //!
-//! What a digest does not hold is answered by the store's raw path: props, goals.
+//! What a digest does not hold is answered by the store's raw path: props.
 //!
 //! Measured on the dashboard benchmark (10.7M events, 30 days): see the README's filtered
 //! dashboard figures.
@@ -25,6 +25,7 @@ pub use codec::{CorruptDigest, DIGEST_FORMAT};
 use super::raw::{EventGroup, RawQuery, SessionGroup};
 use super::rollup::HOUR_MS;
 use super::{Field, Filter};
+use crate::goals::GoalKind;
 use crate::Millis;
 
 /// How many fields a digest holds: [`Field::FIXED`], in that order.
@@ -39,13 +40,11 @@ pub fn field_index(field: &Field) -> Option<usize> {
     Field::FIXED.iter().position(|f| f == field)
 }
 
-/// Whether [`aggregate_events`] and [`aggregate_sessions`] answer `q`: no props, no goals, at
-/// most [`MAX_GROUP_FIELDS`] groups.
+/// Whether [`aggregate_events`] and [`aggregate_sessions`] answer `q`: no props, at most
+/// [`MAX_GROUP_FIELDS`] groups. Goals are answered: an event completes one by its name and page
+/// columns ([`GoalKind::completed_by`]), and sessions ignore goals as the raw aggregations do.
 pub fn supports(q: &RawQuery) -> bool {
-    q.goal.is_none()
-        && q.goal_filters.is_empty()
-        && q.by_goal.is_empty()
-        && q.group.len() <= MAX_GROUP_FIELDS
+    q.group.len() <= MAX_GROUP_FIELDS
         && q.group.iter().all(|f| field_index(f).is_some())
         && q.filters.iter().all(|f| field_index(&f.field).is_some())
 }
@@ -398,8 +397,45 @@ fn verdicts(dicts: &Dictionaries, filters: &[Filter]) -> Vec<(usize, Vec<bool>)>
         .collect()
 }
 
-/// A group: the codes of the grouped fields and the time bucket's label.
-type GroupKey = ([u32; MAX_GROUP_FIELDS], Option<i64>);
+/// A group: its goal's index (with [`RawQuery::by_goal`], else 0), the codes of the grouped
+/// fields and the time bucket's label.
+type GroupKey = (u32, [u32; MAX_GROUP_FIELDS], Option<i64>);
+
+/// A goal as verdicts per code: which events complete it ([`GoalKind::completed_by`]).
+enum GoalTest {
+    /// Accepted codes of the event name column.
+    Event(Vec<bool>),
+    /// Accepted codes of the page column, for page views.
+    Page(Vec<bool>),
+}
+
+impl GoalTest {
+    fn of(dicts: &Dictionaries, goal: &GoalKind) -> GoalTest {
+        let accepted = |field: &Field, test: &dyn Fn(&str) -> bool| -> Vec<bool> {
+            let dict = dicts.field(field_index(field).expect("a fixed field"));
+            (0..dict.len()).map(|c| test(dict.value(c as u32))).collect()
+        };
+        match goal {
+            GoalKind::Event(name) => GoalTest::Event(accepted(&Field::EventName, &|v| v == name)),
+            GoalKind::Page(pattern) => GoalTest::Page(accepted(&Field::Page, &|v| pattern.matches(v))),
+        }
+    }
+
+    fn completed_by(&self, e: &EventColumns, row: usize) -> bool {
+        match self {
+            GoalTest::Event(names) => names[e.fields[EVENT_NAME].get(row) as usize],
+            GoalTest::Page(pages) => {
+                e.kind[row] == EventKind::PageView as u8 && pages[e.fields[PAGE].get(row) as usize]
+            }
+        }
+    }
+}
+
+/// Where the event name and the page are among the columns.
+const EVENT_NAME: usize = Field::FIXED.len() - 1;
+const PAGE: usize = 0;
+const _: () =
+    assert!(matches!(Field::FIXED[EVENT_NAME], Field::EventName) && matches!(Field::FIXED[PAGE], Field::Page));
 
 /// Where a query stands on one hour: its rows' time buckets and whether each row is in range.
 enum HourPlan {
@@ -450,8 +486,14 @@ struct Scan<'a> {
     visitors: Vec<Vec<i64>>,
     /// Per group, the visitor of its last row.
     last_visitor: Vec<Option<i64>>,
-    /// Per time label, the group of each code of the one grouped field ([`NO_GROUP`]: none yet).
-    direct: HashMap<Option<i64>, Vec<u32>>,
+    /// Per goal index and time label, the group of each code of the one grouped field
+    /// ([`NO_GROUP`]: none yet).
+    direct: HashMap<(u32, Option<i64>), Vec<u32>>,
+    /// The goal index the rows of the current pass are grouped under ([`RawQuery::by_goal`]).
+    goal: u32,
+    /// Whether the keys start with the goal's index (events grouped by goal; sessions ignore
+    /// goals).
+    by_goal: bool,
 }
 
 /// A code not seen yet in [`Scan::direct`].
@@ -472,12 +514,20 @@ impl<'a> Scan<'a> {
             visitors: Vec::new(),
             last_visitor: Vec::new(),
             direct: HashMap::new(),
+            goal: 0,
+            by_goal: false,
         }
     }
 
-    /// Calls `count(group, row)` for every row of the hour the query counts. `at` is the rows'
-    /// time column (ms after `hour`), `fields` their code columns.
-    fn hour(&mut self, hour: Millis, at: &[u32], fields: &[Codes], visitor: &[i64], mut count: impl FnMut(u32, usize)) {
+    /// Calls `count(group, row)` for every row of the hour the query counts (and `keep` accepts,
+    /// if given). `at` is the rows' time column (ms after `hour`), `fields` their code columns.
+    fn hour(
+        &mut self,
+        hour: Millis,
+        (at, fields, visitor): (&[u32], &[Codes], &[i64]),
+        keep: Option<&dyn Fn(usize) -> bool>,
+        mut count: impl FnMut(u32, usize),
+    ) {
         let plan = plan_hour(self.q, hour);
         if matches!(plan, HourPlan::Skip) {
             return;
@@ -486,7 +536,9 @@ impl<'a> Scan<'a> {
         // One grouped field and one label for the whole hour (the common case): groups found by
         // the code's index in a table rather than by hashing.
         let mut direct = match (&plan, self.group.len()) {
-            (HourPlan::Uniform { label, .. }, 0 | 1) => Some(self.direct.remove(label).unwrap_or_default()),
+            (HourPlan::Uniform { label, .. }, 0 | 1) => {
+                Some(self.direct.remove(&(self.goal, *label)).unwrap_or_default())
+            }
             _ => None,
         };
         // The rows that pass the filters, column by column: a tight loop per column instead of
@@ -495,12 +547,15 @@ impl<'a> Scan<'a> {
         for (column, accepted) in self.verdicts {
             selected = Some(fields[*column].select(accepted, selected));
         }
-        let selected = selected.unwrap_or_else(|| (0..at.len() as u32).collect());
+        let mut selected = selected.unwrap_or_else(|| (0..at.len() as u32).collect());
+        if let Some(keep) = keep {
+            selected.retain(|&row| keep(row as usize));
+        }
         // The common case (the hour wholly in range and in one bucket, at most one grouped
         // field) reads neither the time column nor more than one code per row.
         if let (HourPlan::Uniform { label, check: false }, true) = (&plan, self.group.len() <= 1) {
             let label = *label;
-            let mut table = self.direct.remove(&label).unwrap_or_default();
+            let mut table = self.direct.remove(&(self.goal, label)).unwrap_or_default();
             match self.group.first().map(|&column| &fields[column]) {
                 None => self.uniform_rows(&selected, &mut table, label, |_| 0, visitor, &mut count),
                 Some(Codes::U8(v)) => {
@@ -511,7 +566,7 @@ impl<'a> Scan<'a> {
                 }
                 Some(Codes::U32(v)) => self.uniform_rows(&selected, &mut table, label, |r| v[r], visitor, &mut count),
             }
-            self.direct.insert(label, table);
+            self.direct.insert((self.goal, label), table);
             return;
         }
         for &row in &selected {
@@ -546,11 +601,11 @@ impl<'a> Scan<'a> {
                         table.resize(i + 1, NO_GROUP);
                     }
                     if table[i] == NO_GROUP {
-                        table[i] = self.group_of((codes, label));
+                        table[i] = self.group_of((self.goal, codes, label));
                     }
                     table[i]
                 }
-                None => self.group_of((codes, label)),
+                None => self.group_of((self.goal, codes, label)),
             };
             // Rows come sorted by visitor, so a visitor's rows in a group mostly follow each
             // other: the last visitor seen in the group saves most set look-ups.
@@ -562,7 +617,7 @@ impl<'a> Scan<'a> {
             count(g, row);
         }
         if let (Some(table), HourPlan::Uniform { label, .. }) = (direct, &plan) {
-            self.direct.insert(*label, table);
+            self.direct.insert((self.goal, *label), table);
         }
     }
 
@@ -588,7 +643,7 @@ impl<'a> Scan<'a> {
             if g == NO_GROUP {
                 let mut codes = [0u32; MAX_GROUP_FIELDS];
                 codes[0] = code;
-                g = self.group_of((codes, label));
+                g = self.group_of((self.goal, codes, label));
                 table[i] = g;
             }
             let v = visitor[row];
@@ -636,17 +691,22 @@ impl<'a> Scan<'a> {
         set: impl Fn(&mut G, Vec<String>, Option<i64>, u64),
     ) {
         for (g, visitors) in self.visitor_counts().into_iter().enumerate() {
-            set(&mut groups[g], self.key_values(dicts, g), self.keys[g].1, visitors);
+            set(&mut groups[g], self.key_values(dicts, g), self.keys[g].2, visitors);
         }
     }
 
-    /// The group's field values, as the raw aggregation names them.
+    /// The group's keys as the raw aggregation names them: its goal's index with
+    /// [`RawQuery::by_goal`], then its field values.
     fn key_values(&self, dicts: &Dictionaries, g: usize) -> Vec<String> {
-        let (codes, _) = &self.keys[g];
-        self.group
-            .iter()
-            .enumerate()
-            .map(|(slot, &column)| dicts.field(column).value(codes[slot]).to_owned())
+        let (goal, codes, _) = &self.keys[g];
+        let goal = self.by_goal.then(|| goal.to_string());
+        goal.into_iter()
+            .chain(
+                self.group
+                    .iter()
+                    .enumerate()
+                    .map(|(slot, &column)| dicts.field(column).value(codes[slot]).to_owned()),
+            )
             .collect()
     }
 }
@@ -655,29 +715,78 @@ impl<'a> Scan<'a> {
 /// query [`supports`] accepts. Groups come sorted by keys, then bucket.
 pub fn aggregate_events(dicts: &Dictionaries, hours: &[&HourDigest], q: &RawQuery) -> Vec<EventGroup> {
     debug_assert!(supports(q));
+    let mut groups = event_groups(dicts, hours, q, None);
+    if let Some(goal) = &q.goal {
+        // A group's converted visitors are the visitors of the same group among the events that
+        // complete the goal: a second scan, keeping only those.
+        let converted = event_groups(dicts, hours, q, Some(goal));
+        let of: HashMap<(&[String], Option<i64>), u64> = converted
+            .iter()
+            .map(|g| ((g.keys.as_slice(), g.bucket), g.visitors))
+            .collect();
+        for g in &mut groups {
+            g.converted = of.get(&(g.keys.as_slice(), g.bucket)).copied().unwrap_or(0);
+        }
+    }
+    groups
+}
+
+/// The event groups of `q` (all but `converted`), of the events completing `completing` only if
+/// given: one scan of the hours, or one per goal with [`RawQuery::by_goal`] (an event counts
+/// under each goal it completes).
+fn event_groups(
+    dicts: &Dictionaries,
+    hours: &[&HourDigest],
+    q: &RawQuery,
+    completing: Option<&GoalKind>,
+) -> Vec<EventGroup> {
     let verdicts = verdicts(dicts, &q.filters);
+    let goal_filters: Vec<Vec<GoalTest>> = q
+        .goal_filters
+        .iter()
+        .map(|any_of| any_of.iter().map(|g| GoalTest::of(dicts, g)).collect())
+        .collect();
+    let completing = completing.map(|g| GoalTest::of(dicts, g));
+    let passes: Vec<Option<GoalTest>> = if q.by_goal.is_empty() {
+        vec![None]
+    } else {
+        q.by_goal.iter().map(|g| Some(GoalTest::of(dicts, g))).collect()
+    };
     let mut scan = Scan::new(q, &verdicts);
+    scan.by_goal = !q.by_goal.is_empty();
     let mut groups: Vec<EventGroup> = Vec::new();
-    for h in hours {
-        let e = &h.events;
-        scan.hour(h.hour, &e.at, &e.fields, &e.visitor, |g, row| {
-            if g as usize == groups.len() {
-                groups.push(EventGroup::default());
-            }
-            let acc = &mut groups[g as usize];
-            match e.kind[row] {
-                k if k == EventKind::PageView as u8 => acc.pageviews += 1,
-                k if k == EventKind::Exit as u8 => {
-                    acc.exits += 1;
-                    acc.exit_duration_ms += u64::from(e.duration_ms[row]);
-                    if e.scroll[row] != NO_SCROLL {
-                        acc.scroll_count += 1;
-                        acc.scroll_sum += u64::from(e.scroll[row]);
-                    }
+    for (i, pass) in passes.iter().enumerate() {
+        scan.goal = i as u32;
+        let tests = goal_filters.is_empty() && pass.is_none() && completing.is_none();
+        for h in hours {
+            let e = &h.events;
+            let keep = |row: usize| {
+                goal_filters
+                    .iter()
+                    .all(|any_of| any_of.iter().any(|t| t.completed_by(e, row)))
+                    && pass.as_ref().is_none_or(|t| t.completed_by(e, row))
+                    && completing.as_ref().is_none_or(|t| t.completed_by(e, row))
+            };
+            let keep: Option<&dyn Fn(usize) -> bool> = if tests { None } else { Some(&keep) };
+            scan.hour(h.hour, (&e.at, &e.fields, &e.visitor), keep, |g, row| {
+                if g as usize == groups.len() {
+                    groups.push(EventGroup::default());
                 }
-                _ => acc.custom_events += 1,
-            }
-        });
+                let acc = &mut groups[g as usize];
+                match e.kind[row] {
+                    k if k == EventKind::PageView as u8 => acc.pageviews += 1,
+                    k if k == EventKind::Exit as u8 => {
+                        acc.exits += 1;
+                        acc.exit_duration_ms += u64::from(e.duration_ms[row]);
+                        if e.scroll[row] != NO_SCROLL {
+                            acc.scroll_count += 1;
+                            acc.scroll_sum += u64::from(e.scroll[row]);
+                        }
+                    }
+                    _ => acc.custom_events += 1,
+                }
+            });
+        }
     }
     scan.finish(dicts, &mut groups, |g, keys, bucket, visitors| {
         (g.keys, g.bucket, g.visitors) = (keys, bucket, visitors);
@@ -695,7 +804,7 @@ pub fn aggregate_sessions(dicts: &Dictionaries, hours: &[&HourDigest], q: &RawQu
     let mut groups: Vec<SessionGroup> = Vec::new();
     for h in hours {
         let s = &h.sessions;
-        scan.hour(h.hour, &s.start, &s.fields, &s.visitor, |g, row| {
+        scan.hour(h.hour, (&s.start, &s.fields, &s.visitor), None, |g, row| {
             if g as usize == groups.len() {
                 groups.push(SessionGroup::default());
             }
