@@ -421,11 +421,29 @@ impl GoalTest {
         }
     }
 
-    fn completed_by(&self, e: &EventColumns, row: usize) -> bool {
+    /// The rows (of `among`, or of all; ascending) that complete the goal: a column selection,
+    /// as for a filter.
+    fn rows(&self, e: &EventColumns, among: Option<Vec<u32>>) -> Vec<u32> {
         match self {
-            GoalTest::Event(names) => names[e.fields[EVENT_NAME].get(row) as usize],
+            GoalTest::Event(names) => e.fields[EVENT_NAME].select(names, among),
             GoalTest::Page(pages) => {
-                e.kind[row] == EventKind::PageView as u8 && pages[e.fields[PAGE].get(row) as usize]
+                let mut rows = e.fields[PAGE].select(pages, among);
+                rows.retain(|&row| e.kind[row as usize] == EventKind::PageView as u8);
+                rows
+            }
+        }
+    }
+
+    /// The rows (of `among`, or of all) that complete any of `goals`, ascending.
+    fn rows_of_any(goals: &[GoalTest], e: &EventColumns, among: Option<Vec<u32>>) -> Vec<u32> {
+        match goals {
+            [] => Vec::new(),
+            [one] => one.rows(e, among),
+            many => {
+                let mut rows: Vec<u32> = many.iter().flat_map(|g| g.rows(e, among.clone())).collect();
+                rows.sort_unstable();
+                rows.dedup();
+                rows
             }
         }
     }
@@ -519,13 +537,14 @@ impl<'a> Scan<'a> {
         }
     }
 
-    /// Calls `count(group, row)` for every row of the hour the query counts (and `keep` accepts,
-    /// if given). `at` is the rows' time column (ms after `hour`), `fields` their code columns.
+    /// Calls `count(group, row)` for every row of the hour the query counts (among `among` only,
+    /// if given: ascending rows). `at` is the rows' time column (ms after `hour`), `fields` their
+    /// code columns.
     fn hour(
         &mut self,
         hour: Millis,
         (at, fields, visitor): (&[u32], &[Codes], &[i64]),
-        keep: Option<&dyn Fn(usize) -> bool>,
+        among: Option<Vec<u32>>,
         mut count: impl FnMut(u32, usize),
     ) {
         let plan = plan_hour(self.q, hour);
@@ -543,14 +562,11 @@ impl<'a> Scan<'a> {
         };
         // The rows that pass the filters, column by column: a tight loop per column instead of
         // every column's checks per row.
-        let mut selected: Option<Vec<u32>> = None;
+        let mut selected = among;
         for (column, accepted) in self.verdicts {
             selected = Some(fields[*column].select(accepted, selected));
         }
-        let mut selected = selected.unwrap_or_else(|| (0..at.len() as u32).collect());
-        if let Some(keep) = keep {
-            selected.retain(|&row| keep(row as usize));
-        }
+        let selected = selected.unwrap_or_else(|| (0..at.len() as u32).collect());
         // The common case (the hour wholly in range and in one bucket, at most one grouped
         // field) reads neither the time column nor more than one code per row.
         if let (HourPlan::Uniform { label, check: false }, true) = (&plan, self.group.len() <= 1) {
@@ -757,18 +773,18 @@ fn event_groups(
     let mut groups: Vec<EventGroup> = Vec::new();
     for (i, pass) in passes.iter().enumerate() {
         scan.goal = i as u32;
-        let tests = goal_filters.is_empty() && pass.is_none() && completing.is_none();
         for h in hours {
             let e = &h.events;
-            let keep = |row: usize| {
-                goal_filters
-                    .iter()
-                    .all(|any_of| any_of.iter().any(|t| t.completed_by(e, row)))
-                    && pass.as_ref().is_none_or(|t| t.completed_by(e, row))
-                    && completing.as_ref().is_none_or(|t| t.completed_by(e, row))
-            };
-            let keep: Option<&dyn Fn(usize) -> bool> = if tests { None } else { Some(&keep) };
-            scan.hour(h.hour, (&e.at, &e.fields, &e.visitor), keep, |g, row| {
+            // The rows completing the goals asked, found column by column like the filters' (the
+            // goal of a pass first: it keeps the fewest).
+            let mut among: Option<Vec<u32>> = None;
+            for test in pass.iter().chain(&completing) {
+                among = Some(test.rows(e, among));
+            }
+            for any_of in &goal_filters {
+                among = Some(GoalTest::rows_of_any(any_of, e, among));
+            }
+            scan.hour(h.hour, (&e.at, &e.fields, &e.visitor), among, |g, row| {
                 if g as usize == groups.len() {
                     groups.push(EventGroup::default());
                 }
