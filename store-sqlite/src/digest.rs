@@ -131,6 +131,8 @@ const MEMO_ENTRIES: usize = 64;
 enum Reader {
     Query,
     Background,
+    /// In the background, the kept digests only ([`Digests::warm`] after a restart).
+    Kept,
 }
 
 /// Most hours a query reads without taking the project's `build` lock: the recent hours of a
@@ -437,7 +439,7 @@ impl Digests {
                 p.waiting.fetch_sub(1, Ordering::SeqCst);
                 Some(guard)
             }
-            Reader::Background => {
+            Reader::Background | Reader::Kept => {
                 while p.waiting.load(Ordering::SeqCst) > 0 {
                     std::thread::sleep(YIELD_PAUSE);
                 }
@@ -479,7 +481,7 @@ impl Digests {
                     _ => rest.push(vec![h]),
                 }
             }
-            for r in rest {
+            for r in rest.into_iter().filter(|_| reader != Reader::Kept) {
                 let fresh = read_hours(conn, project, r[0], r.len(), &p.dicts)?;
                 self.hours_read.fetch_add(fresh.len() as u64, Ordering::Relaxed);
                 read.extend(fresh.into_iter().map(|d| (d, true)));
@@ -517,17 +519,19 @@ impl Digests {
         Ok(held)
     }
 
-    /// Reads the hours of `[from, to)` of `project` not held yet, a day at a time, letting
-    /// queries in between, for as long as `digests` still gives the digests (the store lives):
-    /// what the store does in the background
-    /// when a project's dashboard opens, so that its first filter finds the digests ready.
+    /// Reads the hours of `[from, to)` of `project` not held yet (with `kept_only`, only those
+    /// kept in `hour_digests`), a day at a time, letting queries in between, for as long as
+    /// `digests` still gives the digests (the store lives): what the store does in the background
+    /// when a project's dashboard opens, so that its first filter finds the digests ready, and
+    /// for the kept digests when it opens.
     pub(crate) fn warm(
         digests: impl Fn() -> Option<Arc<Self>>,
         conn: &Connection,
         project: &ProjectId,
-        from: Millis,
-        to: Millis,
+        (from, to): (Millis, Millis),
+        kept_only: bool,
     ) -> Result<()> {
+        let reader = if kept_only { Reader::Kept } else { Reader::Background };
         let hours: Vec<Millis> = (hour_of(from)..to).step_by(HOUR_MS as usize).collect();
         for day in hours.chunks(RUN_HOURS) {
             let Some(this) = digests() else {
@@ -539,11 +543,28 @@ impl Digests {
                 day.iter().copied().filter(|&h| state.current(h).is_none()).collect()
             };
             if !missing.is_empty() {
-                this.fill(conn, &p, project, missing, Reader::Background)?;
+                this.fill(conn, &p, project, missing, reader)?;
             }
         }
         Ok(())
     }
+}
+
+/// The projects with kept digests (a covering read of `hour_digests_hour`).
+pub(crate) const KEPT_PROJECTS_SQL: &str = "SELECT DISTINCT project_id FROM hour_digests";
+
+/// The projects with digests in `hour_digests`.
+pub(crate) fn kept_projects(conn: &Connection) -> Result<Vec<ProjectId>> {
+    let mut stmt = conn.prepare_cached(KEPT_PROJECTS_SQL).map_err(backend)?;
+    let ids = stmt
+        .query_map([], |r| r.get::<_, Vec<u8>>(0))
+        .map_err(backend)?
+        .collect::<rusqlite::Result<Vec<Vec<u8>>>>()
+        .map_err(backend)?;
+    Ok(ids
+        .into_iter()
+        .filter_map(|id| <[u8; 12]>::try_from(id).ok().map(ProjectId::from_bytes))
+        .collect())
 }
 
 /// Writes an hour's digest ([`Digests::write_some`]).

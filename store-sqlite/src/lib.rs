@@ -88,6 +88,12 @@ const ANALYSTS: usize = 2;
 /// share the 2 cores of a small machine with it (measured in headless Chromium: the first load
 /// of a 10.7M-event dashboard took 2.9 s beside it, 1.5 s with this delay).
 const PREFETCH_DELAY: Duration = Duration::from_secs(2);
+/// How long after the store opens it starts reading the kept digests back
+/// ([`SqliteStore::load_kept_digests`]): past the collector's own start.
+const LOAD_KEPT_DELAY: Duration = Duration::from_secs(1);
+/// How many days of kept digests the store reads back when it opens: a 30-day dashboard's, in
+/// any time zone.
+const LOAD_KEPT_DAYS: i64 = 31;
 /// How often (in SQLite virtual machine steps) a running aggregation checks its time budget.
 const BUDGET_CHECK_STEPS: c_int = 10_000;
 
@@ -330,7 +336,7 @@ impl SqliteStore {
             .map_err(StoreError::backend)?;
         let writer = Arc::new(Mutex::new(writer));
         let checkpointer = Checkpointer::start(path, writer.clone()).map_err(StoreError::backend)?;
-        Ok(Self {
+        let store = Self {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
                 writer,
@@ -345,7 +351,38 @@ impl SqliteStore {
                 sessions: Mutex::new(SessionCache::default()),
                 digests: Arc::default(),
             }),
-        })
+        };
+        store.load_kept_digests();
+        Ok(store)
+    }
+
+    /// Reads back, on a thread of its own after [`LOAD_KEPT_DELAY`], the digests of the last
+    /// [`LOAD_KEPT_DAYS`] days kept in `hour_digests` for every project (within
+    /// [`digest::DIGEST_BUDGET_BYTES`]): after a restart the first dashboard with a filter or
+    /// goals finds them in memory (10.7M events: seconds from `hour_digests`, where building them
+    /// from the rows took a minute). Best effort: a query reads what this did not.
+    fn load_kept_digests(&self) {
+        let (weak, path) = (Arc::downgrade(&self.inner), self.inner.path.clone());
+        let _ = std::thread::Builder::new().name("kept-digests".into()).spawn(move || {
+            std::thread::sleep(LOAD_KEPT_DELAY);
+            let Ok(conn) = open_connection(&path).and_then(|c| c.pragma_update(None, "query_only", true).map(|_| c))
+            else {
+                return;
+            };
+            let Ok(projects) = digest::kept_projects(&conn) else {
+                return;
+            };
+            let to = now_ms();
+            let from = to - LOAD_KEPT_DAYS * 24 * store::analytics::rollup::HOUR_MS;
+            for project in projects {
+                let digests = || {
+                    weak.upgrade()
+                        .map(|inner| inner.digests.clone())
+                        .filter(|d| d.enabled())
+                };
+                let _ = digest::Digests::warm(digests, &conn, &project, (from, to), true);
+            }
+        });
     }
 
     /// Opens `dir/metrics.sqlite3`, creating `dir` if needed: what the collector's `--data-dir`
@@ -409,7 +446,7 @@ impl SqliteStore {
             // Best effort: a query reads what this did not.
             if let Ok(conn) = read {
                 let digests = || weak.upgrade().map(|inner| inner.digests.clone());
-                let _ = digest::Digests::warm(digests, &conn, &project, from, to);
+                let _ = digest::Digests::warm(digests, &conn, &project, (from, to), false);
             }
             if let Some(inner) = weak.upgrade() {
                 inner.digests.warmed(&project);
@@ -1630,6 +1667,7 @@ mod tests {
             funnels::DELETE_SAVED_FUNNEL.to_string(),
             digest::KEPT_DIGESTS_SQL.to_string(),
             digest::FORGET_KEPT_SQL.to_string(),
+            digest::KEPT_PROJECTS_SQL.to_string(),
             SWEPT_SESSIONS_END.to_string(),
             SWEEP_DIGESTS.to_string(),
         ];

@@ -365,14 +365,15 @@ async fn a_damaged_kept_digest_is_read_from_the_rows_and_replaced() {
     let p = ProjectId::from_bytes([15; 12]);
     let (store, q) = three_kept_hours(&dir, p).await;
     let before = both(&store, &q).await;
+    let path = store.path().to_owned();
     drop(store);
-    let store = SqliteStore::open_in(dir.path()).unwrap();
-    let conn = rusqlite::Connection::open(store.path()).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute(
         "UPDATE hour_digests SET body = x'01ff' WHERE project_id = ?1 AND hour = ?2",
         rusqlite::params![p.bytes(), T10 + HOUR],
     )
     .unwrap();
+    let store = SqliteStore::open_in(dir.path()).unwrap();
     assert_eq!(both(&store, &q).await, before);
     assert_eq!((store.digest_hours_read(), store.digest_hours_loaded()), (1, 2));
     store.write_digests().unwrap();
@@ -420,4 +421,42 @@ async fn kept_digests_go_with_their_project_and_wait_for_their_hour_to_settle() 
 #[tokio::test]
 async fn sql_goal_aggregates_match_brute_force() {
     store::goals_conformance::raw_goal_aggregates_match_brute_force(&sql_only()).await;
+}
+
+/// When the store opens, it reads the kept digests of recent days back by itself: the first
+/// query finds them in memory. (The test's hours are in the past; this reads those of the last
+/// 31 days, so it keeps a visit from an hour ago.)
+#[tokio::test]
+async fn the_store_reads_recent_kept_digests_back_when_it_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = ProjectId::from_bytes([17; 12]);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let first = now / HOUR * HOUR - 5 * HOUR;
+    let store = SqliteStore::open_in(dir.path()).unwrap();
+    store
+        .ingest(&[event(p, 1, "s1", "pageview", first + MIN, "/a")])
+        .await
+        .unwrap();
+    let q = RawQuery {
+        group: vec![Field::Page],
+        ..RawQuery::range(p, first, first + 2 * HOUR)
+    };
+    let before = both(&store, &q).await;
+    store.write_digests().unwrap();
+    assert_eq!(kept_hours(&store, p), vec![first, first + HOUR]);
+    drop(store);
+
+    let store = SqliteStore::open_in(dir.path()).unwrap();
+    for _ in 0..200 {
+        if store.digest_hours_loaded() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(store.digest_hours_loaded(), 2, "read back without a query");
+    assert_eq!(both(&store, &q).await, before);
+    assert_eq!((store.digest_hours_read(), store.digest_hours_loaded()), (0, 2));
 }
