@@ -2,7 +2,7 @@
 //! nothing (timing asserts fail on noisy machines).
 //!
 //! ```text
-//! cargo bench -p query --bench dashboard -- [sqlite|mongodb] [--events 10000000] [--visitors 100000] [--runs 30] [--keep DIR] [--filter FIELD=VALUE]... [--goals]
+//! cargo bench -p query --bench dashboard -- [sqlite|mongodb] [--events 10000000] [--visitors 100000] [--runs 30] [--keep DIR] [--filter FIELD=VALUE]... [--goals] [--no-digests] [--no-mmap]
 //! ```
 //!
 //! `--goals` gives the site four goals (if it has none) and adds the goals panel and a goal's
@@ -12,6 +12,9 @@
 //! `--filter country=DE` times the dashboard after a click on that row: every query filtered.
 //! The panels no rollup answers then read the SQLite store's digests (`store-sqlite/src/digest.rs`),
 //! which the first filtered dashboard reads from the file.
+//!
+//! `--no-mmap` (SQLite) reads the file without memory mapping, as before the read connections
+//! mapped it: an A/B of that setting in one build.
 //!
 //! `--keep DIR` keeps the loaded data for the next run (loading 10M events takes minutes): the
 //! SQLite store lives in DIR, the MongoDB database's name is noted there (point

@@ -3,13 +3,16 @@
 //! asserts nothing (timing asserts fail on noisy machines).
 //!
 //! ```text
-//! cargo bench -p query --bench flows -- [sqlite|mongodb] [--events 1000000] [--visitors 50000] [--runs 10] [--keep DIR]
+//! cargo bench -p query --bench flows -- [sqlite|mongodb] [--events 1000000] [--visitors 50000] [--runs 10] [--keep DIR] [--no-mmap]
 //! ```
 //!
 //! The data is the dashboard benchmark's (`benches/dashboard.rs`: the same generator, seed and
 //! shape, loaded through `Store::ingest` in batches of 100, rollups rebuilt), and `--keep DIR`
 //! keeps it the same way (the same notes file), so either benchmark reuses a directory the other
 //! loaded. Queries run as if on the day the data was loaded.
+//!
+//! `--no-mmap` (SQLite) reads the file without memory mapping, as before the read connections
+//! mapped it: an A/B of that setting in one build.
 //!
 //! A case is a name and a function that runs one request against the store; add yours to
 //! [`cases`].

@@ -295,6 +295,13 @@ fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
+/// A read connection: the look-ups', the analytics' and the digests' background reader's.
+fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = open_connection(path)?;
+    schema::configure_reader(&conn)?;
+    Ok(conn)
+}
+
 impl SqliteStore {
     /// Opens (creating if missing) the database at `path` and brings its schema up to date.
     ///
@@ -305,12 +312,7 @@ impl SqliteStore {
         schema::migrate(&mut writer)?;
         let read_only = |n: usize| {
             (0..n)
-                .map(|_| {
-                    let conn = open_connection(path)?;
-                    // A read connection that writes by mistake would bypass the writer's mutex.
-                    conn.pragma_update(None, "query_only", true)?;
-                    Ok(Mutex::new(conn))
-                })
+                .map(|_| open_reader(path).map(Mutex::new))
                 .collect::<rusqlite::Result<Vec<_>>>()
                 .map_err(StoreError::backend)
         };
@@ -365,8 +367,7 @@ impl SqliteStore {
         let (weak, path) = (Arc::downgrade(&self.inner), self.inner.path.clone());
         let _ = std::thread::Builder::new().name("kept-digests".into()).spawn(move || {
             std::thread::sleep(LOAD_KEPT_DELAY);
-            let Ok(conn) = open_connection(&path).and_then(|c| c.pragma_update(None, "query_only", true).map(|_| c))
-            else {
+            let Ok(conn) = open_reader(&path) else {
                 return;
             };
             let Ok(projects) = digest::kept_projects(&conn) else {
@@ -442,9 +443,8 @@ impl SqliteStore {
         let started = std::thread::Builder::new().name("digests".into()).spawn(move || {
             // The dashboard that asked is loading: let its own queries go first.
             std::thread::sleep(PREFETCH_DELAY);
-            let read = open_connection(&path).and_then(|c| c.pragma_update(None, "query_only", true).map(|_| c));
             // Best effort: a query reads what this did not.
-            if let Ok(conn) = read {
+            if let Ok(conn) = open_reader(&path) {
                 let digests = || weak.upgrade().map(|inner| inner.digests.clone());
                 let _ = digest::Digests::warm(digests, &conn, &project, (from, to), false);
             }
@@ -1595,6 +1595,21 @@ mod tests {
             1,
             "tokens survive the index swap"
         );
+    }
+
+    /// Every read connection maps the whole file ([`schema::READ_MMAP_BYTES`]) and the writer
+    /// maps nothing. SQLite answers the limit in force, clamped to `SQLITE_MAX_MMAP_SIZE`: a build
+    /// that missed `.cargo/config.toml`'s `LIBSQLITE3_FLAGS` answers 2 GiB here and fails.
+    #[test]
+    fn read_connections_map_the_whole_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open_in(dir.path()).unwrap();
+        let mmap_size = |conn: &Connection| -> i64 { conn.query_row("PRAGMA mmap_size", [], |r| r.get(0)).unwrap() };
+        let inner = &s.inner;
+        for conn in inner.readers.iter().chain(&inner.analysts) {
+            assert_eq!(mmap_size(&lock(conn)), schema::READ_MMAP_BYTES);
+        }
+        assert_eq!(mmap_size(&lock(&inner.writer)), 0);
     }
 
     /// An analytics read past its budget is interrupted and reported as timed out, and the

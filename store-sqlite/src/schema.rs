@@ -474,6 +474,47 @@ pub(crate) fn configure(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// How much of the database file a read connection maps into its address space (`PRAGMA
+/// mmap_size`): 1 TiB, more than any file this store holds, so the whole file. A mapped read takes
+/// the page straight from the operating system's page cache; unmapped, every page a statement
+/// reads is first copied into the connection's own cache (`pread`), which was a large share of a
+/// funnel's or journey's time at 10M events (1.6M sessions' trails read in one statement).
+///
+/// * **Memory.** This reserves address space, not memory: the pages are the OS page cache, shared
+///   by every connection (and the writer's reads) and given back under memory pressure. A
+///   process's RSS counts the mapped pages it touched, so it looks larger than what it owns.
+/// * **The ceiling.** SQLite clamps this to `SQLITE_MAX_MMAP_SIZE`, 2 GiB unless compiled with
+///   more: `.cargo/config.toml` passes 1 TiB to the bundled SQLite's build (`LIBSQLITE3_FLAGS`),
+///   and `read_connections_map_the_whole_file` checks that the build picked it up.
+/// * **32-bit targets: off.** SQLite cuts the value to its low 31 bits there (2^40 would become
+///   0), and a 4 GiB address space could not hold a large file beside the heap anyway.
+/// * **An I/O error becomes a crash.** Reading a mapped page that the disk cannot deliver raises
+///   SIGBUS, which ends the process, where `pread` would have failed one query with
+///   `SQLITE_IOERR`. Accepted: a disk that fails reads fails the ingest's writes too, so the
+///   collector is down either way; every acknowledged event is still in the ingest log, which is
+///   replayed at start-up; and the file is never shortened behind SQLite's back, since only this
+///   process writes it (its data directory is locked) and nothing here vacuums.
+///
+/// The writer and the checkpointer do not map: the writer's reads are the hot index pages of an
+/// ingest, which stay in its page cache, and keeping it on `pread` means no remapping as each
+/// commit grows the file.
+#[cfg(target_pointer_width = "64")]
+pub(crate) const READ_MMAP_BYTES: i64 = 1 << 40;
+// Past SQLite's default ceiling (0x7fff0000): else `read_connections_map_the_whole_file`
+// would pass on a build that missed `LIBSQLITE3_FLAGS`.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(READ_MMAP_BYTES > 0x7fff_0000);
+/// See the 64-bit constant: SQLite would mangle 2^40, and the address space is too small.
+#[cfg(not(target_pointer_width = "64"))]
+pub(crate) const READ_MMAP_BYTES: i64 = 0;
+
+/// Settings of a read connection, after [`configure`]'s.
+pub(crate) fn configure_reader(conn: &Connection) -> rusqlite::Result<()> {
+    // A read connection that writes by mistake would bypass the writer's mutex.
+    conn.pragma_update(None, "query_only", true)?;
+    conn.pragma_update(None, "mmap_size", READ_MMAP_BYTES)
+}
+
 /// Brings the schema to the newest version. Runs inside `BEGIN IMMEDIATE`, so two processes
 /// opening the same new file at once migrate it once: the second waits, then sees the new version.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), store::StoreError> {

@@ -156,6 +156,9 @@ pub async fn dataset(bench: &str, args: &[String], events: u64, visitors: u64) -
             (Arc::new(s), Some(database))
         }
         _ => {
+            if args.iter().any(|a| a == "--no-mmap") {
+                no_sqlite_mmap();
+            }
             let s = Arc::new(store_sqlite::SqliteStore::open_in(&dir).expect("open"));
             sqlite = Some(s.clone());
             (s, None)
@@ -199,4 +202,21 @@ pub async fn dataset(bench: &str, args: &[String], events: u64, visitors: u64) -
         sqlite,
         _tmp: tmp,
     }
+}
+
+/// `--no-mmap`: the SQLite store reads its file with `pread` only, as before its read connections
+/// mapped it (`store_sqlite`'s `READ_MMAP_BYTES`), for an A/B in one build. SQLite's process-wide
+/// ceiling on memory-mapped I/O, set to 0 before any connection opens, clamps every connection's
+/// `PRAGMA mmap_size` to 0.
+fn no_sqlite_mmap() {
+    // SAFETY: SQLITE_CONFIG_MMAP_SIZE takes two sqlite3_int64 (default, ceiling), and
+    // sqlite3_config is called before SQLite is initialised (no connection exists yet), where it is
+    // allowed; the assert checks that it was.
+    let rc = unsafe { rusqlite::ffi::sqlite3_config(rusqlite::ffi::SQLITE_CONFIG_MMAP_SIZE, 0_i64, 0_i64) };
+    assert_eq!(
+        rc,
+        rusqlite::ffi::SQLITE_OK,
+        "--no-mmap must come before any SQLite connection"
+    );
+    println!("--no-mmap: SQLite reads without memory mapping");
 }
