@@ -165,6 +165,7 @@ mod goals;
 mod journeys;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod trails;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -359,11 +360,12 @@ fn pending_of(events: &[EnrichedEvent]) -> Vec<Pending<'_>> {
 /// (MongoDB's own retry of duplicate-key upserts does not apply: the filter has a field, `rev`,
 /// outside the unique index, and the update changes it.)
 fn cas_statement(p: &Pending, rev: i64, sessions: &[Session], now: Millis) -> (Document, usize) {
-    // A trail step is a few bytes of time and lengths, its id and its value (`store::trail`).
+    // A trail step is three array elements (`codec::TRAIL_STEPS`): a few bytes of type, index
+    // and length each, its time, its id and its value.
     let trail = |s: &Session| {
         s.trail
             .iter()
-            .map(|t| 16 + t.key.id.len() + t.value.len())
+            .map(|t| 32 + t.key.id.len() + t.value.len())
             .sum::<usize>()
     };
     let bytes = 256
@@ -481,6 +483,7 @@ impl MongoStore {
             write_concern,
         };
         store.create_indexes().await?;
+        store.migrate_trails().await?;
         Ok(store)
     }
 
