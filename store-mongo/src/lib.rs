@@ -160,6 +160,7 @@ pub mod analytics;
 pub mod cache;
 pub mod codec;
 mod explorer;
+mod flows;
 pub mod funnels;
 mod goals;
 mod journeys;

@@ -35,7 +35,14 @@ fn events(p: ProjectId) -> Vec<contract::enriched::EnrichedEvent> {
             out.push(event(p, v, &format!("c{v}"), PAGEVIEW, at + 2 * MIN, "/pricing"));
         }
         if v >= 4 {
-            out.push(event(p, v, &format!("d{v}"), "signup", at + 3 * MIN + v as Millis, "/pricing"));
+            out.push(event(
+                p,
+                v,
+                &format!("d{v}"),
+                "signup",
+                at + 3 * MIN + v as Millis,
+                "/pricing",
+            ));
         }
         out.push(event(p, v, &format!("x{v}"), PAGE_EXIT, at + 4 * MIN, "/pricing"));
     }
@@ -153,7 +160,11 @@ async fn sessions_stored_in_older_shapes_answer_the_same_funnels_and_journeys_on
         .unwrap();
     assert_eq!(reopened.funnel(&funnel_query(p)).await.unwrap(), funnel_want);
     for (start, want) in starts.iter().zip(&journeys_want) {
-        assert_eq!(&reopened.journeys(&journey_query(p, *start)).await.unwrap(), want, "from {start:?}");
+        assert_eq!(
+            &reopened.journeys(&journey_query(p, *start)).await.unwrap(),
+            want,
+            "from {start:?}"
+        );
     }
     // The sessions read back exactly as folded, trails included, and no session keeps the old
     // binary.
