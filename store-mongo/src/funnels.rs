@@ -1,168 +1,87 @@
-//! Funnels on MongoDB: the step counts as aggregation pipelines ([`scope_end_pipeline`],
-//! [`funnel_pipeline`]) and the `saved_funnels` collection.
+//! Funnels on MongoDB: the step counts as one aggregation pipeline ([`funnel_pipeline`]) and
+//! the `saved_funnels` collection.
 //!
-//! # The pipelines
+//! # The pipeline
 //!
-//! First, on `visitor_sessions`, the latest end of a session in scope (started in the range,
-//! passing the filters): a session that started in the range may go on after it, so that is how
-//! far the events are read. Then, on `events`:
+//! On `visitor_sessions` only, reading each session's trail as stored in its arrays
+//! ([`crate::codec::TRAIL_STEPS`], [`crate::codec::TRAIL_AT`]), never an event:
 //!
-//! 1. `$match` the project, `occurredAt` from the range's start to that end, and any step (page
-//!    views by path regex, custom events by name): the `{projectId, occurredAt}` index;
-//! 2. `$project` per event its time, rank (0 for a page view, 1 for a custom event:
-//!    `store::sessions::order_key`'s order among the events a step can match), event id and one
-//!    flag per step;
-//! 3. `$group` by `visitorKey`, `$lookup` the visitor's `visitor_sessions` document by `_id`,
-//!    `$unwind` its sessions, keep those in scope (range, then the filters);
-//! 4. per session, its events (`start <= t <= end`) sorted in event order (`$sortArray`), then one
-//!    `$reduce` over them: the greedy scan of `store::analytics::funnel` (take each event that
-//!    matches the step awaited), giving the step events' times;
-//! 5. `$facet`: per visitor the most steps one of its sessions reached, counted per number of
-//!    steps; and per step the deltas from the previous step, sorted, the one at `(n - 1) / 2`.
+//! 1. the sessions in scope (started in the range, passing the filters) whose trail holds a step
+//!    matching step 1: a session without one reaches no step and counts nowhere
+//!    ([`crate::flows::sessions_in_scope`]);
+//! 2. per session, the greedy scan of `store::analytics::funnel` as one field per step: the
+//!    index of step k's event is the first index after step k-1's whose step matches step k
+//!    (`$indexOfArray` from that index: exact names and paths are compared natively, a pattern
+//!    with `*` through a `$map` of `$regexMatch`), -1 once a step is missing;
+//! 3. the step events' times (`$arrayElemAt` of the times), as many as the steps reached;
+//! 4. `$facet`: per visitor (its document) the most steps one of its sessions reached, counted
+//!    per number of steps; and per step the deltas from the previous step, sorted, the one at
+//!    `(n - 1) / 2`.
 //!
-//! Measured on SecantusDB: every operator above runs there (`$sortArray`, `$reduce`, `$facet`,
-//! `$lookup` with a pipeline); array paths inside expressions do not, hence `$arrayElemAt`.
+//! Every operator above runs on SecantusDB as on MongoDB 6 and 7; array paths inside
+//! expressions do not run there, hence `$arrayElemAt`.
 
 use std::collections::BTreeMap;
 
 use contract::ids::ProjectId;
-use contract::wire::{PAGEVIEW, PATH_CHANGE};
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::Collection;
 use store::analytics::funnel::{FunnelCounts, FunnelQuery, FunnelStep};
 use store::funnels::{SavedFunnel, SavedFunnelSteps};
 use store::ids::FunnelId;
-use store::{Millis, Name, Result, StoreError};
+use store::{Name, Result, StoreError};
 
-use crate::analytics::{filter_expr, match_all, session_path, session_value_expr};
-use crate::codec::{date, oid};
+use crate::codec::{date, oid, TRAIL_AT, TRAIL_STEPS};
+use crate::flows::{sessions_in_scope, StepMatch};
 use crate::{backend, MongoStore, VISITOR_SESSIONS};
 
 /// The collection of saved funnels.
 pub(crate) const SAVED_FUNNELS: &str = "saved_funnels";
 
-/// The stages that keep the unwound `sessions` in scope: started in the range, passing the
-/// filters.
-fn scope_stages(q: &FunnelQuery) -> Vec<Document> {
-    let range = doc! { "$gte": date(q.from), "$lt": date(q.to) };
-    let mut stages = vec![doc! { "$match": { "sessions.start": range } }];
-    stages.extend(match_all(
-        q.filters
-            .iter()
-            .map(|f| filter_expr(f, session_value_expr(&f.field)))
-            .collect(),
-    ));
-    stages
-}
-
-/// What the scope stages read of a session besides its bounds.
-fn scope_projection(q: &FunnelQuery, extra: Document) -> Document {
-    let mut projection = doc! { "_id": 0, "sessions.start": 1, "sessions.end": 1 };
-    for path in q.filters.iter().filter_map(|f| session_path(&f.field)) {
-        projection.insert(format!("sessions.{path}"), 1);
+fn step_match(step: &FunnelStep) -> StepMatch {
+    match step {
+        FunnelStep::Page(p) => StepMatch::page(p),
+        FunnelStep::Event(n) => StepMatch::event(n.as_str()),
     }
-    projection.extend(extra);
-    projection
 }
 
-/// On `visitor_sessions`: `{hi: <latest end of a session in scope>}`, no document when there is
-/// no session in scope.
-pub fn scope_end_pipeline(q: &FunnelQuery) -> Vec<Document> {
-    let range = doc! { "$gte": date(q.from), "$lt": date(q.to) };
-    let mut pipeline = vec![
-        doc! { "$match": { "projectId": oid(q.project.bytes()), "sessions": { "$elemMatch": { "start": range } } } },
-        doc! { "$project": scope_projection(q, Document::new()) },
-        doc! { "$unwind": "$sessions" },
-    ];
-    pipeline.extend(scope_stages(q));
-    pipeline.push(doc! { "$group": { "_id": Bson::Null, "hi": { "$max": "$sessions.end" } } });
-    pipeline
-}
-
-fn is_page_view(name: &str) -> Document {
-    doc! { "$in": [name, [PAGEVIEW, PATH_CHANGE]] }
-}
-
-/// On `events`, with `hi` the latest end of a session in scope: one document,
-/// `{reach: [{_id: steps reached, c: visitors}], medians: [{_id: step index - 1, m: ms}]}`.
-pub fn funnel_pipeline(q: &FunnelQuery, hi: Millis) -> Vec<Document> {
-    let steps = q.steps.as_slice();
-    let any: Vec<Document> = steps
-        .iter()
-        .map(|step| match step {
-            FunnelStep::Page(p) => doc! {
-                "name": { "$in": [PAGEVIEW, PATH_CHANGE] },
-                "path": { "$regex": p.to_regex() },
-            },
-            FunnelStep::Event(n) => doc! { "name": n.as_str() },
-        })
+/// On `visitor_sessions`: one document,
+/// `{reach: [{_id: steps reached, c: visitors}], medians: [{_id: step index - 1, m: ms}]}`, or
+/// none when no session in scope reached step 1.
+pub fn funnel_pipeline(q: &FunnelQuery) -> Vec<Document> {
+    let steps: Vec<StepMatch> = q.steps.as_slice().iter().map(step_match).collect();
+    let mut pipeline = sessions_in_scope(
+        &q.project,
+        (q.from, q.to),
+        &q.filters,
+        steps.first(),
+        &[TRAIL_STEPS, TRAIL_AT],
+    );
+    let trail = format!("$sessions.{TRAIL_STEPS}");
+    pipeline.push(doc! { "$project": { "s": &trail, "a": format!("$sessions.{TRAIL_AT}") } });
+    // `i<k>`: the index of step k's event in the trail, -1 when the session did not reach it.
+    for (k, step) in steps.iter().enumerate() {
+        let index = if k == 0 {
+            step.index_in("$s", Bson::Int32(0))
+        } else {
+            let previous = format!("$i{}", k - 1);
+            Bson::Document(doc! { "$cond": [
+                { "$lt": [&previous, 0] },
+                -1,
+                step.index_in("$s", Bson::Document(doc! { "$add": [&previous, 1] })),
+            ] })
+        };
+        pipeline.push(doc! { "$addFields": { format!("i{k}"): index } });
+    }
+    let reached: Vec<Bson> = (0..steps.len())
+        .map(|k| Bson::Document(doc! { "$cond": [{ "$gte": [format!("$i{k}"), 0] }, 1, 0] }))
         .collect();
-    let flags: Vec<Bson> = steps
-        .iter()
-        .map(|step| {
-            Bson::Document(match step {
-                FunnelStep::Page(p) => doc! { "$and": [
-                    is_page_view("$name"),
-                    { "$regexMatch": { "input": "$path", "regex": p.to_regex() } },
-                ] },
-                FunnelStep::Event(n) => doc! { "$eq": ["$name", n.as_str()] },
-            })
-        })
+    let times: Vec<Bson> = (0..steps.len())
+        .map(|k| Bson::Document(doc! { "$arrayElemAt": ["$a", format!("$i{k}")] }))
         .collect();
-    let in_session = doc! { "$and": [
-        { "$lte": ["$sessions.start", "$$e.t"] },
-        { "$gte": ["$sessions.end", "$$e.t"] },
-    ] };
-    let awaited = doc! { "$size": "$$value" };
-    // The greedy scan: the event is the awaited step's when its flag for that step is set.
-    let scan = doc! { "$reduce": {
-        "input": { "$sortArray": {
-            "input": { "$filter": { "input": "$e", "as": "e", "cond": in_session } },
-            "sortBy": { "t": 1, "r": 1, "id": 1 },
-        } },
-        "initialValue": [],
-        "in": { "$cond": [
-            { "$and": [
-                { "$lt": [awaited.clone(), steps.len() as i64] },
-                { "$arrayElemAt": ["$$this.m", awaited] },
-            ] },
-            { "$concatArrays": ["$$value", [{ "$toLong": "$$this.t" }]] },
-            "$$value",
-        ] },
-    } };
-    let mut pipeline = vec![
-        doc! { "$match": {
-            "projectId": oid(q.project.bytes()),
-            "occurredAt": { "$gte": date(q.from), "$lte": date(hi) },
-            "$or": any,
-        } },
-        doc! { "$project": {
-            "_id": 0,
-            "k": "$visitorKey",
-            "t": "$occurredAt",
-            "r": { "$cond": [is_page_view("$name"), 0_i32, 1_i32] },
-            "id": "$_id.e",
-            "m": flags,
-        } },
-        doc! { "$group": { "_id": "$k", "e": { "$push": { "t": "$t", "r": "$r", "id": "$id", "m": "$m" } } } },
-        doc! { "$lookup": {
-            "from": VISITOR_SESSIONS,
-            "localField": "_id",
-            "foreignField": "_id",
-            "pipeline": [{ "$project": scope_projection(q, Document::new()) }],
-            "as": "vs",
-        } },
-        // `$getField` on the joined document rather than the path `$vs.sessions`: SecantusDB
-        // does not traverse arrays in expression paths.
-        doc! { "$project": {
-            "e": 1,
-            "sessions": { "$ifNull": [{ "$getField": { "field": "sessions", "input": { "$arrayElemAt": ["$vs", 0] } } }, []] },
-        } },
-        doc! { "$unwind": "$sessions" },
-    ];
-    pipeline.extend(scope_stages(q));
-    pipeline.push(doc! { "$project": { "_id": 1, "ts": scan } });
+    // Every session here reached step 1 (the scope's first match), so the count is positive.
+    pipeline.push(doc! { "$project": { "_id": 1, "ts": { "$slice": [times, { "$add": reached }] } } });
     let deltas = doc! { "$map": {
         "input": { "$range": [1, { "$size": "$ts" }] },
         "as": "i",
@@ -207,13 +126,7 @@ impl MongoStore {
     pub(crate) async fn funnel_impl(&self, q: &FunnelQuery) -> Result<FunnelCounts> {
         let steps = q.steps.len();
         let sessions = self.database().collection::<Document>(VISITOR_SESSIONS);
-        let bound = self.aggregate_docs(&sessions, scope_end_pipeline(q)).await?;
-        let hi = match bound.first().and_then(|d| d.get_datetime("hi").ok()) {
-            Some(hi) => hi.timestamp_millis(),
-            None => return Ok(FunnelCounts::from_best_reach(steps, [], &BTreeMap::new())),
-        };
-        let events = self.database().collection::<Document>(crate::EVENTS);
-        let answer = self.aggregate_docs(&events, funnel_pipeline(q, hi)).await?;
+        let answer = self.aggregate_docs(&sessions, funnel_pipeline(q)).await?;
         let Some(answer) = answer.first() else {
             return Ok(FunnelCounts::from_best_reach(steps, [], &BTreeMap::new()));
         };

@@ -1,23 +1,20 @@
-//! Journeys as aggregation pipelines (`Store::journeys`), with the semantics of
+//! Journeys as one aggregation pipeline (`Store::journeys`), with the semantics of
 //! `store::analytics::journeys`. Every operator used here was checked on SecantusDB.
 //!
-//! 1. On `visitor_sessions`: the latest end of a session in scope (a session that started in the
-//!    range may end after it), or nothing to do.
-//! 2. On `events`: `$match` the project's events (but `page_exit`s) from the range's start to
-//!    that end (the `{projectId, occurredAt}` index); `$group` them by visitor document
-//!    (`visitorKey`), `$push`ing time, rank, id and step; `$lookup` the visitor's sessions by
-//!    `_id`, keep those in scope (`$filter`: start in range, the filters), `$unwind` them: one
-//!    document per session with its visitor's events, as the raw aggregations join (once per
-//!    visitor, not per event).
-//! 3. Per session: its events (`start <= t <= end`) in event order (`$sortArray` by time, rank,
-//!    id); reloads dropped (`$reduce` carrying the previous step); the start found
-//!    (`$indexOfArray` of the first page step matching the pattern's anchored regex); the journey
-//!    cut to `depth + 1` steps (`$slice`).
-//! 4. `$facet`: visitors per node (top `limit` per depth: `$sort`, `$push` per depth, `$slice`),
-//!    per link, per whole path (top `limit`: sorted on one scalar key per step, `""` standing for
-//!    no step so that a path sorts before its extensions) and per depth. Links come back grouped,
-//!    all of them, and only those between shown nodes are kept here: that needs the nodes'
-//!    answer, which a facet cannot read from another.
+//! 1. On `visitor_sessions` only: the sessions in scope (started in the range, passing the
+//!    filters; with a start pattern, only those whose trail holds a matching page view), each
+//!    with its trail's steps as stored ([`crate::codec::TRAIL_STEPS`]: one string per step, its
+//!    kind's prefix then its path or name, in event order). No event is read.
+//! 2. Per session: reloads dropped (a page step equal to the step before it, found by index with
+//!    `$filter` over `$range`: one comparison per step, no array rebuilt per step); the start
+//!    found (the first page step matching the pattern, `$indexOfArray`); the journey cut to
+//!    `depth + 1` steps (`$slice`).
+//! 3. `$facet`: visitors per node (top `limit` per depth: `$sort`, `$push` per depth, `$slice`),
+//!    per link, per whole path (top `limit`: sorted on one key per step, `""` standing for no
+//!    step so that a path sorts before its extensions) and per depth. A step's string sorts by
+//!    kind then value (`"e..."` before `"p..."`), the ties' order. Links come back grouped, all
+//!    of them, and only those between shown nodes are kept here: that needs the nodes' answer,
+//!    which a facet cannot read from another.
 
 use std::collections::BTreeSet;
 
@@ -27,152 +24,70 @@ use store::analytics::journeys::{
 };
 use store::Result;
 
-use crate::analytics::{bad, count, filter_expr, session_path};
-use crate::codec::{date, oid};
+use crate::analytics::{bad, count};
+use crate::codec::{EVENT_PREFIX, PAGE_PREFIX, TRAIL_STEPS};
+use crate::flows::{sessions_in_scope, StepMatch};
 use crate::MongoStore;
 
-/// `$match` stages selecting the sessions in scope of an unwound `visitor_sessions` document.
-fn scope_conditions(q: &JourneyQuery, session: &str) -> Vec<Bson> {
-    let mut conditions = vec![
-        Bson::Document(doc! { "$gte": [format!("{session}.start"), date(q.from)] }),
-        Bson::Document(doc! { "$lt": [format!("{session}.start"), date(q.to)] }),
-    ];
-    for f in &q.filters {
-        let value = match session_path(f.field.for_session()) {
-            Some(path) => Bson::Document(doc! { "$ifNull": [format!("{session}.{path}"), ""] }),
-            None => Bson::Document(doc! { "$literal": "" }),
-        };
-        conditions.push(filter_expr(f, value));
-    }
-    conditions
+/// `$ifNull(input[i], "")`.
+fn step_key(input: &str, i: u32) -> Bson {
+    Bson::Document(doc! { "$ifNull": [{ "$arrayElemAt": [input, i as i64] }, ""] })
 }
 
-/// The latest end of a session in scope.
-fn last_end_pipeline(q: &JourneyQuery) -> Vec<Document> {
-    let range = doc! { "$gte": date(q.from), "$lt": date(q.to) };
-    vec![
-        doc! { "$match": { "projectId": oid(q.project.bytes()), "sessions": { "$elemMatch": { "start": range } } } },
-        doc! { "$unwind": "$sessions" },
-        doc! { "$match": { "$expr": { "$and": scope_conditions(q, "$sessions") } } },
-        doc! { "$group": { "_id": Bson::Null, "end": { "$max": "$sessions.end" } } },
-    ]
-}
-
-fn is_page(value: &str) -> Document {
-    doc! { "$in": [value, ["pageview", "path_change"]] }
-}
-
-/// `$ifNull(input[i].field, "")`.
-fn step_key(input: &str, i: u32, field: &str) -> Bson {
-    Bson::Document(doc! { "$ifNull": [
-        { "$getField": { "field": field, "input": { "$arrayElemAt": [input, i as i64] } } },
-        "",
-    ] })
-}
-
-fn journeys_pipeline(q: &JourneyQuery, last_end: mongodb::bson::DateTime) -> Vec<Document> {
+fn journeys_pipeline(q: &JourneyQuery) -> Vec<Document> {
     let depth = i64::from(q.depth.get());
     let limit = i64::from(q.limit.get());
-    let mut projection = doc! { "_id": 0, "sessions.start": 1, "sessions.end": 1 };
-    for f in &q.filters {
-        if let Some(path) = session_path(f.field.for_session()) {
-            projection.insert(format!("sessions.{path}"), 1);
-        }
-    }
-    let in_session = doc! { "$and": [{ "$lte": ["$s.start", "$$e.t"] }, { "$gte": ["$s.end", "$$e.t"] }] };
+    let start = q.start.as_ref().map(StepMatch::page);
+    let mut pipeline = sessions_in_scope(&q.project, (q.from, q.to), &q.filters, start.as_ref(), &[TRAIL_STEPS]);
+    let step_at = |i: Bson| Bson::Document(doc! { "$arrayElemAt": ["$s", i] });
+    let this = step_at(Bson::String("$$i".into()));
+    let previous = step_at(Bson::Document(doc! { "$subtract": ["$$i", 1] }));
+    // A reload: a page step (every `"p..."` sorts at or after `"p"`, every `"e..."` before it)
+    // equal to the step before it.
     let reload = doc! { "$and": [
-        { "$eq": ["$$this.k", "page"] },
-        { "$eq": ["$$value.p.k", "page"] },
-        { "$eq": ["$$value.p.v", "$$this.v"] },
+        { "$gt": ["$$i", 0] },
+        { "$gte": [this.clone(), PAGE_PREFIX] },
+        { "$eq": [this.clone(), previous] },
     ] };
-    let first = match &q.start {
-        Some(pattern) => Bson::Document(doc! { "$indexOfArray": [
-            { "$map": { "input": "$o.o", "as": "x", "in": { "$and": [
-                { "$eq": ["$$x.k", "page"] },
-                { "$regexMatch": { "input": "$$x.v", "regex": pattern.to_regex() } },
-            ] } } },
-            true,
-        ] }),
+    let first = match &start {
+        Some(start) => start.index_in("$o", Bson::Int32(0)),
         // `$literal`: a bare number in `$project` is an inclusion flag.
         None => Bson::Document(doc! { "$literal": 0_i64 }),
     };
     let mut path_sort = doc! { "n": -1 };
     let mut path_keys = Document::new();
     for i in 0..MAX_JOURNEY_DEPTH {
-        path_keys.insert(format!("k{i}"), step_key("$_id", i, "k"));
-        path_keys.insert(format!("v{i}"), step_key("$_id", i, "v"));
-        path_sort.insert(format!("k{i}"), 1);
-        path_sort.insert(format!("v{i}"), 1);
+        path_keys.insert(format!("s{i}"), step_key("$_id", i));
+        path_sort.insert(format!("s{i}"), 1);
     }
-    vec![
-        doc! { "$match": {
-            "projectId": oid(q.project.bytes()),
-            "occurredAt": { "$gte": date(q.from), "$lte": last_end },
-            "name": { "$ne": "page_exit" },
-        } },
-        doc! { "$group": {
-            "_id": "$visitorKey",
-            "vis": { "$first": "$visitorId" },
-            "e": { "$push": {
-                "t": "$occurredAt",
-                "r": { "$cond": [is_page("$name"), 1, 2] },
-                "i": "$_id.e",
-                "k": { "$cond": [is_page("$name"), "page", "event"] },
-                "v": { "$cond": [is_page("$name"), "$path", "$name"] },
+    pipeline.extend([
+        doc! { "$project": { "s": format!("$sessions.{TRAIL_STEPS}") } },
+        doc! { "$project": { "o": { "$map": {
+            "input": { "$filter": {
+                "input": { "$range": [0, { "$size": "$s" }] },
+                "as": "i",
+                "cond": { "$not": [reload] },
             } },
-        } },
-        doc! { "$lookup": {
-            "from": crate::VISITOR_SESSIONS,
-            "localField": "_id",
-            "foreignField": "_id",
-            "pipeline": [{ "$project": projection }],
-            "as": "vs",
-        } },
-        // `$getField` on the joined document: SecantusDB does not traverse arrays in paths.
-        doc! { "$project": {
-            "vis": 1,
-            "e": 1,
-            "s": { "$filter": {
-                "input": { "$ifNull": [{ "$getField": { "field": "sessions", "input": { "$arrayElemAt": ["$vs", 0] } } }, []] },
-                "as": "c",
-                "cond": { "$and": scope_conditions(q, "$$c") },
-            } },
-        } },
-        doc! { "$unwind": "$s" },
-        doc! { "$project": {
-            "vis": 1,
-            "e": { "$sortArray": {
-                "input": { "$filter": { "input": "$e", "as": "e", "cond": in_session } },
-                "sortBy": { "t": 1, "r": 1, "i": 1 },
-            } },
-        } },
-        doc! { "$project": {
-            "vis": 1,
-            "o": { "$reduce": {
-                "input": "$e",
-                "initialValue": { "p": Bson::Null, "o": [] },
-                "in": {
-                    "p": "$$this",
-                    "o": { "$cond": [reload, "$$value.o", { "$concatArrays": ["$$value.o", [{ "k": "$$this.k", "v": "$$this.v" }]] }] },
-                },
-            } },
-        } },
-        doc! { "$project": { "vis": 1, "o": 1, "f": first } },
+            "as": "i",
+            "in": this,
+        } } } },
+        doc! { "$project": { "o": 1, "f": first } },
         doc! { "$match": { "f": { "$gte": 0 } } },
-        doc! { "$project": { "vis": 1, "p": { "$slice": ["$o.o", "$f", depth + 1] } } },
+        doc! { "$project": { "p": { "$slice": ["$o", "$f", depth + 1] } } },
         doc! { "$match": { "$expr": { "$gt": [{ "$size": "$p" }, 0] } } },
+        // `_id` is the visitor's document: distinct `_id`s are distinct visitors.
         doc! { "$facet": {
             "nodes": [
                 { "$unwind": { "path": "$p", "includeArrayIndex": "d" } },
                 { "$match": { "d": { "$lt": depth } } },
-                { "$group": { "_id": { "d": "$d", "k": "$p.k", "v": "$p.v", "vis": "$vis" } } },
-                { "$group": { "_id": { "d": "$_id.d", "k": "$_id.k", "v": "$_id.v" }, "n": { "$sum": 1_i64 } } },
-                { "$sort": { "_id.d": 1, "n": -1, "_id.k": 1, "_id.v": 1 } },
-                { "$group": { "_id": "$_id.d", "top": { "$push": { "k": "$_id.k", "v": "$_id.v", "n": "$n" } } } },
+                { "$group": { "_id": { "d": "$d", "s": "$p", "vis": "$_id" } } },
+                { "$group": { "_id": { "d": "$_id.d", "s": "$_id.s" }, "n": { "$sum": 1_i64 } } },
+                { "$sort": { "_id.d": 1, "n": -1, "_id.s": 1 } },
+                { "$group": { "_id": "$_id.d", "top": { "$push": { "s": "$_id.s", "n": "$n" } } } },
                 { "$project": { "top": { "$slice": ["$top", limit] } } },
             ],
             "links": [
-                { "$project": { "vis": 1, "l": { "$map": {
+                { "$project": { "l": { "$map": {
                     "input": { "$range": [0, { "$max": [0, { "$subtract": [{ "$size": "$p" }, 1] }] }] },
                     "as": "i",
                     "in": {
@@ -183,14 +98,14 @@ fn journeys_pipeline(q: &JourneyQuery, last_end: mongodb::bson::DateTime) -> Vec
                 } } } },
                 { "$unwind": "$l" },
                 { "$match": { "l.d": { "$lt": depth - 1 } } },
-                { "$group": { "_id": { "d": "$l.d", "fk": "$l.f.k", "fv": "$l.f.v", "tk": "$l.t.k", "tv": "$l.t.v", "vis": "$vis" } } },
+                { "$group": { "_id": { "d": "$l.d", "f": "$l.f", "t": "$l.t", "vis": "$_id" } } },
                 { "$group": {
-                    "_id": { "d": "$_id.d", "fk": "$_id.fk", "fv": "$_id.fv", "tk": "$_id.tk", "tv": "$_id.tv" },
+                    "_id": { "d": "$_id.d", "f": "$_id.f", "t": "$_id.t" },
                     "n": { "$sum": 1_i64 },
                 } },
             ],
             "paths": [
-                { "$group": { "_id": { "p": { "$slice": ["$p", depth] }, "vis": "$vis" } } },
+                { "$group": { "_id": { "p": { "$slice": ["$p", depth] }, "vis": "$_id" } } },
                 { "$group": { "_id": "$_id.p", "n": { "$sum": 1_i64 } } },
                 { "$addFields": path_keys },
                 { "$sort": path_sort },
@@ -199,11 +114,12 @@ fn journeys_pipeline(q: &JourneyQuery, last_end: mongodb::bson::DateTime) -> Vec
             ],
             "depths": [
                 { "$unwind": { "path": "$p", "includeArrayIndex": "d" } },
-                { "$group": { "_id": { "d": "$d", "v": "$vis" } } },
+                { "$group": { "_id": { "d": "$d", "v": "$_id" } } },
                 { "$group": { "_id": "$_id.d", "n": { "$sum": 1_i64 } } },
             ],
         } },
-    ]
+    ]);
+    pipeline
 }
 
 fn int(b: Option<&Bson>, what: &str) -> Result<i64> {
@@ -215,18 +131,25 @@ fn int(b: Option<&Bson>, what: &str) -> Result<i64> {
     }
 }
 
-/// A step from the `k` and `v` fields of `d` (with a prefix: `fk`/`fv`).
-fn step(d: &Document, kind: &str, value: &str) -> Result<Step> {
-    let kind = d
-        .get_str(kind)
-        .ok()
-        .and_then(StepKind::parse)
-        .ok_or_else(|| bad(format!("journey step kind in {d}")))?;
-    let value = d
-        .get_str(value)
-        .map_err(|_| bad(format!("journey step value in {d}")))?
-        .to_owned();
-    Ok(Step { kind, value })
+/// A step from its stored string (see [`crate::codec::TRAIL_STEPS`]).
+fn step_of(b: Option<&Bson>) -> Result<Step> {
+    let s = match b {
+        Some(Bson::String(s)) => s,
+        other => return Err(bad(format!("journey step {other:?}"))),
+    };
+    if let Some(path) = s.strip_prefix(PAGE_PREFIX) {
+        Ok(Step {
+            kind: StepKind::Page,
+            value: path.to_owned(),
+        })
+    } else if let Some(name) = s.strip_prefix(EVENT_PREFIX) {
+        Ok(Step {
+            kind: StepKind::Event,
+            value: name.to_owned(),
+        })
+    } else {
+        Err(bad(format!("journey step {s:?} without its kind")))
+    }
 }
 
 fn docs<'a>(d: &'a Document, key: &str) -> Result<impl Iterator<Item = &'a Document>> {
@@ -247,7 +170,7 @@ fn decode(q: &JourneyQuery, answer: &Document) -> Result<Journeys> {
         for node in docs(per_depth, "top")? {
             out.nodes.push(NodeCount {
                 depth,
-                step: step(node, "k", "v")?,
+                step: step_of(node.get("s"))?,
                 visitors: count(node, "n")?,
             });
         }
@@ -257,7 +180,7 @@ fn decode(q: &JourneyQuery, answer: &Document) -> Result<Journeys> {
     for link in docs(answer, "links")? {
         let id = link.get_document("_id").map_err(|_| bad("link _id"))?;
         let depth = depth_of(id.get("d"))?;
-        let (from, to) = (step(id, "fk", "fv")?, step(id, "tk", "tv")?);
+        let (from, to) = (step_of(id.get("f"))?, step_of(id.get("t"))?);
         if shown.contains(&(depth, &from)) && shown.contains(&(depth + 1, &to)) {
             links.push(LinkCount {
                 depth,
@@ -273,10 +196,7 @@ fn decode(q: &JourneyQuery, answer: &Document) -> Result<Journeys> {
             .get_array("_id")
             .map_err(|_| bad("path _id"))?
             .iter()
-            .map(|s| match s {
-                Bson::Document(s) => step(s, "k", "v"),
-                other => Err(bad(format!("path step {other}"))),
-            })
+            .map(|s| step_of(Some(s)))
             .collect::<Result<Vec<Step>>>()?;
         out.paths.push(PathCount {
             steps,
@@ -296,19 +216,16 @@ fn decode(q: &JourneyQuery, answer: &Document) -> Result<Journeys> {
 
 impl MongoStore {
     pub(crate) async fn journeys_impl(&self, q: &JourneyQuery) -> Result<Journeys> {
-        let ends = self
-            .aggregate_docs(&self.visitor_sessions, last_end_pipeline(q))
+        let answer = self
+            .aggregate_docs(&self.visitor_sessions, journeys_pipeline(q))
             .await?;
-        let Some(last_end) = ends.first().and_then(|d| d.get_datetime("end").ok()).copied() else {
-            return Ok(Journeys {
+        match answer.first() {
+            Some(answer) => decode(q, answer),
+            // A facet answers one document even for no input; no document is no journey.
+            None => Ok(Journeys {
                 depths: depth_counts(q.depth, &[]),
                 ..Journeys::default()
-            });
-        };
-        let answer = self
-            .aggregate_docs(&self.events, journeys_pipeline(q, last_end))
-            .await?;
-        let answer = answer.first().ok_or_else(|| bad("journeys: no facet document"))?;
-        decode(q, answer)
+            }),
+        }
     }
 }

@@ -22,6 +22,7 @@
 //! | `rollup_dirty`     | `"<projectId hex>:<hour ms>"` | `{hour: 1}`                                                  |
 //! | `rollup_revs`      | `"<projectId hex>:<g>:<bucket ms>"` | `{projectId: 1, g: 1, b: 1}`                           |
 //! | `saved_funnels`    | ObjectId                  | `{projectId: 1, createdAt: 1}`                                   |
+//! | `migrations`       | the migration's name      | –                                                                |
 //!
 //! * `events` holds every [`EnrichedEvent`] field (`props` as a sub-document, `utm`, `client` and
 //!   `geo` as sub-documents, `visitorId` as the Int64 with the visitor hash's bits). Its `_id` is
@@ -46,12 +47,14 @@
 //!   reads still check the expiry, since the TTL monitor only runs once a minute.
 //! * `visitor_sessions` holds, per (project, visitor), all of that visitor's sessions as an array
 //!   of sub-documents (start/end as Dates, entry/exit page, counts, engaged time, attribution and
-//!   client fields flat for the dashboard's `$unwind`/`$group`), plus a revision `rev`. Its `_id`
-//!   is a string rather than the compound `{p, v}` because SecantusDB scans the collection for
-//!   equality on an embedded-document `_id` (see [`codec::visitor_key`]); `projectId` and
-//!   `visitorId` are top-level fields for queries. A visitor id is a hash under a *daily* salt, so
-//!   one document covers at most one day of one visitor and stays small (MongoDB's limit is 16 MiB
-//!   per document; a session costs ~0.5 KiB plus ~14 bytes per event).
+//!   client fields flat for the dashboard's `$unwind`/`$group`, the trail as three parallel
+//!   arrays `trailSteps`/`trailAt`/`trailIds`, see [`codec::TRAIL_STEPS`]), plus a revision
+//!   `rev`. Its `_id` is a string rather than the compound `{p, v}` because SecantusDB scans the
+//!   collection for equality on an embedded-document `_id` (see [`codec::visitor_key`]);
+//!   `projectId` and `visitorId` are top-level fields for queries. A visitor id is a hash under a
+//!   *daily* salt, so one document covers at most one day of one visitor and stays small
+//!   (MongoDB's limit is 16 MiB per document; a session costs ~0.5 KiB plus ~14 bytes per event
+//!   and about 50 more per page view or custom event, its trail step).
 //! * `rollups` holds one document per [`store::analytics::RollupRow`]: `projectId`, `g` (the
 //!   granularity's code: 0 hour, 1 day), `d` (the dimension's key: `total`, `page`,
 //!   `props.plan`), `b` (the bucket's start, a Date), `v` (the value), the counters as Int64
@@ -160,11 +163,13 @@ pub mod analytics;
 pub mod cache;
 pub mod codec;
 mod explorer;
+mod flows;
 pub mod funnels;
 mod goals;
 mod journeys;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod trails;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -359,11 +364,12 @@ fn pending_of(events: &[EnrichedEvent]) -> Vec<Pending<'_>> {
 /// (MongoDB's own retry of duplicate-key upserts does not apply: the filter has a field, `rev`,
 /// outside the unique index, and the update changes it.)
 fn cas_statement(p: &Pending, rev: i64, sessions: &[Session], now: Millis) -> (Document, usize) {
-    // A trail step is a few bytes of time and lengths, its id and its value (`store::trail`).
+    // A trail step is three array elements (`codec::TRAIL_STEPS`): a few bytes of type, index
+    // and length each, its time, its id and its value.
     let trail = |s: &Session| {
         s.trail
             .iter()
-            .map(|t| 16 + t.key.id.len() + t.value.len())
+            .map(|t| 32 + t.key.id.len() + t.value.len())
             .sum::<usize>()
     };
     let bytes = 256
@@ -481,6 +487,7 @@ impl MongoStore {
             write_concern,
         };
         store.create_indexes().await?;
+        store.migrate_trails().await?;
         Ok(store)
     }
 

@@ -1,6 +1,7 @@
-//! A session's trail ([`crate::sessions::Session::trail`]) as both stores keep it (SQLite's
-//! `session_trails.trail`, a BSON binary in MongoDB's session documents): one record per step,
-//! in event order,
+//! A session's trail ([`crate::sessions::Session::trail`]) as SQLite keeps it
+//! (`session_trails.trail`; MongoDB's session documents held it as this binary before they held
+//! arrays a pipeline can read, and its migration reads it back): one record per step, in event
+//! order,
 //!
 //! ```text
 //! varint(at - previous at) rank varint(id length) id varint(value length) value
