@@ -481,10 +481,13 @@ impl Digests {
                     _ => rest.push(vec![h]),
                 }
             }
-            for r in rest.into_iter().filter(|_| reader != Reader::Kept) {
-                let fresh = read_hours(conn, project, r[0], r.len(), &p.dicts)?;
-                self.hours_read.fetch_add(fresh.len() as u64, Ordering::Relaxed);
-                read.extend(fresh.into_iter().map(|d| (d, true)));
+            // Reading back the kept digests only, the others wait for a query or a dashboard.
+            if reader != Reader::Kept {
+                for r in rest {
+                    let fresh = read_hours(conn, project, r[0], r.len(), &p.dicts)?;
+                    self.hours_read.fetch_add(fresh.len() as u64, Ordering::Relaxed);
+                    read.extend(fresh.into_iter().map(|d| (d, true)));
+                }
             }
             let mut state = lock(&p.hours);
             let mut unwritten = Vec::new();

@@ -265,6 +265,11 @@ async fn a_dashboard_opening_reads_the_digests_ahead() {
     assert_eq!(store.digest_hours_read(), 27, "the query read no hour again");
 }
 
+/// Each group's first key and page views.
+fn first_key_and_pageviews(groups: &[store::analytics::EventGroup]) -> Vec<(&str, u64)> {
+    groups.iter().map(|g| (g.keys[0].as_str(), g.pageviews)).collect()
+}
+
 /// The kept digests (`hour_digests`) of `project`, by hour.
 fn kept_hours(store: &SqliteStore, project: ProjectId) -> Vec<i64> {
     let conn = rusqlite::Connection::open(store.path()).unwrap();
@@ -318,13 +323,7 @@ async fn kept_digests_come_back_after_a_restart_until_an_ingest_changes_their_ho
     drop(store);
     let store = SqliteStore::open_in(dir.path()).unwrap();
     let (events, _) = both(&store, &q).await;
-    assert_eq!(
-        events
-            .iter()
-            .map(|g| (g.keys[0].as_str(), g.pageviews))
-            .collect::<Vec<_>>(),
-        vec![("/c", 1), ("/d", 3)]
-    );
+    assert_eq!(first_key_and_pageviews(&events), vec![("/c", 1), ("/d", 3)]);
     assert_eq!((store.digest_hours_read(), store.digest_hours_loaded()), (2, 1));
 }
 
@@ -349,10 +348,7 @@ async fn the_retention_sweep_deletes_the_kept_digests_it_changed() {
     let store = SqliteStore::open_in(dir.path()).unwrap();
     let (events, _) = both(&store, &q).await;
     assert_eq!(
-        events
-            .iter()
-            .map(|g| (g.keys[0].as_str(), g.pageviews))
-            .collect::<Vec<_>>(),
+        first_key_and_pageviews(&events),
         vec![("", 1), ("/c", 1)],
         "the 11:05 event lost its session"
     );
