@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 mod codec;
-pub use codec::{CorruptDigest, DIGEST_FORMAT};
+pub use codec::{CorruptDigest, Interned, DIGEST_FORMAT};
 
 use super::raw::{EventGroup, RawQuery, SessionGroup};
 use super::rollup::HOUR_MS;

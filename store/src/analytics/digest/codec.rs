@@ -89,6 +89,13 @@ impl HourDigest {
     /// Reads bytes of [`HourDigest::encode`], adding the hour's values to `dicts` (a value it
     /// already holds keeps its code).
     pub fn decode(bytes: &[u8], dicts: &mut Dictionaries) -> Result<HourDigest, CorruptDigest> {
+        HourDigest::intern(bytes, dicts)?.columns()
+    }
+
+    /// The first step of [`HourDigest::decode`], the only one that needs the dictionaries: reads
+    /// the hour's values and interns them. Its [`Interned::columns`] can then run without them,
+    /// on as many threads as there are hours to read back.
+    pub fn intern<'a>(bytes: &'a [u8], dicts: &mut Dictionaries) -> Result<Interned<'a>, CorruptDigest> {
         let mut r = Reader(bytes);
         if r.u8()? != DIGEST_FORMAT {
             return Err(CorruptDigest("another format"));
@@ -100,7 +107,7 @@ impl HourDigest {
         if hour.rem_euclid(HOUR_MS) != 0 {
             return Err(CorruptDigest("the hour does not start an hour"));
         }
-        let (n, m) = (r.count()?, r.count()?);
+        let (events, sessions) = (r.count()?, r.count()?);
         // Per field, the project code of each of the hour's values.
         let mut global: Vec<Vec<u32>> = Vec::with_capacity(FIELDS);
         for f in 0..FIELDS {
@@ -113,6 +120,36 @@ impl HourDigest {
             }
             global.push(codes);
         }
+        Ok(Interned {
+            hour,
+            events,
+            sessions,
+            global,
+            columns: r.0,
+        })
+    }
+}
+
+/// A digest's bytes whose values are interned ([`HourDigest::intern`]), its columns still to read.
+pub struct Interned<'a> {
+    hour: Millis,
+    events: usize,
+    sessions: usize,
+    global: Vec<Vec<u32>>,
+    columns: &'a [u8],
+}
+
+impl Interned<'_> {
+    /// The digest: its columns, renumbered to the project's codes and checked.
+    pub fn columns(self) -> Result<HourDigest, CorruptDigest> {
+        let Interned {
+            hour,
+            events: n,
+            sessions: m,
+            global,
+            columns,
+        } = self;
+        let mut r = Reader(columns);
         let at = r.column(n, u32::from_le_bytes)?;
         let visitor = r.column(n, i64::from_le_bytes)?;
         let kind = r.take(n)?.to_vec();
@@ -227,21 +264,43 @@ impl<'a> Reader<'a> {
             .collect())
     }
 
-    /// A field column of `n` local codes, as the project codes `global` gives them.
+    /// A field column of `n` local codes, as the project codes `global` gives them, in the
+    /// width the largest of `global` needs: one pass from the stored codes to the kept ones
+    /// (reading back a month of a big project is mostly this).
     fn codes(&mut self, n: usize, global: &[u32]) -> Result<Codes, CorruptDigest> {
-        let local: Vec<u32> = match self.u8()? {
-            1 => self.take(n)?.iter().map(|&c| u32::from(c)).collect(),
-            2 => self.column(n, u16::from_le_bytes)?.into_iter().map(u32::from).collect(),
-            4 => self.column(n, u32::from_le_bytes)?,
-            _ => return Err(CorruptDigest("a code width other than 1, 2 or 4")),
+        let width = self.u8()?;
+        let stored = self.take(n.checked_mul(usize::from(width)).ok_or(CorruptDigest("truncated"))?)?;
+        let max = global.iter().copied().max().unwrap_or(0);
+        let codes = if max <= u32::from(u8::MAX) {
+            Codes::U8(renumber(stored, width, global, |g| g as u8)?)
+        } else if max <= u32::from(u16::MAX) {
+            Codes::U16(renumber(stored, width, global, |g| g as u16)?)
+        } else {
+            Codes::U32(renumber(stored, width, global, |g| g)?)
         };
-        let codes = local
-            .into_iter()
-            .map(|c| global.get(c as usize).copied())
-            .collect::<Option<Vec<u32>>>()
-            .ok_or(CorruptDigest("a code outside its dictionary"))?;
-        Ok(Codes::narrowest(codes))
+        Ok(codes)
     }
+}
+
+/// The codes `stored` (each `width` bytes, little-endian) as the project codes `global` gives
+/// them, narrowed by `narrow` (which the caller chose so that every code of `global` fits).
+fn renumber<T: Copy>(stored: &[u8], width: u8, global: &[u32], narrow: fn(u32) -> T) -> Result<Vec<T>, CorruptDigest> {
+    let table: Vec<T> = global.iter().map(|&g| narrow(g)).collect();
+    let outside = CorruptDigest("a code outside its dictionary");
+    let look = |c: usize| table.get(c).copied();
+    let out: Option<Vec<T>> = match width {
+        1 => stored.iter().map(|&c| look(usize::from(c))).collect(),
+        2 => stored
+            .chunks_exact(2)
+            .map(|c| look(usize::from(u16::from_le_bytes([c[0], c[1]]))))
+            .collect(),
+        4 => stored
+            .chunks_exact(4)
+            .map(|c| look(u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as usize))
+            .collect(),
+        _ => return Err(CorruptDigest("a code width other than 1, 2 or 4")),
+    };
+    out.ok_or(outside)
 }
 
 #[cfg(test)]
