@@ -32,7 +32,7 @@ use contract::ids::ProjectId;
 use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use store::analytics::digest::{
-    self, Dictionaries, EventFacts, EventKind, HourBuilder, HourDigest, SessionFacts, FIELDS,
+    self, Dictionaries, EventFacts, EventKind, HourBuilder, HourDigest, Interned, SessionFacts, FIELDS,
 };
 use store::analytics::rollup::{hour_of, HOUR_MS};
 use store::analytics::{EventGroup, EventSide, Field, RawQuery, SessionGroup};
@@ -594,6 +594,10 @@ pub(crate) fn forget_kept(tx: &Transaction<'_>, project: &ProjectId, hours: &BTr
 /// The digests kept in `hour_digests` for `count` hours of `project` from `first` on. A row that
 /// does not decode (written by another format, damaged) is left out: its hour is read from the
 /// rows again, and the new digest replaces it.
+///
+/// Only interning the hours' values needs the project's dictionaries (briefly, for all the hours
+/// at once); the columns, nearly all of the work, are read on up to [`READ_BACK_THREADS`]
+/// threads.
 fn load_hours(
     conn: &Connection,
     project: &ProjectId,
@@ -605,15 +609,58 @@ fn load_hours(
     let mut rows = stmt
         .query(params![project.bytes(), first, first + count as Millis * HOUR_MS])
         .map_err(backend)?;
-    let mut dicts = dicts.write().unwrap_or_else(PoisonError::into_inner);
-    let mut out = Vec::new();
+    let mut bodies: Vec<Vec<u8>> = Vec::new();
     while let Some(r) = rows.next().map_err(backend)? {
-        let body = r.get_ref(0).and_then(|v| Ok(v.as_blob()?)).map_err(backend)?;
-        if let Ok(d) = HourDigest::decode(body, &mut dicts) {
-            out.push(d);
-        }
+        bodies.push(r.get_ref(0).and_then(|v| Ok(v.as_blob()?.to_vec())).map_err(backend)?);
     }
-    Ok(out)
+    let interned: Vec<Interned<'_>> = {
+        let mut dicts = dicts.write().unwrap_or_else(PoisonError::into_inner);
+        bodies
+            .iter()
+            .filter_map(|b| HourDigest::intern(b, &mut dicts).ok())
+            .collect()
+    };
+    Ok(read_columns(interned))
+}
+
+/// Most threads reading the columns of kept digests back at once ([`load_hours`]). Reading a
+/// month of 10 million events back is about half a gigabyte of columns; a query waiting for it
+/// (the first dashboard with goals after a restart) has nothing better for the cores to do.
+const READ_BACK_THREADS: usize = 4;
+
+/// The digests of `interned`, in the same order, each read on one of up to [`READ_BACK_THREADS`]
+/// threads (those that fail their checks left out).
+fn read_columns(interned: Vec<Interned<'_>>) -> Vec<HourDigest> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let threads = READ_BACK_THREADS.min(cores).min(interned.len()).max(1);
+    let read =
+        |part: Vec<Interned<'_>>| -> Vec<HourDigest> { part.into_iter().filter_map(|i| i.columns().ok()).collect() };
+    if threads == 1 {
+        return read(interned);
+    }
+    let per = interned.len().div_ceil(threads);
+    let mut parts: Vec<Vec<Interned<'_>>> = Vec::with_capacity(threads);
+    let mut rest = interned.into_iter();
+    loop {
+        let part: Vec<Interned<'_>> = rest.by_ref().take(per).collect();
+        if part.is_empty() {
+            break;
+        }
+        parts.push(part);
+    }
+    let mut parts = parts.into_iter();
+    let here = parts.next().unwrap_or_default();
+    std::thread::scope(|s| {
+        let others: Vec<_> = parts.map(|part| s.spawn(move || read(part))).collect();
+        let mut out = read(here);
+        for other in others {
+            match other.join() {
+                Ok(digests) => out.extend(digests),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        out
+    })
 }
 
 /// Most hours read at once: a day, so that the sessions held while reading (those of the run and
