@@ -663,13 +663,9 @@ fn read_columns(interned: Vec<Interned<'_>>) -> Vec<HourDigest> {
     })
 }
 
-/// Most hours read at once: a day, so that the sessions held while reading (those of the run and
-/// of the day before) stay a day's worth.
+/// Most hours read at once: a day, so that the sessions held while reading (those of the run) stay
+/// a day's worth.
 const RUN_HOURS: usize = 24;
-
-/// How far before a run its sessions are read. An event whose session started earlier still (a
-/// visit of more than a day, which daily-salted visitor ids make rare) has it looked up alone.
-const SESSIONS_BEFORE_MS: Millis = 24 * HOUR_MS;
 
 /// The SQL expressions of every fixed field, as `table` reads them.
 fn field_columns(table: Table) -> Vec<String> {
@@ -772,9 +768,13 @@ fn session_row(r: &rusqlite::Row<'_>, dicts: &mut Dictionaries) -> rusqlite::Res
 static SESSION_SIDE: LazyLock<[bool; FIELDS]> =
     LazyLock::new(|| std::array::from_fn(|i| Field::FIXED[i].event_side() == EventSide::Session));
 
-/// Reads `count` consecutive hours of `project` from `first` on: the sessions that started from a
-/// day before the run to its end (indexed by visitor), then the run's events, each given the
-/// session-side fields of the session spanning its time, as the raw aggregations' join does.
+/// Reads `count` consecutive hours of `project` from `first` on: the sessions that started in the
+/// run (indexed by visitor), then the run's events, each given the session-side fields of the
+/// session spanning its time, as the raw aggregations' join does. A session that started before
+/// the run is looked up when the first of its visitor's events needs it, and kept for the others:
+/// a few hundred look-ups where reading the day before the run read tens of thousands of sessions
+/// (the first dashboard after a restart, which reads the last hours from the rows, spent 1 to 4 s
+/// there at 10M events).
 fn read_hours(
     conn: &Connection,
     project: &ProjectId,
@@ -791,18 +791,14 @@ fn read_hours(
     let mut spans: HashMap<i64, Vec<(Millis, Millis, [u32; FIELDS])>> = HashMap::new();
     {
         let mut stmt = conn.prepare_cached(&SESSIONS_SQL).map_err(backend)?;
-        let mut rows = stmt
-            .query(params![project.bytes(), first - SESSIONS_BEFORE_MS, end])
-            .map_err(backend)?;
+        let mut rows = stmt.query(params![project.bytes(), first, end]).map_err(backend)?;
         while let Some(r) = rows.next().map_err(backend)? {
             let (facts, session_end) = session_row(r, &mut dicts).map_err(backend)?;
             spans
                 .entry(facts.visitor)
                 .or_default()
                 .push((facts.start, session_end, facts.codes));
-            if facts.start >= first {
-                builders[((facts.start - first) / HOUR_MS) as usize].session(facts);
-            }
+            builders[((facts.start - first) / HOUR_MS) as usize].session(facts);
         }
     }
     for list in spans.values_mut() {
@@ -842,13 +838,24 @@ fn read_hours(
         });
         let session = match known {
             Some(codes) => Some(codes),
-            // Not among the sessions read: one that started before them, if any.
-            None => alone
-                .query_row(params![project.bytes(), visitor, at], |r| {
-                    Ok(session_row(r, &mut dicts)?.0.codes)
-                })
-                .optional()
-                .map_err(backend)?,
+            // Not among the sessions read: one that started before the run, if any, kept for the
+            // visitor's next events (a visitor's sessions never overlap, so it is the only one
+            // spanning `at` and it sorts before the run's own).
+            None => {
+                let before = alone
+                    .query_row(params![project.bytes(), visitor, at], |r| {
+                        let (facts, end) = session_row(r, &mut dicts)?;
+                        Ok((facts.start, end, facts.codes))
+                    })
+                    .optional()
+                    .map_err(backend)?;
+                if let Some(span) = before {
+                    let list = spans.entry(visitor).or_default();
+                    let i = list.partition_point(|(start, _, _)| *start < span.0);
+                    list.insert(i, span);
+                }
+                before.map(|(_, _, codes)| codes)
+            }
         };
         for (i, code) in codes.iter_mut().enumerate() {
             if SESSION_SIDE[i] {

@@ -167,7 +167,8 @@ async fn digests_forget_what_retention_deleted() {
 }
 
 /// A visit of 26 hours (an event every 20 minutes): an event at its end is read with the session
-/// that started more than a day before the hours read, looked up alone.
+/// that started more than a day before the hours read, looked up once (and kept for its other
+/// events there).
 #[tokio::test]
 async fn an_event_of_a_session_from_the_day_before_gets_its_fields() {
     let dir = tempfile::tempdir().unwrap();
