@@ -78,12 +78,45 @@ fn dashboard(project: &ProjectId, filters: &Value, goals: bool) -> Vec<Value> {
     .collect()
 }
 
+/// The project's row, which the generated file lacks (its events need none) and goals need: owned
+/// by `bench-owner@example.com`, who cannot sign in (the browser benchmark adds its own owner).
+async fn ensure_project_row(store: &dyn Store, project: &ProjectId, now: i64) {
+    if store.project(project).await.expect("project").is_some() {
+        return;
+    }
+    let email = store::Email::parse("bench-owner@example.com").expect("an email");
+    let owner = match store.user_by_email(&email).await.expect("user") {
+        Some(user) => user.id,
+        None => {
+            let user = store::User {
+                id: store::UserId::new(now),
+                email,
+                // Not a PHC string: no password signs in.
+                password_hash: "!".to_owned(),
+                created_at: now,
+            };
+            store.create_user(&user).await.expect("create the bench owner");
+            user.id
+        }
+    };
+    let row = store::Project {
+        id: *project,
+        owner,
+        name: store::Name::parse("Bench site").expect("a name"),
+        domain: None,
+        timezone: store::TimeZoneName::utc(),
+        created_at: now,
+    };
+    store.create_project(&row).await.expect("create the project row");
+}
+
 /// The goals `--goals` gives the site when it has none: events and pages of the generator's
 /// traffic, one pattern with a wildcard.
 async fn ensure_goals(store: &dyn Store, project: &ProjectId, now: i64) {
     if !store.goals_of(project).await.expect("goals").is_empty() {
         return;
     }
+    ensure_project_row(store, project, now).await;
     let kinds = [
         store::GoalKind::event("signup"),
         store::GoalKind::event("signup_click"),
