@@ -620,7 +620,7 @@ fn load_hours(
             .filter_map(|b| HourDigest::intern(b, &mut dicts).ok())
             .collect()
     };
-    Ok(read_columns(interned))
+    Ok(read_columns(&interned))
 }
 
 /// Most threads reading the columns of kept digests back at once ([`load_hours`]). Reading a
@@ -630,34 +630,20 @@ const READ_BACK_THREADS: usize = 4;
 
 /// The digests of `interned`, in the same order, each read on one of up to [`READ_BACK_THREADS`]
 /// threads (those that fail their checks left out).
-fn read_columns(interned: Vec<Interned<'_>>) -> Vec<HourDigest> {
+fn read_columns(interned: &[Interned<'_>]) -> Vec<HourDigest> {
+    let read = |part: &[Interned<'_>]| -> Vec<HourDigest> { part.iter().filter_map(|i| i.columns().ok()).collect() };
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let threads = READ_BACK_THREADS.min(cores).min(interned.len()).max(1);
-    let read =
-        |part: Vec<Interned<'_>>| -> Vec<HourDigest> { part.into_iter().filter_map(|i| i.columns().ok()).collect() };
-    if threads == 1 {
+    let threads = READ_BACK_THREADS.min(cores).min(interned.len());
+    if threads <= 1 {
         return read(interned);
     }
-    let per = interned.len().div_ceil(threads);
-    let mut parts: Vec<Vec<Interned<'_>>> = Vec::with_capacity(threads);
-    let mut rest = interned.into_iter();
-    loop {
-        let part: Vec<Interned<'_>> = rest.by_ref().take(per).collect();
-        if part.is_empty() {
-            break;
-        }
-        parts.push(part);
-    }
-    let mut parts = parts.into_iter();
+    let mut parts = interned.chunks(interned.len().div_ceil(threads));
     let here = parts.next().unwrap_or_default();
     std::thread::scope(|s| {
         let others: Vec<_> = parts.map(|part| s.spawn(move || read(part))).collect();
         let mut out = read(here);
         for other in others {
-            match other.join() {
-                Ok(digests) => out.extend(digests),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
+            out.extend(other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
         }
         out
     })

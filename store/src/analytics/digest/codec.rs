@@ -141,22 +141,16 @@ pub struct Interned<'a> {
 
 impl Interned<'_> {
     /// The digest: its columns, renumbered to the project's codes and checked.
-    pub fn columns(self) -> Result<HourDigest, CorruptDigest> {
-        let Interned {
-            hour,
-            events: n,
-            sessions: m,
-            global,
-            columns,
-        } = self;
-        let mut r = Reader(columns);
+    pub fn columns(&self) -> Result<HourDigest, CorruptDigest> {
+        let (hour, n, m, global) = (self.hour, self.events, self.sessions, &self.global);
+        let mut r = Reader(self.columns);
         let at = r.column(n, u32::from_le_bytes)?;
         let visitor = r.column(n, i64::from_le_bytes)?;
         let kind = r.take(n)?.to_vec();
         let duration_ms = r.column(n, u32::from_le_bytes)?;
         let scroll = r.take(n)?.to_vec();
         let mut event_fields = Vec::with_capacity(FIELDS);
-        for codes in &global {
+        for codes in global {
             event_fields.push(r.codes(n, codes)?);
         }
         let start = r.column(m, u32::from_le_bytes)?;
@@ -165,7 +159,7 @@ impl Interned<'_> {
         let custom_events = r.column(m, u32::from_le_bytes)?;
         let session_duration = r.column(m, i64::from_le_bytes)?;
         let mut session_fields = Vec::with_capacity(FIELDS);
-        for codes in &global {
+        for codes in global {
             session_fields.push(r.codes(m, codes)?);
         }
         if !r.0.is_empty() {
