@@ -13,6 +13,12 @@ use e2e::{free_port, workspace_root, TestCollector, EDGE_SECRET, PEPPER};
 /// Longest wait for the Worker to answer `/healthz`.
 const START_TIMEOUT: Duration = Duration::from_secs(90);
 
+/// Starts of a Worker on fresh ports before a taken port fails the test ([`Edge::spawn`]).
+const START_ATTEMPTS: u32 = 3;
+
+/// What workerd prints when the port it was given is bound already.
+const ADDRESS_IN_USE: &str = "Address already in use";
+
 /// Where `scripts/build-edge.sh` (worker-build) puts the Worker. Module names in the workerd
 /// config are paths under it, so the relative imports between its files resolve as on disk.
 const BUILD_DIR: &str = "edge/build";
@@ -129,7 +135,15 @@ pub struct Edge {
     pub runtime: Runtime,
     child: Child,
     log: PathBuf,
-    _dir: tempfile::TempDir,
+    /// Holds the logs and the runtime's state; `None` only while a failed start hands it on.
+    dir: Option<tempfile::TempDir>,
+}
+
+/// Whether a started runtime answers.
+enum Ready {
+    Yes,
+    /// Another process bound the port first (see [`Edge::spawn`]).
+    PortTaken,
 }
 
 impl Edge {
@@ -137,40 +151,45 @@ impl Edge {
         tokio::task::block_in_place(ensure_built);
         let root = workspace_root();
         let dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
-        let inspector = free_port();
-        let mut args: Vec<String> = vec![
-            "dev".into(),
-            "--local".into(),
-            "--ip".into(),
-            "127.0.0.1".into(),
-            "--port".into(),
-            port.to_string(),
-            "--inspector-port".into(),
-            inspector.to_string(),
-            "--persist-to".into(),
-            dir.path().join("state").display().to_string(),
-            "--show-interactive-dev-session=false".into(),
-        ];
+        let state = dir.path().join("state");
+        let config = dir.path().join("config");
+        let mut vars: Vec<String> = Vec::new();
         if let Some(env) = options.env {
-            args.extend(["--env".into(), env.into()]);
+            vars.extend(["--env".into(), env.into()]);
         }
         for (name, value) in harness_vars(collector, options.vars) {
-            args.extend(["--var".into(), format!("{name}:{value}")]);
+            vars.extend(["--var".into(), format!("{name}:{value}")]);
         }
-        let script = "source scripts/tools-env.sh && exec \"$WRANGLER_BIN\" \"$@\"";
-        let mut command = Command::new("bash");
-        command
-            .arg("-c")
-            .arg(script)
-            .arg("wrangler")
-            .args(&args)
-            .current_dir(&root)
-            .env("WRANGLER_SEND_METRICS", "false")
-            .env("XDG_CONFIG_HOME", dir.path().join("config"))
-            .env("CI", "true")
-            .env("NO_COLOR", "1");
-        Edge::spawn(Runtime::WranglerDev, command, port, dir).await
+        let command_for = |port: u16| {
+            let mut args: Vec<String> = vec![
+                "dev".into(),
+                "--local".into(),
+                "--ip".into(),
+                "127.0.0.1".into(),
+                "--port".into(),
+                port.to_string(),
+                "--inspector-port".into(),
+                free_port().to_string(),
+                "--persist-to".into(),
+                state.display().to_string(),
+                "--show-interactive-dev-session=false".into(),
+            ];
+            args.extend(vars.iter().cloned());
+            let script = "source scripts/tools-env.sh && exec \"$WRANGLER_BIN\" \"$@\"";
+            let mut command = Command::new("bash");
+            command
+                .arg("-c")
+                .arg(script)
+                .arg("wrangler")
+                .args(&args)
+                .current_dir(&root)
+                .env("WRANGLER_SEND_METRICS", "false")
+                .env("XDG_CONFIG_HOME", &config)
+                .env("CI", "true")
+                .env("NO_COLOR", "1");
+            command
+        };
+        Edge::spawn(Runtime::WranglerDev, dir, command_for).await
     }
 
     /// The same Worker under a bare `workerd serve`, without wrangler's and Miniflare's proxies
@@ -187,7 +206,6 @@ impl Edge {
         tokio::task::block_in_place(ensure_built);
         let root = workspace_root();
         let dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
         let wrangler = WranglerToml::read(&root.join("wrangler.toml"), env);
         let modules = copy_worker_modules(&root.join(BUILD_DIR), &wrangler.main, &dir.path().join("modules"));
 
@@ -206,52 +224,79 @@ impl Edge {
         let assets = wrangler
             .assets
             .map(|(binding, directory)| (binding, root.join(directory)));
-        let config = workerd_config(&WorkerdConfig {
-            address: format!("127.0.0.1:{port}"),
-            compatibility_date: &wrangler.compatibility_date,
-            modules: &modules,
-            text_bindings: &bindings,
-            assets: assets.as_ref().map(|(binding, dir)| (binding.as_str(), dir.as_path())),
-        });
         let config_path = dir.path().join("edge.capnp");
-        std::fs::write(&config_path, config).expect("workerd config written");
-
-        let script = "source scripts/tools-env.sh && \
-            exec \"${WORKERD_BIN:-$METRICS_TOOLS_DIR/node_modules/.bin/workerd}\" \"$@\"";
-        let mut command = Command::new("bash");
-        command
-            .arg("-c")
-            .arg(script)
-            .arg("workerd")
-            .arg("serve")
-            .arg(&config_path)
-            .current_dir(&root);
-        Edge::spawn(Runtime::Workerd, command, port, dir).await
-    }
-
-    async fn spawn(runtime: Runtime, mut command: Command, port: u16, dir: tempfile::TempDir) -> Edge {
-        let log = dir.path().join(format!("{}.log", runtime.log_stem()));
-        command
-            .stdin(Stdio::null())
-            .stdout(File::create(&log).expect("log file"))
-            .stderr(File::create(log.with_extension("err")).expect("log file"));
-        // Its own group, so drop ends every process it starts (wrangler runs two workerds).
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        let child = command
-            .spawn()
-            .unwrap_or_else(|e| panic!("{} starts: {e}", runtime.name()));
-        let mut edge = Edge {
-            url: format!("http://127.0.0.1:{port}"),
-            runtime,
-            child,
-            log,
-            _dir: dir,
+        let command_for = |port: u16| {
+            let config = workerd_config(&WorkerdConfig {
+                address: format!("127.0.0.1:{port}"),
+                compatibility_date: &wrangler.compatibility_date,
+                modules: &modules,
+                text_bindings: &bindings,
+                assets: assets.as_ref().map(|(binding, dir)| (binding.as_str(), dir.as_path())),
+            });
+            std::fs::write(&config_path, config).expect("workerd config written");
+            let script = "source scripts/tools-env.sh && \
+                exec \"${WORKERD_BIN:-$METRICS_TOOLS_DIR/node_modules/.bin/workerd}\" \"$@\"";
+            let mut command = Command::new("bash");
+            command
+                .arg("-c")
+                .arg(script)
+                .arg("workerd")
+                .arg("serve")
+                .arg(&config_path)
+                .current_dir(&root);
+            command
         };
-        edge.wait_ready().await;
-        edge
+        Edge::spawn(Runtime::Workerd, dir, command_for).await
     }
 
-    async fn wait_ready(&mut self) {
+    /// Starts `command_for(port)` on a free port until it answers `/healthz`. The port is only
+    /// known free when [`free_port`] lets it go: another test can bind it before the runtime
+    /// does, which then fails with "Address already in use". Such a start is ended and tried
+    /// again on a new port, at most [`START_ATTEMPTS`] times.
+    async fn spawn(runtime: Runtime, dir: tempfile::TempDir, command_for: impl Fn(u16) -> Command) -> Edge {
+        let mut dir = Some(dir);
+        for attempt in 1..=START_ATTEMPTS {
+            let port = free_port();
+            let mut command = command_for(port);
+            let dir_ref = dir.as_ref().expect("the temp dir is back after a failed start");
+            let log = dir_ref.path().join(format!("{}.log", runtime.log_stem()));
+            command
+                .stdin(Stdio::null())
+                .stdout(File::create(&log).expect("log file"))
+                .stderr(File::create(log.with_extension("err")).expect("log file"));
+            // Its own group, so drop ends every process it starts (wrangler runs two workerds).
+            std::os::unix::process::CommandExt::process_group(&mut command, 0);
+            let child = command
+                .spawn()
+                .unwrap_or_else(|e| panic!("{} starts: {e}", runtime.name()));
+            let mut edge = Edge {
+                url: format!("http://127.0.0.1:{port}"),
+                runtime,
+                child,
+                log,
+                dir: dir.take(),
+            };
+            match edge.wait_ready().await {
+                Ready::Yes => return edge,
+                Ready::PortTaken if attempt < START_ATTEMPTS => {
+                    eprintln!(
+                        "{}: port {port} was taken before it bound it; starting again on another",
+                        runtime.name()
+                    );
+                    dir = edge.dir.take();
+                    // Dropping `edge` ends the process group.
+                }
+                Ready::PortTaken => panic!(
+                    "{} found its port taken {START_ATTEMPTS} times:\n{}",
+                    runtime.name(),
+                    edge.logs()
+                ),
+            }
+        }
+        unreachable!("the last attempt returns or panics")
+    }
+
+    async fn wait_ready(&mut self) -> Ready {
         let client = reqwest::Client::new();
         let started = Instant::now();
         loop {
@@ -262,8 +307,12 @@ impl Edge {
                 .await
             {
                 if r.status().is_success() {
-                    return;
+                    return Ready::Yes;
                 }
+            }
+            // wrangler goes on running when its workerd cannot bind; a bare workerd exits.
+            if self.logs().contains(ADDRESS_IN_USE) {
+                return Ready::PortTaken;
             }
             // A bad config or a missing binary ends the process at once: no use waiting.
             if let Ok(Some(status)) = self.child.try_wait() {
