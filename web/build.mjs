@@ -103,8 +103,11 @@ async function buildApp(outDir) {
   const js = [...initial].map(rel);
   const lazy = Object.keys(outputs).filter((f) => f.endsWith(".js") && !initial.has(f)).map(rel);
   const template = fs.readFileSync(path.join(here, "index.html"), "utf8");
+  // The entry's static imports are announced in the head (modulepreload): the browser fetches them
+  // beside the entry instead of after it has parsed the entry and found the imports.
+  const preload = js.filter((f) => f !== rel(entry)).map((f) => `<link rel="modulepreload" href="/${f}">`);
   const html = template
-    .replace("<!--CSS-->", css.map((f) => `<link rel="stylesheet" href="/${f}">`).join(""))
+    .replace("<!--CSS-->", css.map((f) => `<link rel="stylesheet" href="/${f}">`).join("") + preload.join(""))
     .replace("<!--JS-->", `<script type="module" src="/${rel(entry)}"></script>`);
   fs.writeFileSync(path.join(outDir, "index.html"), html);
   const favicon = fs.readFileSync(path.join(here, "favicon.svg"));

@@ -1,9 +1,8 @@
 // The app's root: who is signed in, and which page the path asks for. Pages own their state in
-// the URL's query string (lib/url-state.ts); nothing else survives a reload, on purpose.
-import { useEffect } from "preact/hooks";
-import { api, ApiError, setUnauthorizedHandler } from "./api/client";
-import type { Session } from "./api/types";
-import { allowSignup, me } from "./lib/session";
+// the URL's query string (lib/url-state.ts); nothing else survives a reload, on purpose (the owner and
+// sites of lib/remembered.ts are only a head start, revalidated at every load).
+import { setUnauthorizedHandler } from "./api/client";
+import { me } from "./lib/session";
 import { location, match, navigate } from "./lib/router";
 import { Layout } from "./components/layout";
 import { LoginPage, SignupPage } from "./pages/login";
@@ -12,20 +11,6 @@ import { SiteSettingsPage } from "./pages/site-settings";
 import { AccountPage } from "./pages/account";
 import { SharePage } from "./pages/share";
 import { DashboardPage } from "./dashboard/dashboard-page";
-
-
-async function loadSession(): Promise<void> {
-  try {
-    // Always 200 (user null when signed out), so a signed-out visit logs no error.
-    const s = await api<Session>("GET", "/api/v1/session");
-    allowSignup.value = s.allow_signup;
-    me.value = s.user;
-  } catch (e) {
-    // The collector cannot be reached: show the sign-in page, which reports errors on submit.
-    if (e instanceof ApiError) me.value = null;
-    else throw e;
-  }
-}
 
 setUnauthorizedHandler(() => {
   if (me.value) me.value = null;
@@ -41,9 +26,6 @@ function isPublic(path: string): boolean {
 }
 
 export function App() {
-  useEffect(() => {
-    void loadSession();
-  }, []);
   const { path, search } = location.value;
 
   const shared = match("/share/:slug", path);

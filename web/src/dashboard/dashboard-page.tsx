@@ -2,11 +2,13 @@
 // (`/sites/{id}/funnels`, `/journeys`, `/sessions`, `/sessions/{session}`) under the same title
 // and navigation. The project is loaded once; the dashboard itself starts its queries as soon as
 // the project is known, without waiting for the site list (which only feeds the site switcher).
+// A site opened before is known at once (lib/remembered.ts) and revalidated in the same moment.
 import { useEffect, useState } from "preact/hooks";
 import { api, ApiError } from "../api/client";
 import type { Project } from "../api/types";
 import { ErrorState, isAbort, useTitle } from "../components/states";
 import { linkClick, navigate } from "../lib/router";
+import { forgetSite, rememberedSite, rememberSite, sameSite } from "../lib/remembered";
 import { Dashboard } from "./dashboard";
 import { LazyExplore } from "./lazy-explore";
 import { SiteNav, viewPath, type SiteView } from "./site-nav";
@@ -15,7 +17,7 @@ import "../explore/explore.css";
 const OWNER = { kind: "owner" } as const;
 
 export function DashboardPage({ projectId, view = "dashboard", sessionId }: { projectId: string; view?: SiteView; sessionId?: string }) {
-  const [project, setProject] = useState<Project | null>(null);
+  const [project, setProject] = useState<Project | null>(() => rememberedSite(projectId));
   const [error, setError] = useState<unknown>(null);
   const [sites, setSites] = useState<Project[] | null>(null);
   const [nonce, setNonce] = useState(0);
@@ -25,10 +27,20 @@ export function DashboardPage({ projectId, view = "dashboard", sessionId }: { pr
   useEffect(() => {
     const ac = new AbortController();
     setError(null);
-    if (project?.id !== projectId) setProject(null);
-    api<Project>("GET", `/api/v1/projects/${encodeURIComponent(projectId)}`, undefined, ac.signal).then(setProject, (e) => {
-      if (!isAbort(e)) setError(e);
-    });
+    if (project?.id !== projectId) setProject(rememberedSite(projectId));
+    api<Project>("GET", `/api/v1/projects/${encodeURIComponent(projectId)}`, undefined, ac.signal).then(
+      (p) => {
+        // The same answer keeps the same object: the dashboard's context does not change, so
+        // nothing re-renders and no query re-runs.
+        setProject((old) => (sameSite(old, p) ? old : p));
+        rememberSite(p);
+      },
+      (e) => {
+        if (isAbort(e)) return;
+        if (e instanceof ApiError && (e.status === 404 || e.status === 400)) forgetSite(projectId);
+        setError(e);
+      },
+    );
     return () => ac.abort();
   }, [projectId, nonce]);
 

@@ -1,6 +1,6 @@
 // The top stats: six totals from ONE query with their change against the comparison period,
 // and the visitors here now (refreshed every 30 s). Clicking a stat picks the graph's metric.
-import { useEffect, useState } from "preact/hooks";
+import { useLayoutEffect, useState } from "preact/hooks";
 import { query } from "../api/client";
 import type { MetricName, QueryResult } from "../api/types";
 import { compareLabel } from "../lib/dates";
@@ -91,12 +91,15 @@ export function Change({ metric, value, vs }: { metric: string; value: number | 
   );
 }
 
-/** Visitors in the last 5 minutes, polled every 30 s (the next poll after the answer). */
+/**
+ * Visitors in the last 5 minutes, polled every 30 s (the next poll after the answer). The first
+ * request leaves in a layout effect, with the panels' (use-query.ts), not a frame after them.
+ */
 function LiveVisitors() {
   const ctx = useDash();
   const [data, setData] = useState<QueryResult | null>(null);
   const filters = JSON.stringify(ctx.state.filters);
-  useEffect(() => {
+  useLayoutEffect(() => {
     let timer: ReturnType<typeof setTimeout> | undefined;
     let ac: AbortController | undefined;
     let stopped = false;

@@ -18,7 +18,8 @@ interface World {
 }
 let world: World | null = null;
 let loading: Promise<World> | null = null;
-function loadWorld(): Promise<World> {
+/** Fetches the shapes once (main.tsx starts it early on a dashboard); later calls share it. */
+export function preloadWorld(): Promise<World> {
   loading ??= fetch(__WORLD_URL__)
     .then((r) => {
       if (!r.ok) throw new Error(`map: ${r.status}`);
@@ -41,7 +42,7 @@ export function WorldMap({ data, loading: busy }: { data: QueryResult | null; lo
   useEffect(() => {
     if (shapes) return;
     let live = true;
-    loadWorld().then(
+    preloadWorld().then(
       (w) => live && setShapes(w),
       () => live && setFailed(true),
     );
