@@ -80,9 +80,16 @@ pub const FILE_NAME: &str = "metrics.sqlite3";
 /// Read connections for short look-ups (keys, logins, sessions, projects). Two cover the
 /// per-request look-ups of a small machine without idling many handles.
 const READERS: usize = 2;
-/// Read connections for the dashboard's aggregations and rollup reads, apart from [`READERS`]:
-/// two long queries at once can hold both, and sign-ins and key look-ups still find theirs.
+/// Read connections for the dashboard's raw aggregations, funnels, journeys and session lists,
+/// apart from [`READERS`]: two long queries at once can hold both, and sign-ins and key look-ups
+/// still find theirs.
 const ANALYSTS: usize = 2;
+/// Read connections for rollup reads only, apart from [`ANALYSTS`]: a rollup read is a few
+/// milliseconds of index range, and a dashboard's unfiltered panels are all rollup reads, so they
+/// must not queue behind a raw aggregation that holds an analyst for a second or more (the goals
+/// panel reading the kept digests back after a restart held both analysts for a second, and every
+/// other panel of the first dashboard waited for it).
+const ROLLUP_READERS: usize = 2;
 /// How long the background read of a project's digests waits before it starts
 /// ([`SqliteStore::prefetch_digests`]): about a dashboard's first load, which would otherwise
 /// share the 2 cores of a small machine with it (measured in headless Chromium: the first load
@@ -112,6 +119,9 @@ struct Inner {
     /// Connections of the analytics reads ([`ANALYSTS`]).
     analysts: Vec<Mutex<Connection>>,
     next_analyst: AtomicUsize,
+    /// Connections of the rollup reads ([`ROLLUP_READERS`]).
+    rollup_readers: Vec<Mutex<Connection>>,
+    next_rollup_reader: AtomicUsize,
     /// Longest an analytics read may run, ms ([`store::ANALYTICS_TIME_BUDGET`] unless set).
     analytics_budget_ms: AtomicU64,
     /// Set by the writer's WAL hook when the log has grown past [`CHECKPOINT_AT`] frames.
@@ -318,6 +328,7 @@ impl SqliteStore {
         };
         let readers = read_only(READERS)?;
         let analysts = read_only(ANALYSTS)?;
+        let rollup_readers = read_only(ROLLUP_READERS)?;
         let wal_is_long = Arc::new(AtomicBool::new(false));
         let flag = wal_is_long.clone();
         // Replaces SQLite's automatic checkpoint (itself a WAL hook) on the writer: see
@@ -346,6 +357,8 @@ impl SqliteStore {
                 next_reader: AtomicUsize::new(0),
                 analysts,
                 next_analyst: AtomicUsize::new(0),
+                rollup_readers,
+                next_rollup_reader: AtomicUsize::new(0),
                 analytics_budget_ms: AtomicU64::new(store::ANALYTICS_TIME_BUDGET.as_millis() as u64),
                 wal_is_long,
                 checkpointer: Some(checkpointer),
@@ -512,10 +525,27 @@ impl SqliteStore {
         blocking(move || inner.write_now_then(f, then)).await
     }
 
-    /// Runs an aggregation or rollup read on an analytics connection, off the async runtime,
+    /// Runs an aggregation on an analytics connection ([`ANALYSTS`]), off the async runtime,
     /// within the analytics time budget: past it SQLite interrupts the statement and the read
     /// fails with [`StoreError::TimedOut`], so an abandoned query does not hold the connection.
     async fn analyze<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        self.analyze_on(Pool::Analysts, f).await
+    }
+
+    /// [`SqliteStore::analyze`] for a rollup read, on a connection of its own ([`ROLLUP_READERS`]).
+    async fn read_rollups<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        self.analyze_on(Pool::RollupReaders, f).await
+    }
+
+    async fn analyze_on<T, F>(&self, pool: Pool, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
@@ -524,7 +554,10 @@ impl SqliteStore {
         blocking(move || {
             let budget = Duration::from_millis(inner.analytics_budget_ms.load(Ordering::Relaxed));
             let deadline = Instant::now() + budget;
-            let mut conn = pick(&inner.analysts, &inner.next_analyst);
+            let mut conn = match pool {
+                Pool::Analysts => pick(&inner.analysts, &inner.next_analyst),
+                Pool::RollupReaders => pick(&inner.rollup_readers, &inner.next_rollup_reader),
+            };
             conn.progress_handler(BUDGET_CHECK_STEPS, Some(move || Instant::now() >= deadline))
                 .map_err(StoreError::backend)?;
             let out = f(&conn);
@@ -551,6 +584,13 @@ impl SqliteStore {
         let inner = self.inner.clone();
         blocking(move || f(&inner.reader())).await
     }
+}
+
+/// Which connections an analytics read takes.
+#[derive(Clone, Copy)]
+enum Pool {
+    Analysts,
+    RollupReaders,
 }
 
 impl Inner {
@@ -1342,7 +1382,7 @@ impl Store for SqliteStore {
             // A dashboard is open: its filters will want the digests.
             self.prefetch_digests(&project, from, to);
         }
-        self.analyze(move |c| analytics::rollups(c, &project, granularity, from, to, dim.as_ref()))
+        self.read_rollups(move |c| analytics::rollups(c, &project, granularity, from, to, dim.as_ref()))
             .await
     }
 
@@ -1362,7 +1402,7 @@ impl Store for SqliteStore {
         if granularity == Granularity::Day {
             self.prefetch_digests(&project, from, to);
         }
-        self.analyze(move |c| analytics::rollup_summaries(c, &project, granularity, from, to, &dim))
+        self.read_rollups(move |c| analytics::rollup_summaries(c, &project, granularity, from, to, &dim))
             .await
     }
 
@@ -1376,7 +1416,7 @@ impl Store for SqliteStore {
         values: &[String],
     ) -> Result<Vec<StoredRollup>> {
         let (project, dim, values) = (*project, dim.clone(), values.to_vec());
-        self.analyze(move |c| analytics::rollups_of_values(c, &project, granularity, from, to, &dim, &values))
+        self.read_rollups(move |c| analytics::rollups_of_values(c, &project, granularity, from, to, &dim, &values))
             .await
     }
 
@@ -1606,7 +1646,7 @@ mod tests {
         let s = SqliteStore::open_in(dir.path()).unwrap();
         let mmap_size = |conn: &Connection| -> i64 { conn.query_row("PRAGMA mmap_size", [], |r| r.get(0)).unwrap() };
         let inner = &s.inner;
-        for conn in inner.readers.iter().chain(&inner.analysts) {
+        for conn in inner.readers.iter().chain(&inner.analysts).chain(&inner.rollup_readers) {
             assert_eq!(mmap_size(&lock(conn)), schema::READ_MMAP_BYTES);
         }
         assert_eq!(mmap_size(&lock(&inner.writer)), 0);
