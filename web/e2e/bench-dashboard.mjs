@@ -63,7 +63,8 @@ async function load(url) {
 const url = `${BASE}/sites/${PROJECT}?period=${PERIOD}`;
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length - 1) * p))];
 const ms = (x) => (Number.isFinite(x) ? `${x.toFixed(0)} ms` : `over ${LIMIT_MS} ms`);
-const fmt = (xs) => `p50 ${ms(pct(xs, 0.5))}, p95 ${ms(pct(xs, 0.95))}, min ${ms(Math.min(...xs))} (${xs.length} runs)`;
+const fmt = (xs) =>
+  `p50 ${ms(pct(xs, 0.5))}, p95 ${ms(pct(xs, 0.95))}, min ${ms(Math.min(...xs))} (${xs.length} runs: ${xs.map((x) => (Number.isFinite(x) ? x.toFixed(0) : "over")).join(" ")})`;
 
 const cold = await load(url);
 await cold.page.close();
