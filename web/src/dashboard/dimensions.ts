@@ -38,8 +38,21 @@ export function dimensionLabel(dim: string): string {
 const SESSION_DIMS = new Set(["source", "referrer", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"]);
 
 let regionNames: Intl.DisplayNames | null | undefined;
+// Names already looked up: the map and the locations panel ask for every country on each render.
+const countryNames = new Map<string, string>();
 /** "FR" → "France" (English names, whatever the browser's language: stable for tests). */
 export function countryName(code: string): string {
+  let name = countryNames.get(code);
+  if (name === undefined) {
+    name = lookUpCountry(code);
+    // Codes come from visitors' data: bounded by starting over rather than growing forever.
+    if (countryNames.size >= 1000) countryNames.clear();
+    countryNames.set(code, name);
+  }
+  return name;
+}
+
+function lookUpCountry(code: string): string {
   if (regionNames === undefined) {
     try {
       regionNames = new Intl.DisplayNames(["en"], { type: "region" });

@@ -29,14 +29,28 @@ function toDate(d: Date): string {
   return `${d.getUTCFullYear()}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}`;
 }
 
+// One formatter per time zone: making an Intl.DateTimeFormat costs about a millisecond, and the
+// dashboard asks for today on every render (it was the first render's costliest function).
+const dayFormats = new Map<string, Intl.DateTimeFormat | null>();
+function dayFormat(timeZone: string): Intl.DateTimeFormat | null {
+  let f = dayFormats.get(timeZone);
+  if (f === undefined) {
+    try {
+      f = new Intl.DateTimeFormat("en-US", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" });
+    } catch {
+      f = null; // an unknown zone
+    }
+    dayFormats.set(timeZone, f);
+  }
+  return f;
+}
+
 /** The local date in `timeZone` at `now` (default: the current instant). */
 export function todayIn(timeZone: string, now: Date = new Date()): string {
-  let parts: Intl.DateTimeFormatPart[];
-  try {
-    parts = new Intl.DateTimeFormat("en-US", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).formatToParts(now);
-  } catch {
-    return now.toISOString().slice(0, 10); // an unknown zone: UTC, as the API would refuse it anyway
-  }
+  const format = dayFormat(timeZone);
+  // An unknown zone: UTC, as the API would refuse it anyway.
+  if (!format) return now.toISOString().slice(0, 10);
+  const parts = format.formatToParts(now);
   const get = (t: string) => parts.find((p) => p.type === t)?.value ?? "";
   return `${get("year")}-${get("month")}-${get("day")}`;
 }
