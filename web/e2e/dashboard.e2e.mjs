@@ -240,6 +240,23 @@ test("the settings and account pages pass axe and look right", async () => {
   await shot(page, "account-desktop-light");
 });
 
+test("a reload opens the dashboard from what this browser remembers; signing out forgets it", async () => {
+  await page.goto(BASE + `/sites/${PROJECT}`);
+  await expectTopStats(page, { date_range: "30d", compare: "previous_period" });
+  const remembered = () =>
+    page.evaluate(() => ({ user: localStorage.getItem("metrics.user"), sites: localStorage.getItem("metrics.sites") }));
+  const before = await remembered();
+  assert.equal(JSON.parse(before.user).email, process.env.OWNER_EMAIL);
+  assert.ok(JSON.parse(before.sites).some((s) => s.id === PROJECT), before.sites);
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.waitForURL(/\/login/);
+  assert.deepEqual(await remembered(), { user: null, sites: null });
+  // Signed out, a dashboard's address shows the sign-in page (and asks nothing that would 401).
+  await page.goto(BASE + `/sites/${PROJECT}`);
+  await page.waitForURL(/\/login\?next=/);
+  await page.locator('input[name="email"]').waitFor();
+});
+
 test("no console errors anywhere", () => {
   assert.deepEqual(consoleErrors, []);
 });
