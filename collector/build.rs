@@ -28,6 +28,12 @@ fn embed(dir: &Path, table: &str, name: &str, keep: impl Fn(&str) -> bool) {
     let mut found = Vec::new();
     files(dir, &mut found);
     found.sort();
+    // Each file too, not only the folder: cargo reads a folder's files by their times, so a file
+    // only deleted (no other file newer) would not rerun this script, and the table would still
+    // `include_bytes!` it and fail the build.
+    for path in &found {
+        println!("cargo:rerun-if-changed={}", path.display());
+    }
     let mut code = format!("pub static {name}: &[WebAsset] = &[\n");
     let mut count = 0;
     for path in found.iter() {
