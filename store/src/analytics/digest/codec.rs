@@ -281,8 +281,9 @@ impl<'a> Reader<'a> {
 ///
 /// The output is allocated once at its length and filled by a loop without an early exit (a code
 /// outside the table is noted and reported after it): collecting into `Option<Vec<_>>` instead
-/// grew the vector by doubling, and those copies and page faults were a fifth of reading a month
-/// back.
+/// grew the vector by doubling. With `column` taking a closure rather than a `fn` pointer, the
+/// goals query that reads 30 days of 8.45M events back after a restart went from 0.94-1.0 s to
+/// 0.80-0.82 s (run in turn; the profile before showed the growth's copies and page faults).
 fn renumber<T: Copy>(
     stored: &[u8],
     width: u8,
