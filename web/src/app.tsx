@@ -1,6 +1,6 @@
 // The app's root: who is signed in, and which page the path asks for. Pages own their state in
-// the URL's query string (lib/url-state.ts); nothing else survives a reload, on purpose (the owner and
-// sites of lib/remembered.ts are only a head start, revalidated at every load).
+// the URL's query string (lib/url-state.ts); nothing else survives a reload, on purpose (the
+// owner and sites of lib/remembered.ts are only a head start, revalidated at every load).
 import { setUnauthorizedHandler } from "./api/client";
 import { me } from "./lib/session";
 import { location, match, navigate } from "./lib/router";
