@@ -25,8 +25,9 @@
 //! are used by the query that read them but not kept.
 
 use std::collections::{BTreeSet, HashMap};
+use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError, RwLock, Weak};
+use std::sync::{Arc, Condvar, LazyLock, Mutex, MutexGuard, PoisonError, RwLock, Weak};
 
 use contract::ids::ProjectId;
 use rusqlite::types::ValueRef;
@@ -74,6 +75,8 @@ pub(crate) struct Digests {
     hours_loaded: AtomicU64,
     /// Projects a background thread is reading ([`Digests::warm`]).
     warming: Mutex<BTreeSet<ProjectId>>,
+    /// Bounds the counts running at once ([`Digests::answer`]).
+    counting: Permits,
     /// Digests read from the rows and settled, not yet in `hour_digests`.
     unwritten: Mutex<Vec<Unwritten>>,
     /// Set while a thread writes `unwritten` ([`Digests::start_writing`]).
@@ -125,6 +128,43 @@ enum Answer {
 
 /// Most answers a project's memo holds; past it the memo starts over.
 const MEMO_ENTRIES: usize = 64;
+
+/// Counting permits: a count is all processor and memory bandwidth, so more counts at once than
+/// cores would only finish each later (a dashboard shows its panels as they come). One per core.
+struct Permits {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+impl Default for Permits {
+    fn default() -> Permits {
+        Permits {
+            free: Mutex::new(std::thread::available_parallelism().map_or(1, usize::from)),
+            freed: Condvar::new(),
+        }
+    }
+}
+
+impl Permits {
+    /// Waits for a permit, given back when the guard drops.
+    fn take(&self) -> Permit<'_> {
+        let mut free = lock(&self.free);
+        while *free == 0 {
+            free = self.freed.wait(free).unwrap_or_else(PoisonError::into_inner);
+        }
+        *free -= 1;
+        Permit(self)
+    }
+}
+
+struct Permit<'a>(&'a Permits);
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        *lock(&self.0.free) += 1;
+        self.0.freed.notify_one();
+    }
+}
 
 /// Who reads hours from the file.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -337,10 +377,14 @@ impl Digests {
         state.generation(u.digest.hour()) == u.generation && state.sweeps == u.sweeps
     }
 
-    /// The event aggregation from digests, reading the hours not yet held; `None` when digests
-    /// cannot answer `q`.
-    pub(crate) fn events(&self, conn: &Connection, q: &RawQuery) -> Result<Option<Vec<EventGroup>>> {
-        let answer = self.answer(conn, q, "events", |dicts, hours| {
+    /// The event aggregation from digests, reading the hours not yet held on a connection of
+    /// `connect` (taken only then); `None` when digests cannot answer `q`.
+    pub(crate) fn events<C: Deref<Target = Connection>>(
+        &self,
+        connect: impl FnOnce() -> Result<C>,
+        q: &RawQuery,
+    ) -> Result<Option<Vec<EventGroup>>> {
+        let answer = self.answer(connect, q, "events", |dicts, hours| {
             Answer::Events(digest::aggregate_events(dicts, hours, q))
         })?;
         Ok(answer.map(|a| match a {
@@ -349,9 +393,14 @@ impl Digests {
         }))
     }
 
-    /// The session aggregation from digests; `None` when digests cannot answer `q`.
-    pub(crate) fn sessions(&self, conn: &Connection, q: &RawQuery) -> Result<Option<Vec<SessionGroup>>> {
-        let answer = self.answer(conn, q, "sessions", |dicts, hours| {
+    /// The session aggregation from digests (as [`Digests::events`]); `None` when digests cannot
+    /// answer `q`.
+    pub(crate) fn sessions<C: Deref<Target = Connection>>(
+        &self,
+        connect: impl FnOnce() -> Result<C>,
+        q: &RawQuery,
+    ) -> Result<Option<Vec<SessionGroup>>> {
+        let answer = self.answer(connect, q, "sessions", |dicts, hours| {
             Answer::Sessions(digest::aggregate_sessions(dicts, hours, q))
         })?;
         Ok(answer.map(|a| match a {
@@ -361,10 +410,12 @@ impl Digests {
     }
 
     /// `count` over the digests of `q`'s hours, or the same answer given since the project last
-    /// changed. Two queries asking the same at once count it once: the second waits for the first.
-    fn answer(
+    /// changed. Two queries asking the same at once count it once: the second waits for the first,
+    /// holding neither a connection nor a counting permit ([`Digests::counting`]), so that a
+    /// dashboard's panels, which all ask for the same totals, keep both cores counting.
+    fn answer<C: Deref<Target = Connection>>(
         &self,
-        conn: &Connection,
+        connect: impl FnOnce() -> Result<C>,
         q: &RawQuery,
         kind: &str,
         count: impl FnOnce(&Dictionaries, &[&HourDigest]) -> Answer,
@@ -392,8 +443,9 @@ impl Digests {
         if let Some(answer) = &*slot {
             return Ok(Some(answer.clone()));
         }
-        let held = self.ready(conn, &p, q)?;
+        let held = self.ready(connect, &p, q)?;
         let hours: Vec<&HourDigest> = held.iter().map(|d| &**d).collect();
+        let _permit = self.counting.take();
         let dicts = p.dicts.read().unwrap_or_else(PoisonError::into_inner);
         let answer = count(&dicts, &hours);
         *slot = Some(answer.clone());
@@ -402,7 +454,12 @@ impl Digests {
 
     /// The digests of every hour `q` reads (a range [`Digests::answer`] accepts), current ones from
     /// memory and the others from the file.
-    fn ready(&self, conn: &Connection, p: &Arc<ProjectDigests>, q: &RawQuery) -> Result<Vec<Arc<HourDigest>>> {
+    fn ready<C: Deref<Target = Connection>>(
+        &self,
+        connect: impl FnOnce() -> Result<C>,
+        p: &Arc<ProjectDigests>,
+        q: &RawQuery,
+    ) -> Result<Vec<Arc<HourDigest>>> {
         let mut held = Vec::new();
         let mut missing = Vec::new();
         {
@@ -415,7 +472,7 @@ impl Digests {
             }
         }
         if !missing.is_empty() {
-            held.extend(self.fill(conn, p, &q.project, missing, Reader::Query)?);
+            held.extend(self.fill(&*connect()?, p, &q.project, missing, Reader::Query)?);
         }
         Ok(held)
     }

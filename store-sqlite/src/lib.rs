@@ -41,6 +41,7 @@ pub mod session_cache;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::c_int;
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender};
@@ -550,29 +551,30 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
         let inner = self.inner.clone();
-        blocking(move || {
-            let budget = Duration::from_millis(inner.analytics_budget_ms.load(Ordering::Relaxed));
-            let deadline = Instant::now() + budget;
-            let mut conn = match pool {
-                Pool::Analysts => pick(&inner.analysts, &inner.next_analyst),
-                Pool::RollupReaders => pick(&inner.rollup_readers, &inner.next_rollup_reader),
-            };
-            conn.progress_handler(BUDGET_CHECK_STEPS, Some(move || Instant::now() >= deadline))
-                .map_err(StoreError::backend)?;
-            let out = f(&conn);
-            // Only analytics reads use this connection, and each sets its own deadline first.
-            let _ = conn.progress_handler(0, None::<fn() -> bool>);
-            out.map_err(|e| {
-                if interrupted(&e) {
-                    StoreError::TimedOut(budget)
-                } else {
-                    e
-                }
-            })
-        })
-        .await
+        blocking(move || inner.analyze_now(pool, |connect| f(&*connect()?))).await
     }
 
+    /// A raw aggregation (`sql`, or `digests` first if they can answer it) on the analysts'
+    /// budget: the digests take a connection only for hours they do not hold yet.
+    async fn aggregate<T, D, S>(&self, digests: D, sql: S) -> Result<T>
+    where
+        T: Send + 'static,
+        D: for<'a, 'b> FnOnce(&'a digest::Digests, &'b dyn Fn() -> Result<Analyst<'a>>) -> Result<Option<T>>
+            + Send
+            + 'static,
+        S: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        let out = blocking(move || {
+            inner.analyze_now(Pool::Analysts, |connect| match digests(&inner.digests, connect)? {
+                Some(answer) => Ok(answer),
+                None => sql(&*connect()?),
+            })
+        })
+        .await;
+        self.inner.write_digests_later();
+        out
+    }
     /// Runs `f` on a read connection, off the async runtime. Under WAL it sees every transaction
     /// committed before it started, so a read after an awaited write sees that write.
     async fn read<T, F>(&self, f: F) -> Result<T>
@@ -595,6 +597,52 @@ enum Pool {
 impl Inner {
     fn reader(&self) -> MutexGuard<'_, Connection> {
         pick(&self.readers, &self.next_reader)
+    }
+
+    /// Runs `f` within the analytics time budget, giving it connections of `pool` on demand:
+    /// past the deadline SQLite interrupts the statement and `f` fails with
+    /// [`StoreError::TimedOut`], so an abandoned query does not hold a connection.
+    fn analyze_now<'a, T>(
+        &'a self,
+        pool: Pool,
+        f: impl FnOnce(&dyn Fn() -> Result<Analyst<'a>>) -> Result<T>,
+    ) -> Result<T> {
+        let budget = Duration::from_millis(self.analytics_budget_ms.load(Ordering::Relaxed));
+        let deadline = Instant::now() + budget;
+        let connect = || -> Result<Analyst<'a>> {
+            let mut conn = match pool {
+                Pool::Analysts => pick(&self.analysts, &self.next_analyst),
+                Pool::RollupReaders => pick(&self.rollup_readers, &self.next_rollup_reader),
+            };
+            conn.progress_handler(BUDGET_CHECK_STEPS, Some(move || Instant::now() >= deadline))
+                .map_err(StoreError::backend)?;
+            Ok(Analyst(conn))
+        };
+        f(&connect).map_err(|e| {
+            if interrupted(&e) {
+                StoreError::TimedOut(budget)
+            } else {
+                e
+            }
+        })
+    }
+}
+
+/// An analytics connection whose statements stop at a deadline ([`Inner::analyze_now`]).
+struct Analyst<'a>(MutexGuard<'a, Connection>);
+
+impl Deref for Analyst<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        &self.0
+    }
+}
+
+impl Drop for Analyst<'_> {
+    fn drop(&mut self) {
+        // Only analytics reads use these connections, and each sets its own deadline first.
+        let _ = self.0.progress_handler(0, None::<fn() -> bool>);
     }
 }
 
@@ -1294,29 +1342,23 @@ impl Store for SqliteStore {
     }
 
     async fn aggregate_events(&self, q: &RawQuery) -> Result<Vec<EventGroup>> {
-        let q = q.clone();
-        let inner = self.inner.clone();
-        let out = self
-            .analyze(move |c| match inner.digests.events(c, &q)? {
-                Some(groups) => Ok(groups),
-                None => analytics::aggregate_events(c, &q),
-            })
-            .await;
-        self.inner.write_digests_later();
-        out
+        let q = Arc::new(q.clone());
+        let q2 = q.clone();
+        self.aggregate(
+            move |digests, connect| digests.events(connect, &q),
+            move |c| analytics::aggregate_events(c, &q2),
+        )
+        .await
     }
 
     async fn aggregate_sessions(&self, q: &RawQuery) -> Result<Vec<SessionGroup>> {
-        let q = q.clone();
-        let inner = self.inner.clone();
-        let out = self
-            .analyze(move |c| match inner.digests.sessions(c, &q)? {
-                Some(groups) => Ok(groups),
-                None => analytics::aggregate_sessions(c, &q),
-            })
-            .await;
-        self.inner.write_digests_later();
-        out
+        let q = Arc::new(q.clone());
+        let q2 = q.clone();
+        self.aggregate(
+            move |digests, connect| digests.sessions(connect, &q),
+            move |c| analytics::aggregate_sessions(c, &q2),
+        )
+        .await
     }
 
     async fn sessions_of_visitors(&self, project: &ProjectId, visitors: &[VisitorId]) -> Result<Vec<Session>> {
@@ -1550,6 +1592,42 @@ mod tests {
     use super::*;
     use store::{Name, TimeZoneName};
 
+    /// Hours the digests hold are counted without a connection: a filtered dashboard's panels
+    /// keep counting while long reads (funnels, a cold hour's rows) hold every analyst.
+    #[tokio::test]
+    async fn held_digests_answer_while_every_analyst_is_busy() {
+        use store::analytics::{Field, Filter, FilterOp};
+        use store::sessions::testing::event;
+        const T: Millis = 1_793_613_600_000;
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open_in(dir.path()).unwrap();
+        let p = ProjectId::from_bytes([9; 12]);
+        store
+            .ingest(&[
+                event(p, 1, "r1", "pageview", T + 10 * 60_000, "/a"),
+                event(p, 2, "r2", "pageview", T + 20 * 60_000, "/b"),
+            ])
+            .await
+            .unwrap();
+        let q = RawQuery::range(p, T, T + 3_600_000);
+        assert_eq!(store.aggregate_events(&q).await.unwrap()[0].pageviews, 2, "read once");
+        let busy: Vec<MutexGuard<'_, Connection>> = store.inner.analysts.iter().map(lock).collect();
+        let filtered = RawQuery {
+            filters: vec![Filter {
+                op: FilterOp::Is,
+                field: Field::Page,
+                values: vec!["/b".into()],
+            }],
+            ..q
+        };
+        let answer = tokio::time::timeout(Duration::from_secs(10), store.aggregate_events(&filtered))
+            .await
+            .expect("answered without an analyst")
+            .unwrap();
+        assert_eq!((answer[0].pageviews, answer[0].visitors), (1, 1));
+        drop(busy);
+    }
+
     /// A digest read before an ingest that changes its hour is not written after it: the check
     /// that it is still current runs under the writer's lock ([`digest::Digests::write_some`]).
     #[tokio::test]
@@ -1566,7 +1644,7 @@ mod tests {
         let conn = open_connection(store.path()).unwrap();
         let q = RawQuery::range(p, T, T + 3_600_000);
         // Straight from the digests: the store's own query would start writing them at once.
-        assert!(store.inner.digests.events(&conn, &q).unwrap().is_some());
+        assert!(store.inner.digests.events(|| Ok(&conn), &q).unwrap().is_some());
         store
             .ingest(&[event(p, 1, "r2", "pageview", T + 20 * 60_000, "/b")])
             .await
@@ -1577,7 +1655,7 @@ mod tests {
             .unwrap();
         assert_eq!(kept, 0, "the digest without r2 is not kept");
         // Read again, it is.
-        assert!(store.inner.digests.events(&conn, &q).unwrap().is_some());
+        assert!(store.inner.digests.events(|| Ok(&conn), &q).unwrap().is_some());
         store.write_digests().unwrap();
         let kept: i64 = conn
             .query_row("SELECT count(*) FROM hour_digests", [], |r| r.get(0))
