@@ -29,8 +29,8 @@ use std::time::Instant;
 
 use store::analytics::rollup::{day_of, DAY_MS, HOUR_MS};
 use store::analytics::{
-    Counters, EventGroup, Field, Filter, FilterOp, Granularity, RawQuery, RollupDim, SessionGroup, Sketch,
-    StoredRollup, TimeBuckets,
+    Counters, EventCounters, EventGroup, Field, Filter, FilterOp, Granularity, RawQuery, RollupDim, SessionGroup,
+    Sketch, StoredRollup, TimeBuckets,
 };
 use store::{GoalKind, Millis, Store, StoreError};
 
@@ -309,6 +309,24 @@ impl TimeLayout {
 
 fn fields_of(q: &Query) -> Vec<Field> {
     q.dimensions.iter().filter_map(|d| d.field().cloned()).collect()
+}
+
+/// The event counters the groups of `q` are read for: a panel of visitors alone needs none, so
+/// the store reads less (a query's totals are asked with every counter, so that the panels of
+/// one click, which share their filtered totals, share one count of them).
+pub(super) fn event_counters(q: &Query) -> EventCounters {
+    let needs = |m: &Metric| match m {
+        Metric::TimeOnPage | Metric::ScrollDepth => EventCounters::All,
+        Metric::Pageviews | Metric::Events => EventCounters::Kinds,
+        Metric::Visitors
+        | Metric::LiveVisitors
+        | Metric::ConversionRate
+        | Metric::Visits
+        | Metric::ViewsPerVisit
+        | Metric::BounceRate
+        | Metric::VisitDuration => EventCounters::Visitors,
+    };
+    q.metrics.iter().map(needs).max().unwrap_or(EventCounters::Visitors)
 }
 
 fn wants_events(q: &Query) -> bool {
@@ -702,10 +720,12 @@ async fn from_raw(
         goal,
         goal_filters: plan.filters.clone(),
         by_goal: Vec::new(),
+        counters: event_counters(q),
     };
     let whole = RawQuery {
         group: Vec::new(),
         time: None,
+        counters: EventCounters::All,
         ..grouped.clone()
     };
     let grouped_needed = !fields.is_empty() || !matches!(layout, TimeLayout::None);

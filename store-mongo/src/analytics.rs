@@ -1321,6 +1321,7 @@ mod tests {
             goal: None,
             goal_filters: vec![],
             by_goal: vec![],
+            counters: store::analytics::EventCounters::All,
         }
     }
 

@@ -926,5 +926,5 @@ fn read_hours(
             codes,
         });
     }
-    Ok(builders.into_iter().map(HourBuilder::finish).collect())
+    Ok(builders.into_iter().map(|b| b.finish(&mut dicts)).collect())
 }

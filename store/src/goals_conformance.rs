@@ -6,7 +6,7 @@
 use contract::ids::ProjectId;
 
 use crate::analytics::rollup::DAY_MS;
-use crate::analytics::{Field, FilterOp, RawQuery, TimeBuckets};
+use crate::analytics::{EventCounters, Field, FilterOp, RawQuery, TimeBuckets};
 use crate::analytics_conformance::{expected_events, folded, generate, ingest_shuffled, T0};
 use crate::conformance::Backend;
 use crate::*;
@@ -139,6 +139,7 @@ pub async fn raw_goal_aggregates_match_brute_force(b: &dyn Backend) {
         goal: None,
         goal_filters: vec![],
         by_goal: vec![],
+        counters: EventCounters::All,
     };
     let with = |f: &dyn Fn(&mut RawQuery)| {
         let mut q = all();

@@ -6,11 +6,12 @@
 
 use std::collections::HashMap;
 
-use store::analytics::{EventGroup, RawQuery};
+use store::analytics::{EventCounters, EventGroup, RawQuery};
 use store::Store;
 
 use super::{
-    fields_of, from_rollups, rollups_can_answer, Acc, EngineError, EngineOptions, Key, Period, TimeLayout, Visitors,
+    event_counters, fields_of, from_rollups, rollups_can_answer, Acc, EngineError, EngineOptions, Key, Period,
+    TimeLayout, Visitors,
 };
 use crate::goals::GoalPlan;
 use crate::range::Range;
@@ -57,6 +58,7 @@ pub(super) async fn period(
         goal: None,
         goal_filters: Vec::new(),
         by_goal: goals.clone(),
+        counters: event_counters(q),
     };
     // The totals: the completion events of any of the rows' goals, each counted once.
     let completions = RawQuery {
@@ -66,13 +68,17 @@ pub(super) async fn period(
         goal_filters: vec![goals],
         ..by_goal.clone()
     };
+    // Only visitors, the conversion rates' denominators.
     let all_grouped = RawQuery {
         by_goal: Vec::new(),
+        counters: EventCounters::Visitors,
         ..by_goal.clone()
     };
+    // Every counter: the same query as the other panels' totals, counted once for them all.
     let all_whole = RawQuery {
         group: Vec::new(),
         time: None,
+        counters: EventCounters::All,
         ..all_grouped.clone()
     };
     let rates = q.metrics.contains(&Metric::ConversionRate);

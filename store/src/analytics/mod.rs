@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 pub use pattern::PagePattern;
-pub use raw::{EventGroup, Filter, FilterOp, RawQuery, SessionGroup, TimeBuckets};
+pub use raw::{EventCounters, EventGroup, Filter, FilterOp, RawQuery, SessionGroup, TimeBuckets};
 pub use rollup::{
     Counters, DirtyHour, Expired, Granularity, Retention, RollupDim, RollupRow, RollupSummary, StoredRollup,
 };

@@ -120,6 +120,25 @@ pub struct RawQuery {
     /// the goal's index in this list (decimal text), followed by the values of `group`. Events
     /// only: sessions ignore it.
     pub by_goal: Vec<GoalKind>,
+    /// Which event counters the caller reads: a store may give more, and give 0 for the others.
+    #[serde(default)]
+    pub counters: EventCounters,
+}
+
+/// The event counters a raw aggregation must give beside the groups' visitors (and converted
+/// visitors). A panel of visitors alone lets the digests skip reading each event's kind, exit
+/// duration and scroll depth: most of the memory a filtered scan reads, and memory bandwidth is
+/// what bounds the scans a click runs at once on a small machine. Ordered: each gives more than
+/// the one before.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, Default, Serialize, Deserialize)]
+pub enum EventCounters {
+    /// None of [`EventGroup`]'s counters.
+    Visitors,
+    /// `pageviews` and `custom_events`.
+    Kinds,
+    /// Every counter.
+    #[default]
+    All,
 }
 
 impl RawQuery {
@@ -136,6 +155,7 @@ impl RawQuery {
             goal: None,
             goal_filters: Vec::new(),
             by_goal: Vec::new(),
+            counters: EventCounters::All,
         }
     }
 

@@ -68,7 +68,8 @@ impl HourDigest {
         }
         let n = e.at.len();
         put_all(&mut out, &e.at, |x| x.to_le_bytes());
-        put_all(&mut out, &e.visitor, |x| x.to_le_bytes());
+        let visitors = dicts.visitors();
+        put_all(&mut out, &e.visitor, |x| visitors.id(x).to_le_bytes());
         out.extend_from_slice(&e.kind);
         put_all(&mut out, &e.duration_ms, |x| x.to_le_bytes());
         out.extend_from_slice(&e.scroll);
@@ -76,7 +77,7 @@ impl HourDigest {
             put_codes(&mut out, &codes[..n]);
         }
         put_all(&mut out, &s.start, |x| x.to_le_bytes());
-        put_all(&mut out, &s.visitor, |x| x.to_le_bytes());
+        put_all(&mut out, &s.visitor, |x| visitors.id(x).to_le_bytes());
         put_all(&mut out, &s.pageviews, |x| x.to_le_bytes());
         put_all(&mut out, &s.custom_events, |x| x.to_le_bytes());
         put_all(&mut out, &s.duration_ms, |x| x.to_le_bytes());
@@ -93,8 +94,8 @@ impl HourDigest {
     }
 
     /// The first step of [`HourDigest::decode`], the only one that needs the dictionaries: reads
-    /// the hour's values and interns them. Its [`Interned::columns`] can then run without them,
-    /// on as many threads as there are hours to read back.
+    /// the hour's values and its visitors and interns them. Its [`Interned::columns`] can then
+    /// run without them, on as many threads as there are hours to read back.
     pub fn intern<'a>(bytes: &'a [u8], dicts: &mut Dictionaries) -> Result<Interned<'a>, CorruptDigest> {
         let mut r = Reader(bytes);
         if r.u8()? != DIGEST_FORMAT {
@@ -120,12 +121,29 @@ impl HourDigest {
             }
             global.push(codes);
         }
+        let columns = r.0;
+        // The visitor columns, found by skipping those before them (see `Interned::columns`).
+        let mut skip = Reader(columns);
+        skip.take(events.checked_mul(4).ok_or(CorruptDigest("truncated"))?)?;
+        let event_ids = skip.column(events, i64::from_le_bytes)?;
+        skip.take(events.checked_mul(1 + 4 + 1).ok_or(CorruptDigest("truncated"))?)?;
+        for _ in 0..FIELDS {
+            let width = usize::from(skip.u8()?);
+            skip.take(events.checked_mul(width).ok_or(CorruptDigest("truncated"))?)?;
+        }
+        skip.take(sessions.checked_mul(4).ok_or(CorruptDigest("truncated"))?)?;
+        let session_ids = skip.column(sessions, i64::from_le_bytes)?;
+        if !event_ids.is_sorted() || !session_ids.is_sorted() {
+            return Err(CorruptDigest("rows not sorted by visitor"));
+        }
+        let visitors = dicts.visitors_mut();
         Ok(Interned {
             hour,
             events,
             sessions,
             global,
-            columns: r.0,
+            visitors: (visitors.codes(&event_ids), visitors.codes(&session_ids)),
+            columns,
         })
     }
 }
@@ -136,6 +154,8 @@ pub struct Interned<'a> {
     events: usize,
     sessions: usize,
     global: Vec<Vec<u32>>,
+    /// The visitor codes of the events and of the sessions.
+    visitors: (Vec<u32>, Vec<u32>),
     columns: &'a [u8],
 }
 
@@ -145,7 +165,8 @@ impl Interned<'_> {
         let (hour, n, m, global) = (self.hour, self.events, self.sessions, &self.global);
         let mut r = Reader(self.columns);
         let at = r.column(n, u32::from_le_bytes)?;
-        let visitor = r.column(n, i64::from_le_bytes)?;
+        // The visitors, read and coded by `HourDigest::intern`.
+        r.take(8 * n)?;
         let kind = r.take(n)?.to_vec();
         let duration_ms = r.column(n, u32::from_le_bytes)?;
         let scroll = r.take(n)?.to_vec();
@@ -154,7 +175,7 @@ impl Interned<'_> {
             event_fields.push(r.codes(n, codes)?);
         }
         let start = r.column(m, u32::from_le_bytes)?;
-        let session_visitor = r.column(m, i64::from_le_bytes)?;
+        r.take(8 * m)?;
         let pageviews = r.column(m, u32::from_le_bytes)?;
         let custom_events = r.column(m, u32::from_le_bytes)?;
         let session_duration = r.column(m, i64::from_le_bytes)?;
@@ -172,14 +193,11 @@ impl Interned<'_> {
         if kind.iter().any(|&k| k > 2) || scroll.iter().any(|&s| s > 100 && s != NO_SCROLL) {
             return Err(CorruptDigest("an event kind or a scroll depth out of range"));
         }
-        if !visitor.is_sorted() || !session_visitor.is_sorted() {
-            return Err(CorruptDigest("rows not sorted by visitor"));
-        }
         Ok(HourDigest {
             hour,
             events: EventColumns {
                 at,
-                visitor,
+                visitor: self.visitors.0.clone(),
                 kind,
                 duration_ms,
                 scroll,
@@ -187,7 +205,7 @@ impl Interned<'_> {
             },
             sessions: SessionColumns {
                 start,
-                visitor: session_visitor,
+                visitor: self.visitors.1.clone(),
                 pageviews,
                 custom_events,
                 duration_ms: session_duration,
@@ -345,7 +363,7 @@ mod tests {
             format!(
                 "event {} {} {} {} {} {:?}",
                 e.at[i],
-                e.visitor[i],
+                dicts.visitors().id(e.visitor[i]),
                 e.kind[i],
                 e.duration_ms[i],
                 e.scroll[i],
@@ -356,7 +374,7 @@ mod tests {
             format!(
                 "session {} {} {} {} {} {:?}",
                 s.start[i],
-                s.visitor[i],
+                dicts.visitors().id(s.visitor[i]),
                 s.pageviews[i],
                 s.custom_events[i],
                 s.duration_ms[i],
@@ -399,7 +417,7 @@ mod tests {
                 });
             }
         }
-        b.finish()
+        b.finish(dicts)
     }
 
     #[test]
@@ -438,7 +456,7 @@ mod tests {
     #[test]
     fn an_empty_hour_reads_back() {
         let mut dicts = Dictionaries::default();
-        let empty = HourBuilder::new(H).finish();
+        let empty = HourBuilder::new(H).finish(&mut dicts);
         let read = HourDigest::decode(&empty.encode(&dicts), &mut dicts).unwrap();
         assert_eq!((read.events(), read.sessions(), read.hour()), (0, 0, H));
     }
