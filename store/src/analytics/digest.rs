@@ -18,6 +18,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{Arc, Mutex, PoisonError};
 
 mod codec;
 pub use codec::{CorruptDigest, Interned, DIGEST_FORMAT};
@@ -207,31 +208,22 @@ impl Codes {
     }
 
     /// The rows (of `among`, or of all) whose code `accepted` marks.
-    fn select(&self, accepted: &[bool], among: Option<Vec<u32>>) -> Vec<u32> {
-        // Branch-free: every row is written, and the write position moves on only for accepted
-        // ones (a filter keeps rows in no pattern a branch predictor could learn).
-        fn pick<T: Copy + Into<u32>>(v: &[T], accepted: &[bool], among: Option<Vec<u32>>) -> Vec<u32> {
-            let mut kept = 0;
-            match among {
-                None => {
-                    let mut out = vec![0u32; v.len()];
-                    for (row, &code) in v.iter().enumerate() {
-                        out[kept] = row as u32;
-                        kept += usize::from(accepted[code.into() as usize]);
-                    }
-                    out.truncate(kept);
-                    out
+    fn select(&self, accepted: &[bool], among: Option<Rows>) -> Rows {
+        // A word of 64 rows at a time, without branches inside it (a filter keeps rows in no
+        // pattern a branch predictor could learn); words with no row left are skipped.
+        fn pick<T: Copy + Into<u32>>(v: &[T], accepted: &[bool], among: Option<Rows>) -> Rows {
+            let mut out = among.unwrap_or_else(|| Rows::all(v.len()));
+            for (word, chunk) in out.0.iter_mut().zip(v.chunks(64)) {
+                if *word == 0 {
+                    continue;
                 }
-                Some(mut rows) => {
-                    for i in 0..rows.len() {
-                        let row = rows[i];
-                        rows[kept] = row;
-                        kept += usize::from(accepted[v[row as usize].into() as usize]);
-                    }
-                    rows.truncate(kept);
-                    rows
+                let mut bits = 0u64;
+                for (i, &code) in chunk.iter().enumerate() {
+                    bits |= u64::from(accepted[code.into() as usize]) << i;
                 }
+                *word &= bits;
             }
+            out
         }
         match self {
             Codes::U8(v) => pick(v, accepted, among),
@@ -248,6 +240,71 @@ impl Codes {
         }
     }
 }
+
+/// A set of an hour's rows, a bit each (row `r` is bit `r % 64` of word `r / 64`): what a filter
+/// keeps. Bits rather than a list of row numbers: a filter keeping 40% of 8 million events
+/// wrote 13 MB of row numbers per query, a third of a filtered dashboard's time; its bits are
+/// 1 MB.
+#[derive(Clone, PartialEq, Debug)]
+struct Rows(Vec<u64>);
+
+impl Rows {
+    /// Rows `0..n`.
+    fn all(n: usize) -> Rows {
+        let mut words = vec![u64::MAX; n.div_ceil(64)];
+        if !n.is_multiple_of(64) {
+            if let Some(last) = words.last_mut() {
+                *last = (1u64 << (n % 64)) - 1;
+            }
+        }
+        Rows(words)
+    }
+
+    /// Calls `f` with each row, ascending.
+    #[inline(always)]
+    fn each(&self, mut f: impl FnMut(usize)) {
+        for (w, &word) in self.0.iter().enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                f(w * 64 + bits.trailing_zeros() as usize);
+                bits &= bits - 1;
+            }
+        }
+    }
+
+    /// Keeps the rows for which `keep` holds.
+    fn retain(&mut self, keep: impl Fn(usize) -> bool) {
+        for (w, word) in self.0.iter_mut().enumerate() {
+            let mut bits = *word;
+            while bits != 0 {
+                let bit = bits & bits.wrapping_neg();
+                if !keep(w * 64 + bit.trailing_zeros() as usize) {
+                    *word &= !bit;
+                }
+                bits &= bits - 1;
+            }
+        }
+    }
+
+    /// Adds the rows of `other` (of the same hour).
+    fn union(&mut self, other: &Rows) {
+        for (a, b) in self.0.iter_mut().zip(&other.0) {
+            *a |= b;
+        }
+    }
+
+    /// Keeps the rows also in `other` (of the same hour).
+    fn intersect(&mut self, other: &Rows) {
+        for (a, b) in self.0.iter_mut().zip(&other.0) {
+            *a &= b;
+        }
+    }
+}
+
+/// Most row sets an hour keeps ([`HourDigest::kept_rows`]): a click's filter for events and for
+/// sessions, and a site's goals. At a bit per row, 8 of them cost a byte per row, a twentieth
+/// of what the digest holds.
+pub const KEPT_ROW_SETS: usize = 8;
 
 /// What kind of event a row is, as the raw aggregations count it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -359,6 +416,7 @@ impl HourBuilder {
                 duration_ms: ss.iter().map(|s| s.duration_ms).collect(),
                 fields: columns(&|i| ss.iter().map(|s| s.codes[i]).collect()),
             },
+            kept: Mutex::default(),
         }
     }
 }
@@ -394,6 +452,10 @@ pub struct HourDigest {
     hour: Millis,
     events: EventColumns,
     sessions: SessionColumns,
+    /// Row sets found before, by what found them (most recently used first, at most
+    /// [`KEPT_ROW_SETS`]): the ten queries of a click on a row all filter by it, and the goals
+    /// panel asks for the same goals on every load. A digest never changes, so neither do they.
+    kept: Mutex<Vec<(String, Arc<Rows>)>>,
 }
 
 impl HourDigest {
@@ -409,7 +471,7 @@ impl HourDigest {
         self.sessions.start.len()
     }
 
-    /// Heap bytes it holds.
+    /// Heap bytes it holds, counting its kept row sets at their most.
     pub fn bytes(&self) -> usize {
         let e = &self.events;
         let s = &self.sessions;
@@ -417,8 +479,56 @@ impl HourDigest {
             + e.fields.iter().map(Codes::bytes).sum::<usize>()
             + s.start.len() * (4 + 4 + 4 + 4 + 8)
             + s.fields.iter().map(Codes::bytes).sum::<usize>()
+            + KEPT_ROW_SETS * (e.at.len().max(s.start.len()).div_ceil(64) * 8 + 64)
             + 256
     }
+
+    /// The row set `key` names, found by `find` unless kept from before.
+    fn kept_rows(&self, key: &str, find: impl FnOnce() -> Rows) -> Arc<Rows> {
+        {
+            let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(i) = kept.iter().position(|(k, _)| k == key) {
+                let hit = kept.remove(i);
+                let rows = hit.1.clone();
+                kept.insert(0, hit);
+                return rows;
+            }
+        }
+        // Found outside the lock: two queries finding the same set at once both find it.
+        let rows = Arc::new(find());
+        let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+        if !kept.iter().any(|(k, _)| k == key) {
+            kept.insert(0, (key.to_owned(), rows.clone()));
+            kept.truncate(KEPT_ROW_SETS);
+        }
+        rows
+    }
+
+    /// The rows of `side` that `filters` keep (kept under `key`), `None` without filters.
+    fn filtered(&self, side: Side, key: &str, verdicts: &[(usize, Vec<bool>)]) -> Option<Rows> {
+        if verdicts.is_empty() {
+            return None;
+        }
+        let rows = self.kept_rows(key, || {
+            let fields = match side {
+                Side::Events => &self.events.fields,
+                Side::Sessions => &self.sessions.fields,
+            };
+            let mut rows = None;
+            for (column, accepted) in verdicts {
+                rows = Some(fields[*column].select(accepted, rows));
+            }
+            rows.expect("a filter")
+        });
+        Some((*rows).clone())
+    }
+}
+
+/// Which rows of a digest.
+#[derive(Clone, Copy, Debug)]
+enum Side {
+    Events,
+    Sessions,
 }
 
 /// A multiplicative hash for the counting tables' integer keys (SipHash, the default, costs
@@ -477,7 +587,13 @@ fn verdicts(dicts: &Dictionaries, filters: &[Filter]) -> Vec<(usize, Vec<bool>)>
 type GroupKey = (u32, [u32; MAX_GROUP_FIELDS], Option<i64>);
 
 /// A goal as verdicts per code: which events complete it ([`GoalKind::completed_by`]).
-enum GoalTest {
+struct GoalTest {
+    /// What names its rows in an hour's [`HourDigest::kept_rows`].
+    key: String,
+    accepted: GoalCodes,
+}
+
+enum GoalCodes {
     /// Accepted codes of the event name column.
     Event(Vec<bool>),
     /// Accepted codes of the page column, for page views.
@@ -490,36 +606,49 @@ impl GoalTest {
             let dict = dicts.field(field_index(field).expect("a fixed field"));
             (0..dict.len()).map(|c| test(dict.value(c as u32))).collect()
         };
-        match goal {
-            GoalKind::Event(name) => GoalTest::Event(accepted(&Field::EventName, &|v| v == name)),
-            GoalKind::Page(pattern) => GoalTest::Page(accepted(&Field::Page, &|v| pattern.matches(v))),
+        let accepted = match goal {
+            GoalKind::Event(name) => GoalCodes::Event(accepted(&Field::EventName, &|v| v == name)),
+            GoalKind::Page(pattern) => GoalCodes::Page(accepted(&Field::Page, &|v| pattern.matches(v))),
+        };
+        GoalTest {
+            key: format!("goal {goal:?}"),
+            accepted,
         }
     }
 
-    /// The rows (of `among`, or of all; ascending) that complete the goal: a column selection,
-    /// as for a filter.
-    fn rows(&self, e: &EventColumns, among: Option<Vec<u32>>) -> Vec<u32> {
-        match self {
-            GoalTest::Event(names) => e.fields[EVENT_NAME].select(names, among),
-            GoalTest::Page(pages) => {
-                let mut rows = e.fields[PAGE].select(pages, among);
-                rows.retain(|&row| e.kind[row as usize] == EventKind::PageView as u8);
-                rows
+    /// The rows of the hour that complete the goal (found once per hour and goal).
+    fn rows(&self, h: &HourDigest) -> Arc<Rows> {
+        h.kept_rows(&self.key, || {
+            let e = &h.events;
+            match &self.accepted {
+                GoalCodes::Event(names) => e.fields[EVENT_NAME].select(names, None),
+                GoalCodes::Page(pages) => {
+                    let mut rows = e.fields[PAGE].select(pages, None);
+                    rows.retain(|row| e.kind[row] == EventKind::PageView as u8);
+                    rows
+                }
             }
-        }
+        })
     }
 
-    /// The rows (of `among`, or of all) that complete any of `goals`, ascending.
-    fn rows_of_any(goals: &[GoalTest], e: &EventColumns, among: Option<Vec<u32>>) -> Vec<u32> {
-        match goals {
-            [] => Vec::new(),
-            [one] => one.rows(e, among),
+    /// The rows of `among` (or of all) that complete any of `goals`.
+    fn rows_of_any(goals: &[GoalTest], h: &HourDigest, among: Option<Rows>) -> Rows {
+        let any = match goals {
+            [one] => one.rows(h),
             many => {
-                let mut rows: Vec<u32> = many.iter().flat_map(|g| g.rows(e, among.clone())).collect();
-                rows.sort_unstable();
-                rows.dedup();
-                rows
+                let mut rows = Rows(vec![0; h.events().div_ceil(64)]);
+                for g in many {
+                    rows.union(&g.rows(h));
+                }
+                Arc::new(rows)
             }
+        };
+        match among {
+            Some(mut among) => {
+                among.intersect(&any);
+                among
+            }
+            None => Arc::unwrap_or_clone(any),
         }
     }
 }
@@ -569,7 +698,6 @@ fn plan_hour(q: &RawQuery, hour: Millis) -> HourPlan {
 /// The rows of one kind (events or sessions) that a query counts, with their group.
 struct Scan<'a> {
     q: &'a RawQuery,
-    verdicts: &'a [(usize, Vec<bool>)],
     group: Vec<usize>,
     groups: IntMap<GroupKey, u32>,
     keys: Vec<GroupKey>,
@@ -648,10 +776,9 @@ impl Distinct {
 }
 
 impl<'a> Scan<'a> {
-    fn new(q: &'a RawQuery, verdicts: &'a [(usize, Vec<bool>)], dicts: &Dictionaries) -> Scan<'a> {
+    fn new(q: &'a RawQuery, dicts: &Dictionaries) -> Scan<'a> {
         Scan {
             q,
-            verdicts,
             group: q
                 .group
                 .iter()
@@ -668,14 +795,14 @@ impl<'a> Scan<'a> {
         }
     }
 
-    /// Calls `count(group, row)` for every row of the hour the query counts (among `among` only,
-    /// if given: ascending rows). `at` is the rows' time column (ms after `hour`), `fields` their
-    /// code columns.
+    /// Calls `count(group, row)` for every row of the hour the query counts (of those `select`
+    /// gives, if any: it runs only for an hour the range reaches). `at` is the rows' time column
+    /// (ms after `hour`), `fields` their code columns.
     fn hour(
         &mut self,
         hour: Millis,
         (at, fields, visitor): (&[u32], &[Codes], &[u32]),
-        among: Option<Vec<u32>>,
+        select: impl FnOnce() -> Option<Rows>,
         mut count: impl FnMut(u32, usize),
     ) {
         let plan = plan_hour(self.q, hour);
@@ -693,11 +820,7 @@ impl<'a> Scan<'a> {
         };
         // The rows that pass the filters, column by column: a tight loop per column instead of
         // every column's checks per row.
-        let mut selected = among;
-        for (column, accepted) in self.verdicts {
-            selected = Some(fields[*column].select(accepted, selected));
-        }
-        let selected = selected.unwrap_or_else(|| (0..at.len() as u32).collect());
+        let selected = select().unwrap_or_else(|| Rows::all(at.len()));
         // The common case (the hour wholly in range and in one bucket, at most one grouped
         // field) reads neither the time column nor more than one code per row.
         if let (HourPlan::Uniform { label, check: false }, true) = (&plan, self.group.len() <= 1) {
@@ -716,24 +839,23 @@ impl<'a> Scan<'a> {
             self.direct.insert((self.goal, label), table);
             return;
         }
-        for &row in &selected {
-            let row = row as usize;
+        selected.each(|row| {
             let t = hour + Millis::from(at[row]);
             let label = match &plan {
                 HourPlan::Skip => unreachable!(),
                 HourPlan::Uniform { label, check } => {
                     if *check && (t < from || t >= to) {
-                        continue;
+                        return;
                     }
                     *label
                 }
                 HourPlan::PerRow => {
                     if t < from || t >= to {
-                        continue;
+                        return;
                     }
                     match self.q.time.as_ref().and_then(|b| b.label_of(t)) {
                         Some(l) => Some(l),
-                        None => continue,
+                        None => return,
                     }
                 }
             };
@@ -762,7 +884,7 @@ impl<'a> Scan<'a> {
                 self.visitors[g as usize].add(v, self.universe);
             }
             count(g, row);
-        }
+        });
         if let (Some(table), HourPlan::Uniform { label, .. }) = (direct, &plan) {
             self.direct.insert((self.goal, *label), table);
         }
@@ -772,15 +894,14 @@ impl<'a> Scan<'a> {
     /// its code (`code_of`), found in `table`.
     fn uniform_rows(
         &mut self,
-        rows: &[u32],
+        rows: &Rows,
         table: &mut Vec<u32>,
         label: Option<i64>,
         code_of: impl Fn(usize) -> u32,
         visitor: &[u32],
         count: &mut impl FnMut(u32, usize),
     ) {
-        for &row in rows {
-            let row = row as usize;
+        rows.each(|row| {
             let code = code_of(row);
             let i = code as usize;
             if i >= table.len() {
@@ -800,7 +921,7 @@ impl<'a> Scan<'a> {
                 self.visitors[g as usize].add(v, self.universe);
             }
             count(g, row);
-        }
+        });
     }
 
     /// The group of `key`, made if new.
@@ -891,35 +1012,38 @@ fn event_groups(
     } else {
         q.by_goal.iter().map(|g| Some(GoalTest::of(dicts, g))).collect()
     };
-    let mut scan = Scan::new(q, &verdicts, dicts);
+    let filter_key = format!("events {:?}", q.filters);
+    let mut scan = Scan::new(q, dicts);
     scan.by_goal = !q.by_goal.is_empty();
     let mut groups: Vec<EventGroup> = Vec::new();
     for (i, pass) in passes.iter().enumerate() {
         scan.goal = i as u32;
         for h in hours {
             let e = &h.events;
-            // The rows completing the goals asked, found column by column like the filters' (the
-            // goal of a pass first: it keeps the fewest).
-            let mut among: Option<Vec<u32>> = None;
-            for test in pass.iter().chain(&completing) {
-                among = Some(test.rows(e, among));
-            }
-            for any_of in &goal_filters {
-                among = Some(GoalTest::rows_of_any(any_of, e, among));
-            }
+            // The rows the filters keep, then of those the ones completing the goals asked.
+            let select = || {
+                let mut among = h.filtered(Side::Events, &filter_key, &verdicts);
+                for test in pass.iter().chain(&completing) {
+                    among = Some(GoalTest::rows_of_any(std::slice::from_ref(test), h, among));
+                }
+                for any_of in &goal_filters {
+                    among = Some(GoalTest::rows_of_any(any_of, h, among));
+                }
+                among
+            };
             let columns = (&e.at[..], &e.fields[..], &e.visitor[..]);
             // Only the columns the counters asked need: a panel of visitors reads none of them.
             match counters {
-                EventCounters::Visitors => scan.hour(h.hour, columns, among, |g, _| {
+                EventCounters::Visitors => scan.hour(h.hour, columns, select, |g, _| {
                     group(&mut groups, g);
                 }),
-                EventCounters::Kinds => scan.hour(h.hour, columns, among, |g, row| {
+                EventCounters::Kinds => scan.hour(h.hour, columns, select, |g, row| {
                     let acc = group(&mut groups, g);
                     let kind = e.kind[row];
                     acc.pageviews += u64::from(kind == EventKind::PageView as u8);
                     acc.custom_events += u64::from(kind == EventKind::Custom as u8);
                 }),
-                EventCounters::All => scan.hour(h.hour, columns, among, |g, row| {
+                EventCounters::All => scan.hour(h.hour, columns, select, |g, row| {
                     let acc = group(&mut groups, g);
                     // Without branches: the kinds of a group's rows follow no pattern a
                     // predictor could learn.
@@ -957,11 +1081,13 @@ fn group<G: Default>(groups: &mut Vec<G>, g: u32) -> &mut G {
 pub fn aggregate_sessions(dicts: &Dictionaries, hours: &[&HourDigest], q: &RawQuery) -> Vec<SessionGroup> {
     debug_assert!(supports(q));
     let verdicts = verdicts(dicts, &q.filters);
-    let mut scan = Scan::new(q, &verdicts, dicts);
+    let filter_key = format!("sessions {:?}", q.filters);
+    let mut scan = Scan::new(q, dicts);
     let mut groups: Vec<SessionGroup> = Vec::new();
     for h in hours {
         let s = &h.sessions;
-        scan.hour(h.hour, (&s.start, &s.fields, &s.visitor), None, |g, row| {
+        let select = || h.filtered(Side::Sessions, &filter_key, &verdicts);
+        scan.hour(h.hour, (&s.start, &s.fields, &s.visitor), select, |g, row| {
             let acc = group(&mut groups, g);
             acc.visits += 1;
             acc.bounces += u64::from(s.pageviews[row] <= 1 && s.custom_events[row] == 0);
@@ -1015,9 +1141,38 @@ mod tests {
         assert!(matches!(Codes::narrowest(vec![256]), Codes::U16(_)));
         assert!(matches!(Codes::narrowest(vec![70_000]), Codes::U32(_)));
         let accepted = |codes: &[u32]| -> Vec<bool> { (0..256).map(|c| codes.contains(&c)).collect() };
-        assert_eq!(narrow.select(&accepted(&[3, 255]), None), vec![1, 2]);
-        assert_eq!(narrow.select(&accepted(&[0, 255]), Some(vec![0, 1])), vec![0]);
-        assert!(narrow.select(&accepted(&[]), None).is_empty());
+        assert_eq!(listed(&narrow.select(&accepted(&[3, 255]), None)), vec![1, 2]);
+        let first_two = Rows(vec![0b11]);
+        assert_eq!(listed(&narrow.select(&accepted(&[0, 255]), Some(first_two))), vec![0]);
+        assert!(listed(&narrow.select(&accepted(&[]), None)).is_empty());
+    }
+
+    fn listed(rows: &Rows) -> Vec<usize> {
+        let mut out = Vec::new();
+        rows.each(|r| out.push(r));
+        out
+    }
+
+    /// Row sets across word boundaries: every row of 0..n, then filters, unions and removals
+    /// against the same operations on a plain list.
+    #[test]
+    fn row_sets_hold_exactly_their_rows() {
+        for n in [0, 1, 63, 64, 65, 130, 1000] {
+            assert_eq!(listed(&Rows::all(n)), (0..n).collect::<Vec<_>>(), "all of {n}");
+            let codes = Codes::narrowest((0..n as u32).map(|r| r % 7).collect());
+            let odd: Vec<bool> = (0..7).map(|c| c % 2 == 1).collect();
+            let mut rows = codes.select(&odd, None);
+            let expected: Vec<usize> = (0..n).filter(|r| r % 7 % 2 == 1).collect();
+            assert_eq!(listed(&rows), expected, "select of {n}");
+            rows.retain(|r| r % 3 != 0);
+            let expected: Vec<usize> = expected.into_iter().filter(|r| r % 3 != 0).collect();
+            assert_eq!(listed(&rows), expected, "retain of {n}");
+            let fives: Vec<bool> = (0..7).map(|c| c == 5).collect();
+            let mut zeros = codes.select(&(0..7).map(|c| c == 0).collect::<Vec<_>>(), None);
+            zeros.union(&codes.select(&fives, Some(Rows::all(n))));
+            let expected: Vec<usize> = (0..n).filter(|r| r % 7 == 0 || r % 7 == 5).collect();
+            assert_eq!(listed(&zeros), expected, "union of {n}");
+        }
     }
 
     #[test]
@@ -1105,6 +1260,31 @@ mod tests {
             got,
             vec![row("/a", 1, 1, 5_000, 1, 40, 1), row("/b", 1, 1, 1_000, 0, 0, 2)]
         );
+        // Row sets kept for later queries give the same answers, and no more than their bound
+        // are kept.
+        let by_country = |land: &str| RawQuery {
+            filters: vec![Filter {
+                op: FilterOp::Is,
+                field: Field::Country,
+                values: vec![land.into()],
+            }],
+            ..q.clone()
+        };
+        let lands: Vec<String> = (0..2 * KEPT_ROW_SETS)
+            .map(|i| format!("L{i}"))
+            .chain(["DE".into()])
+            .collect();
+        let first: Vec<_> = lands
+            .iter()
+            .map(|l| aggregate_events(&dicts, &[&hour], &by_country(l)))
+            .collect();
+        let again: Vec<_> = lands
+            .iter()
+            .map(|l| aggregate_events(&dicts, &[&hour], &by_country(l)))
+            .collect();
+        assert_eq!(first, again);
+        assert_eq!(first.last(), Some(&got));
+        assert_eq!(hour.kept.lock().unwrap().len(), KEPT_ROW_SETS);
         // Fewer counters: the same groups and visitors, the counters not asked at 0.
         for (counters, keep) in [(EventCounters::Kinds, true), (EventCounters::Visitors, false)] {
             let fewer = aggregate_events(&dicts, &[&hour], &RawQuery { counters, ..q.clone() });

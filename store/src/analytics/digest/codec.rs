@@ -211,6 +211,7 @@ impl Interned<'_> {
                 duration_ms: session_duration,
                 fields: session_fields,
             },
+            kept: Default::default(),
         })
     }
 }
