@@ -272,6 +272,23 @@ impl Rows {
         }
     }
 
+    /// [`Rows::each`], calling `ahead(row)` first for the first row of each word
+    /// [`PREFETCH_WORDS`] words ahead of the one being read (whether selected or not).
+    #[inline(always)]
+    fn each_ahead(&self, mut ahead: impl FnMut(usize), mut f: impl FnMut(usize)) {
+        for (w, &word) in self.0.iter().enumerate() {
+            if word == 0 {
+                continue;
+            }
+            ahead((w + PREFETCH_WORDS) * 64);
+            let mut bits = word;
+            while bits != 0 {
+                f(w * 64 + bits.trailing_zeros() as usize);
+                bits &= bits - 1;
+            }
+        }
+    }
+
     /// Keeps the rows for which `keep` holds.
     fn retain(&mut self, keep: impl Fn(usize) -> bool) {
         for (w, word) in self.0.iter_mut().enumerate() {
@@ -299,6 +316,33 @@ impl Rows {
             *a &= b;
         }
     }
+}
+
+/// How far ahead of the rows being counted their visitors are fetched, in words of 64 rows.
+const PREFETCH_WORDS: usize = 4;
+
+/// Asks the processor to fetch `column[from..from + 64]` into its caches: a filtered scan reads
+/// the visitors of the rows it keeps, spread over the whole column, and the hardware's own
+/// prefetcher, which stops at each 4 KiB page, left it waiting on most of those reads (the
+/// scan's hottest instruction). The nine queries of a click on Germany (14% of the visitors), sent
+/// at once: 99-132 ms against 123-143 ms without, 120-160 ms of processor against 160-180.
+#[inline(always)]
+fn prefetch<T>(column: &[T], from: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if from < column.len() {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let end = (from + 64).min(column.len());
+        let per_line = (64 / std::mem::size_of::<T>().max(1)).max(1);
+        let mut at = from;
+        while at < end {
+            // SAFETY: a prefetch only hints at an address (inside the column here) and never
+            // faults or reads into the program.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(column.as_ptr().add(at).cast()) };
+            at += per_line;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (column, from);
 }
 
 /// Most row sets an hour keeps ([`HourDigest::kept_rows`]): a click's filter for events and for
@@ -902,22 +946,25 @@ impl<'a> Scan<'a> {
         visitor: &[u32],
         count: &mut impl FnMut(u32, usize),
     ) {
-        rows.each(|row| {
-            let code = code_of(row);
-            let i = code as usize;
-            if i >= table.len() {
-                table.resize(i + 1, NO_GROUP);
-            }
-            let mut g = table[i];
-            if g == NO_GROUP {
-                let mut codes = [0u32; MAX_GROUP_FIELDS];
-                codes[0] = code;
-                g = self.group_of((self.goal, codes, label));
-                table[i] = g;
-            }
-            self.visitors[g as usize].add(visitor[row], self.universe);
-            count(g, row);
-        });
+        rows.each_ahead(
+            |ahead| prefetch(visitor, ahead),
+            |row| {
+                let code = code_of(row);
+                let i = code as usize;
+                if i >= table.len() {
+                    table.resize(i + 1, NO_GROUP);
+                }
+                let mut g = table[i];
+                if g == NO_GROUP {
+                    let mut codes = [0u32; MAX_GROUP_FIELDS];
+                    codes[0] = code;
+                    g = self.group_of((self.goal, codes, label));
+                    table[i] = g;
+                }
+                self.visitors[g as usize].add(visitor[row], self.universe);
+                count(g, row);
+            },
+        );
     }
 
     /// The group of `key`, made if new.
