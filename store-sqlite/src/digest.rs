@@ -166,6 +166,18 @@ impl Drop for Permit<'_> {
     }
 }
 
+/// Fewest visitor codes a project's dictionaries hold before [`stale_visitors`] looks at them.
+const MIN_STALE_VISITOR_CODES: usize = if cfg!(test) { 2 } else { 1 << 16 };
+
+/// Whether a dictionary of `codes` visitors has stale ones for digests of `rows` events and
+/// sessions: every visitor in use has a row, so past `rows` codes some are stale (at about ten
+/// rows a visitor, most are by then). Read again, the same digests give at most `rows` codes, so
+/// a project is never dropped twice for the same digests; and the dictionary (about 22 bytes a
+/// visitor) stays within half of what the digests hold (about 42 bytes a row).
+fn stale_visitors(codes: usize, rows: usize) -> bool {
+    codes > MIN_STALE_VISITOR_CODES && codes > rows
+}
+
 /// Who reads hours from the file.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Reader {
@@ -575,8 +587,40 @@ impl Digests {
             drop(state);
             lock(&self.unwritten).extend(unwritten);
         }
+        self.forget_if_stale(project, p);
         drop(build);
         Ok(held)
+    }
+
+    /// Drops the digests and dictionaries of `project` (`p`) once its visitors' dictionary holds
+    /// visitors no digest it holds still has ([`stale_visitors`]): visitor ids change
+    /// every day, and the codes of days whose hours are gone (past retention, or touched and not
+    /// read again) would otherwise pile up for as long as the process lives. The next query reads
+    /// the project's hours back (from `hour_digests`, about a second a month at 10M events)
+    /// into fresh dictionaries; queries under way keep what they hold.
+    fn forget_if_stale(&self, project: &ProjectId, p: &Arc<ProjectDigests>) {
+        let codes = p.dicts.read().unwrap_or_else(PoisonError::into_inner).visitors().len();
+        let mut projects = lock(&self.projects);
+        if !projects.get(project).is_some_and(|current| Arc::ptr_eq(current, p)) {
+            return;
+        }
+        let state = lock(&p.hours);
+        let rows: usize = state.kept.values().map(|(_, d)| d.events() + d.sessions()).sum();
+        if !stale_visitors(codes, rows) {
+            return;
+        }
+        let bytes: usize = state.kept.values().map(|(_, d)| d.bytes()).sum();
+        drop(state);
+        projects.remove(project);
+        self.bytes.fetch_sub(bytes, Ordering::Relaxed);
+    }
+
+    /// How many visitors the dictionaries of `project` hold (0 for none), for tests.
+    #[cfg(test)]
+    pub(crate) fn visitor_codes(&self, project: &ProjectId) -> usize {
+        lock(&self.projects).get(project).map_or(0, |p| {
+            p.dicts.read().unwrap_or_else(PoisonError::into_inner).visitors().len()
+        })
     }
 
     /// Reads the hours of `[from, to)` of `project` not held yet (with `kept_only`, only those

@@ -1592,6 +1592,42 @@ mod tests {
     use super::*;
     use store::{Name, TimeZoneName};
 
+    /// Visitors of hours no longer held (touched and not read again) do not pile up in the
+    /// project's dictionaries: once they outnumber the rows held, the project starts over, and
+    /// its answers stay exact.
+    #[tokio::test]
+    async fn stale_visitor_codes_make_a_project_start_over() {
+        use store::sessions::testing::event;
+        const T: Millis = 1_793_613_600_000;
+        const H: Millis = 3_600_000;
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open_in(dir.path()).unwrap();
+        let p = ProjectId::from_bytes([9; 12]);
+        let visit = |v: u64, at: Millis| event(p, v, &format!("r{v}"), "pageview", at, "/a");
+        store
+            .ingest(&[visit(1, T + 60_000), visit(2, T + 120_000), visit(3, T + 180_000)])
+            .await
+            .unwrap();
+        let first_hour = RawQuery::range(p, T, T + H);
+        assert_eq!(store.aggregate_events(&first_hour).await.unwrap()[0].visitors, 3);
+        let digests = &store.inner.digests;
+        assert_eq!(digests.visitor_codes(&p), 3);
+        // A late event touches the first hour: its digest goes, its three visitors' codes stay.
+        store
+            .ingest(&[event(p, 1, "r1-late", "pageview", T + 240_000, "/b")])
+            .await
+            .unwrap();
+        let second_hour = RawQuery::range(p, T + H, T + 2 * H);
+        store.ingest(&[visit(4, T + H + 60_000)]).await.unwrap();
+        assert_eq!(store.aggregate_events(&second_hour).await.unwrap()[0].visitors, 1);
+        // Four codes for the two rows held (an event and its session): started over.
+        assert_eq!(digests.visitor_codes(&p), 0);
+        let both = RawQuery::range(p, T, T + 2 * H);
+        let answer = store.aggregate_events(&both).await.unwrap();
+        assert_eq!((answer[0].visitors, answer[0].pageviews), (4, 5));
+        assert_eq!(digests.visitor_codes(&p), 4, "read again, only the visitors held");
+    }
+
     /// Hours the digests hold are counted without a connection: a filtered dashboard's panels
     /// keep counting while long reads (funnels, a cold hour's rows) hold every analyst.
     #[tokio::test]
