@@ -714,14 +714,14 @@ fn load_hours(
     while let Some(r) = rows.next().map_err(backend)? {
         bodies.push(r.get_ref(0).and_then(|v| Ok(v.as_blob()?.to_vec())).map_err(backend)?);
     }
-    let interned: Vec<Interned<'_>> = {
+    let mut interned: Vec<Interned<'_>> = {
         let mut dicts = dicts.write().unwrap_or_else(PoisonError::into_inner);
         bodies
             .iter()
             .filter_map(|b| HourDigest::intern(b, &mut dicts).ok())
             .collect()
     };
-    Ok(read_columns(&interned))
+    Ok(read_columns(&mut interned))
 }
 
 /// Most threads reading the columns of kept digests back at once ([`load_hours`]). Reading a
@@ -731,14 +731,16 @@ const READ_BACK_THREADS: usize = 4;
 
 /// The digests of `interned`, in the same order, each read on one of up to [`READ_BACK_THREADS`]
 /// threads (those that fail their checks left out).
-fn read_columns(interned: &[Interned<'_>]) -> Vec<HourDigest> {
-    let read = |part: &[Interned<'_>]| -> Vec<HourDigest> { part.iter().filter_map(|i| i.columns().ok()).collect() };
+fn read_columns(interned: &mut [Interned<'_>]) -> Vec<HourDigest> {
+    let read =
+        |part: &mut [Interned<'_>]| -> Vec<HourDigest> { part.iter_mut().filter_map(|i| i.columns().ok()).collect() };
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let threads = READ_BACK_THREADS.min(cores).min(interned.len());
     if threads <= 1 {
         return read(interned);
     }
-    let mut parts = interned.chunks(interned.len().div_ceil(threads));
+    let size = interned.len().div_ceil(threads);
+    let mut parts = interned.chunks_mut(size);
     let here = parts.next().unwrap_or_default();
     std::thread::scope(|s| {
         let others: Vec<_> = parts.map(|part| s.spawn(move || read(part))).collect();

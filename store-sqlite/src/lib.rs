@@ -575,6 +575,7 @@ impl SqliteStore {
         self.inner.write_digests_later();
         out
     }
+
     /// Runs `f` on a read connection, off the async runtime. Under WAL it sees every transaction
     /// committed before it started, so a read after an awaited write sees that write.
     async fn read<T, F>(&self, f: F) -> Result<T>

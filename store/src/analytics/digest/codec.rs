@@ -124,14 +124,14 @@ impl HourDigest {
         let columns = r.0;
         // The visitor columns, found by skipping those before them (see `Interned::columns`).
         let mut skip = Reader(columns);
-        skip.take(events.checked_mul(4).ok_or(CorruptDigest("truncated"))?)?;
+        skip.skip(events, 4)?;
         let event_ids = skip.column(events, i64::from_le_bytes)?;
-        skip.take(events.checked_mul(1 + 4 + 1).ok_or(CorruptDigest("truncated"))?)?;
+        skip.skip(events, 1 + 4 + 1)?;
         for _ in 0..FIELDS {
             let width = usize::from(skip.u8()?);
-            skip.take(events.checked_mul(width).ok_or(CorruptDigest("truncated"))?)?;
+            skip.skip(events, width)?;
         }
-        skip.take(sessions.checked_mul(4).ok_or(CorruptDigest("truncated"))?)?;
+        skip.skip(sessions, 4)?;
         let session_ids = skip.column(sessions, i64::from_le_bytes)?;
         if !event_ids.is_sorted() || !session_ids.is_sorted() {
             return Err(CorruptDigest("rows not sorted by visitor"));
@@ -142,7 +142,10 @@ impl HourDigest {
             events,
             sessions,
             global,
-            visitors: (visitors.codes(&event_ids), visitors.codes(&session_ids)),
+            visitors: (
+                visitors.codes(event_ids.iter().copied()),
+                visitors.codes(session_ids.iter().copied()),
+            ),
             columns,
         })
     }
@@ -160,13 +163,14 @@ pub struct Interned<'a> {
 }
 
 impl Interned<'_> {
-    /// The digest: its columns, renumbered to the project's codes and checked.
-    pub fn columns(&self) -> Result<HourDigest, CorruptDigest> {
+    /// The digest: its columns, renumbered to the project's codes and checked. Takes the visitor
+    /// codes `intern` made rather than copying them, so call it once.
+    pub fn columns(&mut self) -> Result<HourDigest, CorruptDigest> {
         let (hour, n, m, global) = (self.hour, self.events, self.sessions, &self.global);
         let mut r = Reader(self.columns);
         let at = r.column(n, u32::from_le_bytes)?;
         // The visitors, read and coded by `HourDigest::intern`.
-        r.take(8 * n)?;
+        r.skip(n, 8)?;
         let kind = r.take(n)?.to_vec();
         let duration_ms = r.column(n, u32::from_le_bytes)?;
         let scroll = r.take(n)?.to_vec();
@@ -175,7 +179,7 @@ impl Interned<'_> {
             event_fields.push(r.codes(n, codes)?);
         }
         let start = r.column(m, u32::from_le_bytes)?;
-        r.take(8 * m)?;
+        r.skip(m, 8)?;
         let pageviews = r.column(m, u32::from_le_bytes)?;
         let custom_events = r.column(m, u32::from_le_bytes)?;
         let session_duration = r.column(m, i64::from_le_bytes)?;
@@ -197,7 +201,7 @@ impl Interned<'_> {
             hour,
             events: EventColumns {
                 at,
-                visitor: self.visitors.0.clone(),
+                visitor: std::mem::take(&mut self.visitors.0),
                 kind,
                 duration_ms,
                 scroll,
@@ -205,7 +209,7 @@ impl Interned<'_> {
             },
             sessions: SessionColumns {
                 start,
-                visitor: self.visitors.1.clone(),
+                visitor: std::mem::take(&mut self.visitors.1),
                 pageviews,
                 custom_events,
                 duration_ms: session_duration,
@@ -267,6 +271,12 @@ impl<'a> Reader<'a> {
 
     fn count(&mut self) -> Result<usize, CorruptDigest> {
         Ok(u32::from_le_bytes(self.array()?) as usize)
+    }
+
+    /// Skips `n` values of `width` bytes each.
+    fn skip(&mut self, n: usize, width: usize) -> Result<(), CorruptDigest> {
+        self.take(n.checked_mul(width).ok_or(CorruptDigest("truncated"))?)?;
+        Ok(())
     }
 
     fn column<T, const W: usize>(&mut self, n: usize, from: impl Fn([u8; W]) -> T) -> Result<Vec<T>, CorruptDigest> {
