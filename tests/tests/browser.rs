@@ -249,6 +249,9 @@ async fn scenario(through_edge: bool) {
                 "args": [
                     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    // Not the omnibox popup's WebUI, a renderer of its own that each window of
+                    // this Chromium loads (web/e2e/chromium.mjs says what it costs).
+                    "--disable-features=WebUIOmniboxPopup",
                     "--disable-dev-shm-usage", "--window-size=1280,800",
                     format!("--user-agent={USER_AGENT}"),
                     format!("--user-data-dir={}", profile.path().display()),

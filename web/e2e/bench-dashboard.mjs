@@ -13,7 +13,7 @@
 //   filter   clicking a country row (another each run) until every panel shows the filtered numbers
 // "Shows its numbers" = every top stat has its value, the main graph has drawn, and no panel is
 // loading (no [aria-busy=true] left).
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 
 const BASE = process.env.COLLECTOR_URL;
 const PROJECT = process.env.PROJECT_ID;
@@ -24,10 +24,7 @@ const FILTER_RUNS = Number(process.env.FILTER_RUNS ?? RUNS);
 const LIMIT_MS = Number(process.env.LIMIT_MS ?? 180_000);
 const PERIOD = process.env.PERIOD ?? "30d";
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_BIN ?? "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launchChromium();
 const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
 const login = await context.request.post(BASE + "/api/v1/login", {
   data: { email: process.env.OWNER_EMAIL, password: process.env.OWNER_PASSWORD },

@@ -3,7 +3,6 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { chromium } from "playwright-core";
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const AXE = fs.readFileSync(path.join(here, "../node_modules/axe-core/axe.min.js"), "utf8");
@@ -11,12 +10,7 @@ const SHOTS = process.env.SCREENSHOT_DIR ?? "/tmp";
 /** How long a panel may take to show its numbers here (the suite shares 2 cores with cargo). */
 export const SHOW_TIMEOUT = 15_000;
 
-export function launch() {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM_BIN ?? "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
-}
+export { launchChromium as launch } from "./chromium.mjs";
 
 /**
  * Collects console errors and page errors of `p` into `errors`, except those `expected()` takes

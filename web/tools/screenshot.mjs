@@ -3,7 +3,7 @@
 //   node tools/screenshot.mjs URL OUT.png [--width 1280] [--dark] [--email E --password P]
 //
 // With --email/--password it signs in through the form first (at URL's origin + /login).
-import { chromium } from "playwright-core";
+import { launchChromium } from "../e2e/chromium.mjs";
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -15,10 +15,7 @@ if (!url || !out) {
   console.error("usage: node tools/screenshot.mjs URL OUT.png [--width 1280] [--dark] [--email E --password P]");
   process.exit(2);
 }
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_BIN ?? "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launchChromium();
 const width = Number(opt("--width", "1280"));
 const context = await browser.newContext({
   viewport: { width, height: 900 },
