@@ -211,6 +211,15 @@ impl Store for Flaky {
     async fn delete_goal(&self, project: &ProjectId, id: &store::GoalId) -> Result<bool> {
         self.inner.delete_goal(project, id).await
     }
+    async fn create_annotation(&self, annotation: &store::Annotation) -> Result<()> {
+        self.inner.create_annotation(annotation).await
+    }
+    async fn annotations_of(&self, project: &ProjectId) -> Result<Vec<store::Annotation>> {
+        self.inner.annotations_of(project).await
+    }
+    async fn delete_annotation(&self, project: &ProjectId, id: &store::AnnotationId) -> Result<bool> {
+        self.inner.delete_annotation(project, id).await
+    }
     async fn funnel(
         &self,
         q: &store::analytics::funnel::FunnelQuery,

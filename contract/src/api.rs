@@ -287,6 +287,36 @@ api_type! {
 }
 
 api_type! {
+    /// An owner's note on a date of a site's graph ("launched the new pricing page").
+    pub struct Annotation {
+        pub id: String,
+        /// The local date of the site's time zone the note is on (`2026-11-03`).
+        pub date: String,
+        /// One line, at most 200 characters.
+        pub text: String,
+        pub created_at: String,
+    }
+}
+
+api_type! {
+    /// `GET /api/v1/projects/{id}/annotations` (and a share link's `.../annotations`).
+    pub struct AnnotationList {
+        /// By date, then in the order they were written.
+        pub annotations: Vec<Annotation>,
+    }
+}
+
+api_type! {
+    /// `POST /api/v1/projects/{id}/annotations`.
+    pub struct NewAnnotation {
+        /// A local date (`2026-11-03`) between 2000-01-01 and 2099-12-31.
+        pub date: String,
+        /// Trimmed; one line of 1 to 200 characters.
+        pub text: String,
+    }
+}
+
+api_type! {
     /// One step of a funnel: exactly one of a page pattern, a custom event name, or a goal id.
     pub struct FunnelStepSpec {
         #[serde(default, skip_serializing_if = "Option::is_none")]

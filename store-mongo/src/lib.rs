@@ -160,6 +160,7 @@
 //! two steps heals the sessions it had not reached.
 
 pub mod analytics;
+mod annotations;
 pub mod cache;
 pub mod codec;
 mod explorer;
@@ -191,11 +192,11 @@ use store::analytics::{
     SessionGroup, StoredRollup,
 };
 use store::sessions::{self, Session};
+use store::{Annotation, AnnotationId, Goal, GoalId};
 use store::{
     AuthToken, Email, IngestReport, KeyId, KeyRecord, Millis, Project, Result, ShareId, ShareLink, ShareSlug, Store,
     StoreError, TokenKind, User, UserId,
 };
-use store::{Goal, GoalId};
 
 pub use cache::{RollupCacheStats, ROLLUP_CACHE_MAX_BYTES};
 use codec::{date, oid, visitor_i64, visitor_key};
@@ -575,6 +576,7 @@ impl MongoStore {
             collection.create_indexes(models).await.map_err(backend)?;
         }
         goals::create_indexes(&self.db).await?;
+        annotations::create_indexes(&self.db).await?;
         self.create_funnel_indexes().await?;
         // The session explorer's look-up by id (see `explorer::sessions_by_id` for its cost).
         self.visitor_sessions
@@ -951,6 +953,7 @@ impl Store for MongoStore {
             .await
             .map_err(backend)?;
         self.delete_goals_of(id).await?;
+        self.delete_annotations_of(id).await?;
         self.rollup_cache.forget_project(id);
         let result = self
             .projects
@@ -1257,6 +1260,20 @@ impl Store for MongoStore {
 
     async fn delete_goal(&self, project: &ProjectId, id: &GoalId) -> Result<bool> {
         self.delete_goal_impl(project, id).await
+    }
+
+    // --- annotations -------------------------------------------------------------------------
+
+    async fn create_annotation(&self, annotation: &Annotation) -> Result<()> {
+        self.create_annotation_impl(annotation).await
+    }
+
+    async fn annotations_of(&self, project: &ProjectId) -> Result<Vec<Annotation>> {
+        self.annotations_of_impl(project).await
+    }
+
+    async fn delete_annotation(&self, project: &ProjectId, id: &AnnotationId) -> Result<bool> {
+        self.delete_annotation_impl(project, id).await
     }
 
     // --- funnels -----------------------------------------------------------------------------

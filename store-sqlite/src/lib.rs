@@ -30,6 +30,7 @@
 //!   there instead of the file, and the cache is emptied whenever another connection committed.
 
 mod analytics;
+mod annotations;
 mod codec;
 mod digest;
 mod explorer;
@@ -62,11 +63,11 @@ use store::analytics::{
     SessionGroup, StoredRollup,
 };
 use store::sessions::{self, Session};
+use store::{Annotation, AnnotationId, Goal, GoalId};
 use store::{
     AuthToken, Email, IngestReport, KeyId, KeyRecord, Millis, Project, Result, ShareId, ShareLink, ShareSlug, Store,
     StoreError, TokenKind, User, UserId,
 };
-use store::{Goal, GoalId};
 
 use session_cache::{SessionCache, SessionCacheStats, VisitorKey};
 
@@ -1479,6 +1480,23 @@ impl Store for SqliteStore {
         self.write(move |tx| goals::delete(tx, &project, &id)).await
     }
 
+    // --- annotations -------------------------------------------------------------------------
+
+    async fn create_annotation(&self, annotation: &Annotation) -> Result<()> {
+        let note = annotation.clone();
+        self.write(move |tx| annotations::create(tx, &note)).await
+    }
+
+    async fn annotations_of(&self, project: &ProjectId) -> Result<Vec<Annotation>> {
+        let project = *project;
+        self.read(move |c| annotations::of_project(c, &project)).await
+    }
+
+    async fn delete_annotation(&self, project: &ProjectId, id: &AnnotationId) -> Result<bool> {
+        let (project, id) = (*project, *id);
+        self.write(move |tx| annotations::delete(tx, &project, &id)).await
+    }
+
     // --- funnels -----------------------------------------------------------------------------
 
     async fn funnel(
@@ -1832,6 +1850,8 @@ mod tests {
             FIRST_EVENT_AT.to_string(),
             goals::SELECT_GOALS_OF.to_string(),
             goals::DELETE_GOAL.to_string(),
+            annotations::SELECT_ANNOTATIONS_OF.to_string(),
+            annotations::DELETE_ANNOTATION.to_string(),
             funnels::SELECT_SAVED_FUNNELS.to_string(),
             funnels::DELETE_SAVED_FUNNEL.to_string(),
             digest::KEPT_DIGESTS_SQL.to_string(),

@@ -357,8 +357,23 @@ CREATE UNIQUE INDEX hour_digests_hour ON hour_digests (project_id, hour);
 CREATE INDEX hour_digests_age ON hour_digests (hour);
 "#;
 
+/// Version 9 (issue 12, the dashboard's annotations): owners' notes on dates of a site's graph.
+/// `date` is the local date as ISO text. The foreign key deletes a project's notes with it; the
+/// index lists them by date without a sort (ties by creation, then by id, the primary key every
+/// index of a WITHOUT ROWID table ends with) and serves the cascade.
+const V_ANNOTATIONS: &str = r#"
+CREATE TABLE annotations (
+    id         BLOB PRIMARY KEY NOT NULL,
+    project_id BLOB NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    date       TEXT NOT NULL,
+    text       TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX annotations_project ON annotations (project_id, date, created_at);
+"#;
+
 /// All migrations, oldest first. The schema version of a database is how many have run.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V_GOALS, V_FUNNELS, V_TRAILS, V_DIGESTS];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V_GOALS, V_FUNNELS, V_TRAILS, V_DIGESTS, V_ANNOTATIONS];
 
 /// The schema version `V_TRAILS` brings; [`backfill_trails`] runs when a file crosses it.
 const TRAILS_VERSION: usize = 7;

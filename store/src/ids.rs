@@ -77,6 +77,10 @@ hex_id!(
     /// A conversion goal of a project ([`crate::Goal`]).
     GoalId
 );
+hex_id!(
+    /// A note on a date of a project's graph ([`crate::Annotation`]).
+    AnnotationId
+);
 
 #[cfg(test)]
 mod tests {

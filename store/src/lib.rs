@@ -7,6 +7,7 @@
 //! so both backends store the same sessions for the same events.
 
 pub mod analytics;
+pub mod annotations;
 pub mod funnels;
 pub mod goals;
 pub mod ids;
@@ -16,6 +17,8 @@ pub mod trail;
 
 #[cfg(feature = "conformance")]
 pub mod analytics_conformance;
+#[cfg(feature = "conformance")]
+pub mod annotations_conformance;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 #[cfg(feature = "conformance")]
@@ -35,8 +38,9 @@ use contract::enriched::EnrichedEvent;
 use contract::ids::ProjectId;
 use contract::keys::KeyHash;
 
+pub use annotations::{Annotation, AnnotationText, MAX_ANNOTATIONS_PER_PROJECT};
 pub use goals::{Goal, GoalKind, MAX_GOALS_PER_PROJECT};
-pub use ids::GoalId;
+pub use ids::{AnnotationId, GoalId};
 pub use ids::{KeyId, ShareId, UserId};
 pub use model::*;
 pub use sessions::Session;
@@ -243,6 +247,15 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes the goal `id` of `project` (a goal of another project stays). Returns whether it
     /// existed.
     async fn delete_goal(&self, project: &ProjectId, id: &GoalId) -> Result<bool>;
+    // --- annotations -----------------------------------------------------------------------
+    /// Adds a note to an existing project ([`StoreError::Conflict`] when its id is taken). The
+    /// count per project ([`MAX_ANNOTATIONS_PER_PROJECT`]) is the caller's to check.
+    async fn create_annotation(&self, annotation: &Annotation) -> Result<()>;
+    /// The project's notes by date, then oldest first (ties by id).
+    async fn annotations_of(&self, project: &ProjectId) -> Result<Vec<Annotation>>;
+    /// Deletes the note `id` of `project` (a note of another project stays). Returns whether it
+    /// existed.
+    async fn delete_annotation(&self, project: &ProjectId, id: &AnnotationId) -> Result<bool>;
     // --- funnels ---------------------------------------------------------------------------
     /// The funnel's step counts, computed by the database ([`analytics::funnel`] defines them)
     /// under [`ANALYTICS_TIME_BUDGET`].

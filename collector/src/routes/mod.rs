@@ -1,6 +1,7 @@
 //! The HTTP surface: `router(state)` is everything, so tests can `oneshot` it.
 
 mod account;
+mod annotations;
 mod assets;
 mod body_limit;
 mod extract;
@@ -36,6 +37,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(query::routes())
                 .merge(share::routes())
                 .merge(goals::routes())
+                .merge(annotations::routes())
                 .merge(funnels::routes())
                 .merge(journeys::routes())
                 .layer(tower_http::compression::CompressionLayer::new()),

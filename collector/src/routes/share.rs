@@ -32,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/share/{slug}", get(show))
         .route("/api/v1/share/{slug}/unlock", post(unlock))
         .route("/api/v1/share/{slug}/query", post(query))
+        .route("/api/v1/share/{slug}/annotations", get(annotations))
 }
 
 fn not_found() -> AppError {
@@ -124,6 +125,19 @@ async fn unlock(
         link.slug.as_str()
     );
     Ok(([(header::SET_COOKIE, cookie)], StatusCode::NO_CONTENT).into_response())
+}
+
+/// The notes on the link's site's graph (read-only).
+async fn annotations(
+    State(state): State<AppState>,
+    PathParams(slug): PathParams<String>,
+    headers: HeaderMap,
+) -> AppResult<Json<api::AnnotationList>> {
+    let (link, project) = link(&state, &slug).await?;
+    if !unlocked(&state, &link, &headers) {
+        return Err(AppError::Unauthorized("this share link needs its password".into()));
+    }
+    Ok(Json(super::annotations::list_of(&state, &project.id).await?))
 }
 
 /// The query API for the link's site only: `project_id` is set to the link's site.

@@ -138,6 +138,32 @@ goals: Array<Goal>, };
 
 export type NewGoal = { event?: string, page?: string, };
 
+export type Annotation = { id: string, 
+/**
+ * The local date of the site's time zone the note is on (`2026-11-03`).
+ */
+date: string, 
+/**
+ * One line, at most 200 characters.
+ */
+text: string, created_at: string, };
+
+export type AnnotationList = { 
+/**
+ * By date, then in the order they were written.
+ */
+annotations: Array<Annotation>, };
+
+export type NewAnnotation = { 
+/**
+ * A local date (`2026-11-03`) between 2000-01-01 and 2099-12-31.
+ */
+date: string, 
+/**
+ * Trimmed; one line of 1 to 200 characters.
+ */
+text: string, };
+
 export type FunnelStepSpec = { page?: string, event?: string, goal?: string, };
 
 export type FunnelStep = { 
