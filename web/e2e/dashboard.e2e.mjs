@@ -153,6 +153,55 @@ test("clicking a row filters every panel and the URL", async () => {
   await expectTopStats(page, { date_range: "30d", compare: "previous_period" });
 });
 
+test("clicking a day on the graph opens that day by hour", async () => {
+  const graph = page.getByTestId("main-graph");
+  await graph.locator("canvas").first().waitFor();
+  await graph.locator(".u-over").hover();
+  assert.equal(await graph.locator(".chart-tip-hint").textContent(), "Click to see this day by hour");
+  await graph.locator(".u-over").click();
+  await page.waitForURL((u) => u.searchParams.get("period") === "custom");
+  const url = new URL(page.url());
+  const day = url.searchParams.get("from");
+  assert.equal(url.searchParams.get("to"), day);
+  await expectTopStats(page, { date_range: [day, day], compare: "previous_period" });
+  await page.waitForFunction(() => document.querySelector('[data-testid="main-graph"]')?.getAttribute("data-interval") === "hour");
+  await page.goBack();
+  await expectTopStats(page, { date_range: "30d", compare: "previous_period" });
+});
+
+test("an owner notes a day on the graph, and sees it marked there", async () => {
+  const graph = page.getByTestId("main-graph");
+  await graph.locator("canvas").first().waitFor();
+  await page.getByTestId("notes-button").click();
+  const dialog = page.getByRole("dialog", { name: "Annotations" });
+  await dialog.getByTestId("notes-empty").waitFor();
+  // The form starts on the period's last day, today: the graph's last bucket.
+  await dialog.getByLabel("Note").fill("Launched the new pricing page");
+  await dialog.getByLabel("Note").press("Enter");
+  await dialog.getByTestId("note-item").waitFor();
+  const [note] = (await api("GET", `/api/v1/projects/${PROJECT}/annotations`)).annotations;
+  assert.equal(note.text, "Launched the new pricing page");
+  assert.equal(await dialog.getByTestId("note-item").getAttribute("data-date"), note.date);
+  await axe(page, "annotations dialog");
+  await page.setViewportSize({ width: 375, height: 800 });
+  await page.emulateMedia({ colorScheme: "dark" });
+  await page.waitForTimeout(250);
+  await page.screenshot({ path: `${process.env.SCREENSHOT_DIR ?? "/tmp"}/annotations-dialog-mobile-dark.png` });
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.emulateMedia({ colorScheme: "light" });
+  await page.keyboard.press("Escape");
+  await dialog.waitFor({ state: "detached" });
+  assert.equal(await graph.getAttribute("data-notes"), "1");
+  assert.equal(await graph.getAttribute("data-marks"), "1");
+  assert.match(await page.getByTestId("notes-button").textContent(), /Notes\s*1/);
+  // Its bucket's tooltip says it.
+  const over = graph.locator(".u-over");
+  const box = await over.boundingBox();
+  await over.hover({ position: { x: box.width - 1, y: box.height / 2 } });
+  assert.equal(await graph.locator(".chart-tip-note").textContent(), "Launched the new pricing page");
+  await shot(page, "annotations-desktop-light");
+});
+
 test("keyboard shortcuts change the period and the comparison", async () => {
   await page.keyboard.press("w");
   await page.waitForURL((u) => u.search.includes("period=7d"));
@@ -222,6 +271,13 @@ test("a share link shows the dashboard signed out, with and without a password",
   watch(p);
   await p.goto(BASE + open.path);
   await expectTopStats(p, { date_range: "30d", compare: "previous_period" });
+  // The owner's note shows on the shared graph, read-only.
+  await p.getByTestId("notes-button").click();
+  const notes = p.getByRole("dialog", { name: "Annotations" });
+  await notes.getByTestId("note-item").waitFor();
+  assert.equal(await notes.getByRole("button", { name: /delete/i }).count(), 0);
+  assert.equal(await notes.locator("form").count(), 0);
+  await p.keyboard.press("Escape");
   await axe(p, "share");
   await shot(p, "share-desktop-light");
 

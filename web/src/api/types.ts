@@ -3,6 +3,8 @@
 // cannot drift; this module re-exports them and adds the query request's shape, which the server
 // parses field by field (query::request) rather than from one Rust type.
 export type {
+  Annotation,
+  AnnotationList,
   ApiToken,
   ComparisonValues,
   CreatedKey,
@@ -25,6 +27,7 @@ export type {
   KeyList,
   Meta,
   MetricName,
+  NewAnnotation,
   NewGoal,
   NewLabelled,
   NewSavedFunnel,

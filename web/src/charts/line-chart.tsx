@@ -68,8 +68,19 @@ export function LineChart(props: {
   height?: number;
   /** What the chart shows, for screen readers. */
   label: string;
+  /**
+   * Called with a bucket's index when it is clicked (null: buckets cannot be clicked);
+   * `pickHint(i)` says in the tooltip what the click opens, or null where it opens nothing.
+   */
+  onPick?: ((index: number) => void) | null;
+  pickHint?: (index: number) => string | null;
+  /** Buckets with notes (annotations): a dashed line on each, the notes in its tooltip. */
+  marks?: { index: number; texts: string[] }[];
 }) {
   const { metric, axisLabels, current, comparison, label } = props;
+  // The latest handlers, read at the click: a new closure each render must not rebuild the plot.
+  const pick = useRef(props);
+  pick.current = props;
   const height = props.height ?? 260;
   const box = useRef<HTMLDivElement>(null);
   const theme = useThemeVersion();
@@ -94,6 +105,10 @@ export function LineChart(props: {
     for (const v of [...cur, ...(cmp ?? [])]) if (typeof v === "number" && v > max) max = v;
     const { top, ticks } = yScale(max, metric);
     const font = `12px ${getComputedStyle(document.body).fontFamily}`;
+
+    const marks = (props.marks ?? []).filter((m) => m.index >= 0 && m.index < n);
+    const marked = new Map(marks.map((m) => [m.index, m.texts]));
+    const noteColor = cssVar("--warn");
 
     const tip = document.createElement("div");
     tip.className = "chart-tip";
@@ -142,7 +157,42 @@ export function LineChart(props: {
       ],
       series,
       hooks: {
-        init: [(u) => u.over.appendChild(tip)],
+        init: [
+          (u) => {
+            u.over.appendChild(tip);
+            u.over.addEventListener("click", () => {
+              const i = u.cursor.idx;
+              const { onPick, pickHint } = pick.current;
+              if (i === null || i === undefined || !onPick || (pickHint && pickHint(i) === null)) return;
+              onPick(i);
+            });
+          },
+        ],
+        // Notes: a dashed line across the plot and a dot above it, under the series.
+        drawAxes: [
+          (u) => {
+            if (!marks.length) return;
+            const ctx = u.ctx;
+            const { top, height: h } = u.bbox;
+            const r = 3.5 * devicePixelRatio;
+            ctx.save();
+            ctx.strokeStyle = noteColor;
+            ctx.fillStyle = noteColor;
+            ctx.lineWidth = devicePixelRatio;
+            ctx.setLineDash([4 * devicePixelRatio, 3 * devicePixelRatio]);
+            for (const m of marks) {
+              const x = Math.round(u.valToPos(m.index, "x", true));
+              ctx.beginPath();
+              ctx.moveTo(x, top + r);
+              ctx.lineTo(x, top + h);
+              ctx.stroke();
+              ctx.beginPath();
+              ctx.arc(x, top + r, r, 0, 2 * Math.PI);
+              ctx.fill();
+            }
+            ctx.restore();
+          },
+        ],
         setCursor: [
           (u) => {
             const i = u.cursor.idx;
@@ -163,6 +213,21 @@ export function LineChart(props: {
             };
             line(current.bucketLabels[i] ?? "", cur[i], "cur");
             if (cmp && comparison) line(comparison.bucketLabels[i] ?? "", cmp[i], "cmp");
+            for (const text of marked.get(i) ?? []) {
+              const p = document.createElement("div");
+              p.className = "chart-tip-note";
+              p.textContent = text;
+              tip.append(p);
+            }
+            const { onPick, pickHint } = pick.current;
+            const hint = onPick && pickHint ? pickHint(i) : null;
+            u.over.style.cursor = hint ? "pointer" : "";
+            if (hint) {
+              const p = document.createElement("div");
+              p.className = "chart-tip-hint";
+              p.textContent = hint;
+              tip.append(p);
+            }
             tip.style.display = "block";
             const w = u.over.clientWidth;
             const left = u.cursor.left;
@@ -183,7 +248,7 @@ export function LineChart(props: {
       ro.disconnect();
       plot.destroy();
     };
-  }, [ready, theme, metric, axisLabels.join("|"), JSON.stringify(current), JSON.stringify(comparison ?? null), height]);
+  }, [ready, theme, metric, axisLabels.join("|"), JSON.stringify(current), JSON.stringify(comparison ?? null), JSON.stringify(props.marks ?? []), height]);
 
   return (
     <div class="line-chart" ref={box} role="img" aria-label={label} style={{ height: height + "px" }}>

@@ -4,12 +4,14 @@ import { useState } from "preact/hooks";
 import { queryCsv } from "../api/client";
 import type { MetricName, QueryRequest } from "../api/types";
 import { LineChart, preloadChart } from "../charts/line-chart";
-import { allowedIntervals, bucketLabel, compareLabel, periodLabel, type Interval } from "../lib/dates";
+import { noteMarks, notesWithin } from "../lib/annotations";
+import { allowedIntervals, bucketLabel, compareLabel, periodDates, periodLabel, zoomPeriod, type Interval } from "../lib/dates";
 import { METRIC_LABEL } from "../lib/format";
 import { errorMessage } from "../components/states";
 import { queryBody, setState, useDash, type DashCtx } from "./ctx";
 import { topStatsMetrics } from "./top-stats";
 import { csvName } from "./dimensions";
+import { NotesDialog, useNotes } from "./annotations";
 import { PanelError } from "./panel";
 import { useQuery } from "./use-query";
 
@@ -41,6 +43,12 @@ export function MainGraph() {
   const [exportError, setExportError] = useState<unknown>(null);
   const [exporting, setExporting] = useState(false);
   const label = periodLabel(state.period, state.from, state.to);
+  const notes = useNotes(ctx);
+  const [notesOpen, setNotesOpen] = useState(false);
+  const shownDates = periodDates(state.period, state.from, state.to, ctx.today);
+  const lastDay = shownDates && shownDates[1] < ctx.today ? shownDates[1] : ctx.today;
+  const inPeriod = notesWithin(notes.data?.annotations ?? [], shownDates?.[0] ?? null, lastDay);
+  let markCount = 0;
 
   async function exportCsv() {
     setExporting(true);
@@ -70,6 +78,11 @@ export function MainGraph() {
     const labels = data.results.map((r) => String(r.dimensions[0] ?? ""));
     const hasCmp = !!state.compare && data.results.some((r) => r.comparison);
     const vs = compareLabel(state.compare, data.meta.comparison_date_range);
+    // A click on a bucket opens it (Plausible's "click a point to zoom"); the shared view too.
+    const zoom = (i: number) => zoomPeriod(labels[i] ?? "", iv, state.period, state.from, state.to, ctx.today);
+    const zoomable = iv === "day" || iv === "week" || iv === "month";
+    const marks = noteMarks(inPeriod, labels, iv).map((m) => ({ index: m.index, texts: m.notes.map((n) => n.text) }));
+    markCount = marks.length;
     chart = (
       <>
         <LineChart
@@ -86,6 +99,16 @@ export function MainGraph() {
               : null
           }
           label={`${METRIC_LABEL[metric]} per ${iv}, ${label}`}
+          onPick={
+            zoomable
+              ? (i) => {
+                  const z = zoom(i);
+                  if (z) setState(state, z);
+                }
+              : null
+          }
+          marks={marks}
+          pickHint={(i) => (zoom(i) ? `Click to see ${iv === "day" ? "this day by hour" : `this ${iv} by day`}` : null)}
         />
         {hasCmp && (
           <p class="graph-legend hint">
@@ -98,7 +121,7 @@ export function MainGraph() {
   }
 
   return (
-    <div class={"main-graph" + (q.loading && data ? " reloading" : "")} data-testid="main-graph" data-metric={metric} data-interval={state.interval} data-points={data?.results.length ?? ""} aria-busy={q.loading}>
+    <div class={"main-graph" + (q.loading && data ? " reloading" : "")} data-testid="main-graph" data-metric={metric} data-interval={state.interval} data-points={data?.results.length ?? ""} data-notes={inPeriod.length} data-marks={markCount} aria-busy={q.loading}>
       <div class="graph-head">
         <h2 class="graph-title">{METRIC_LABEL[metric]}</h2>
         <div class="graph-tools">
@@ -110,6 +133,20 @@ export function MainGraph() {
                 </button>
               ))}
             </div>
+          )}
+          {(ctx.scope.kind === "owner" || inPeriod.length > 0) && (
+            <button type="button" class="small" onClick={() => setNotesOpen(true)} data-testid="notes-button" title="Notes on dates of the graph (annotations)">
+              <svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true">
+                <path d="M4 2h8v12l-4-3-4 3z" fill="none" stroke="currentColor" stroke-width="1.6" stroke-linejoin="round" />
+              </svg>
+              Notes
+              {inPeriod.length > 0 && (
+                <span class="count">
+                  {inPeriod.length}
+                  <span class="visually-hidden"> in this period</span>
+                </span>
+              )}
+            </button>
           )}
           <button type="button" class="small" onClick={exportCsv} disabled={exporting} data-testid="export-csv" title="Download the graph's data as CSV">
             <svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true">
@@ -125,6 +162,9 @@ export function MainGraph() {
         </p>
       ) : null}
       {chart}
+      {notesOpen && (
+        <NotesDialog ctx={ctx} notes={notes} inPeriod={inPeriod} defaultDate={lastDay} open={notesOpen} onClose={() => setNotesOpen(false)} />
+      )}
     </div>
   );
 }

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import {
   addDays, addMonths, allowedIntervals, bucketLabel, compareLabel, defaultInterval, formatMetaRange,
   formatRange, isDate, periodDates, periodLabel, queryDateRange, realtimeRange, shiftPeriod, todayIn, weekday,
+  zoomPeriod,
 } from "./dates";
 
 test("today is the site's, not the browser's", () => {
@@ -115,4 +116,23 @@ test("time bucket labels", () => {
   assert.equal(bucketLabel("2026-01-05", "week", true), "Week of 5 Jan 2026");
   assert.equal(bucketLabel("2026-01", "month"), "Jan 26");
   assert.equal(bucketLabel("2026-01", "month", true), "January 2026");
+});
+
+test("a click on the graph's bucket opens its day, week or month within the period", () => {
+  const today = "2026-11-30";
+  // A day: that day alone; today is the "Today" period.
+  assert.deepEqual(zoomPeriod("2026-11-12", "day", "30d", null, null, today), { period: "custom", from: "2026-11-12", to: "2026-11-12" });
+  assert.deepEqual(zoomPeriod("2026-11-30", "day", "30d", null, null, today), { period: "day", from: null, to: null });
+  // A week that starts before the 30 days (from 1 Nov) is cut to them; one running past today too.
+  assert.deepEqual(zoomPeriod("2026-10-26", "week", "30d", null, null, today), { period: "custom", from: "2026-11-01", to: "2026-11-01" });
+  assert.deepEqual(zoomPeriod("2026-11-02", "week", "30d", null, null, today), { period: "custom", from: "2026-11-02", to: "2026-11-08" });
+  assert.deepEqual(zoomPeriod("2026-11-30", "week", "30d", null, null, today), { period: "day", from: null, to: null });
+  // A month: its days, cut to a custom range and to today.
+  assert.deepEqual(zoomPeriod("2026-02", "month", "12mo", null, null, today), { period: "custom", from: "2026-02-01", to: "2026-02-28" });
+  assert.deepEqual(zoomPeriod("2026-11", "month", "all", null, null, today), { period: "custom", from: "2026-11-01", to: "2026-11-30" });
+  assert.deepEqual(zoomPeriod("2026-03", "month", "custom", "2026-03-10", "2026-06-20", today), { period: "custom", from: "2026-03-10", to: "2026-03-31" });
+  // Nothing finer than an hour, and nothing for a label that is not a date.
+  assert.equal(zoomPeriod("2026-11-12 13:00", "hour", "7d", null, null, today), null);
+  assert.equal(zoomPeriod("2026-11-12 13:05", "minute", "realtime", null, null, today), null);
+  assert.equal(zoomPeriod("", "day", "30d", null, null, today), null);
 });

@@ -282,3 +282,35 @@ export function bucketLabel(label: string, interval: Interval, long = false): st
   if (!long) return dm;
   return interval === "week" ? `Week of ${dm} ${date.slice(0, 4)}` : `${WEEKDAYS[weekday(date)]} ${dm} ${date.slice(0, 4)}`;
 }
+
+/**
+ * The period a click on the main graph's bucket opens: a day's bucket gives that day (by hours),
+ * a week's its days, a month's its days, each cut to the period shown and to today (a week can
+ * start before a 30-day period does). Today alone is the "Today" period. Null for hours and
+ * minutes (nothing finer to open) and for a label that is not a date.
+ */
+export function zoomPeriod(
+  label: string, interval: Interval, period: Period, from: string | null, to: string | null, today: string,
+): { period: "day" | "custom"; from: string | null; to: string | null } | null {
+  let a: string, b: string;
+  if (interval === "day" || interval === "week") {
+    a = label.slice(0, 10);
+    if (!isDate(a)) return null;
+    b = interval === "day" ? a : addDays(a, 6);
+  } else if (interval === "month") {
+    a = label.slice(0, 7) + "-01";
+    if (!isDate(a)) return null;
+    b = lastOfMonth(a);
+  } else {
+    return null;
+  }
+  const shown = periodDates(period, from, to, today);
+  if (shown) {
+    if (a < shown[0]) a = shown[0];
+    if (b > shown[1]) b = shown[1];
+  }
+  if (b > today) b = today;
+  if (a > b) return null;
+  if (a === today && b === today) return { period: "day", from: null, to: null };
+  return { period: "custom", from: a, to: b };
+}
