@@ -98,6 +98,56 @@ async fn owners_query_their_projects_from_rollups() {
     assert_eq!(by_source["results"][0]["comparison"]["metrics"], json!([0, 0, 0, null]));
 }
 
+/// A custom comparison range of one day against a week by day: the first day compares with it,
+/// the six others have no comparison (not zeros); the day of week can be matched instead.
+#[tokio::test]
+async fn a_custom_comparison_range_and_matching_the_day_of_week() {
+    let app = with_three_pageviews().await;
+    let today = chrono::Utc::now().date_naive();
+    let week_by_day = |compare: Value| json!({"dimensions": ["time:day"], "metrics": ["pageviews"], "date_range": "7d", "compare": compare});
+    let today_s = today.to_string();
+    let answer = app
+        .call(
+            Method::POST,
+            "/api/v1/query",
+            Some(query_body(&app, week_by_day(json!([today_s, today_s])))),
+            Some(&app.token),
+        )
+        .await
+        .json();
+    let rows = answer["results"].as_array().unwrap();
+    assert_eq!(rows.len(), 7, "{answer}");
+    assert_eq!(rows[0]["comparison"]["dimensions"], json!([today_s]), "{answer}");
+    assert_eq!(rows[0]["comparison"]["metrics"], json!([3]));
+    assert!(rows[1..].iter().all(|r| r.get("comparison").is_none()), "{answer}");
+    assert_eq!(answer["totals"]["comparison"]["metrics"], json!([3]));
+    assert_eq!(
+        answer["meta"]["comparison_date_range"],
+        json!([
+            format!("{today_s}T00:00:00"),
+            format!("{}T00:00:00", today.succ_opt().unwrap())
+        ])
+    );
+
+    let mut matched = query_body(&app, json!({"compare": "year_over_year", "match_day_of_week": true}));
+    let answer = app
+        .call(Method::POST, "/api/v1/query", Some(matched.clone()), Some(&app.token))
+        .await
+        .json();
+    let weeks_back = today - chrono::Duration::days(364);
+    assert_eq!(
+        answer["meta"]["comparison_date_range"][0],
+        format!("{weeks_back}T00:00:00"),
+        "{answer}"
+    );
+    matched["compare"] = json!([today_s, today_s]);
+    let refused = app
+        .call(Method::POST, "/api/v1/query", Some(matched), Some(&app.token))
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert_eq!(refused.json()["field"], "match_day_of_week");
+}
+
 #[tokio::test]
 async fn csv_export_of_any_query() {
     let app = with_three_pageviews().await;

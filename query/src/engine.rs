@@ -280,6 +280,14 @@ impl TimeLayout {
         })
     }
 
+    /// Whether a row of this label (`None`: no time dimension) has a bucket in this layout.
+    fn has_label(&self, label: Option<i64>) -> bool {
+        match (self, label) {
+            (TimeLayout::Buckets { labels, .. }, Some(l)) => (l as usize) < labels.len(),
+            _ => true,
+        }
+    }
+
     /// Every label a complete answer has a row for (empty buckets included), in order.
     fn all_labels(&self) -> Vec<i64> {
         match self {
@@ -893,11 +901,15 @@ pub async fn run(store: &dyn Store, q: &Query, opts: &EngineOptions) -> Result<Q
         .map(|key| {
             let acc = main.rows.get(&key).unwrap_or(&empty);
             let metrics = metrics_of(q, acc);
-            let comparison = previous.as_ref().map(|(p, p_layout)| {
+            let comparison = previous.as_ref().and_then(|(p, p_layout)| {
                 // Time buckets match by position (day 3 with the earlier period's day 3), the
-                // heatmap by cell, fields by value.
+                // heatmap by cell, fields by value. A custom comparison range shorter than the
+                // range has no bucket for the last ones: no comparison there, rather than zeros.
+                if !p_layout.has_label(key.1) {
+                    return None;
+                }
                 let acc = p.rows.get(&key).unwrap_or(&empty);
-                comparison(q, &metrics, dimension_values(q, &key, p_layout), acc)
+                Some(comparison(q, &metrics, dimension_values(q, &key, p_layout), acc))
             });
             let row = Row {
                 dimensions: dimension_values(q, &key, &layout),

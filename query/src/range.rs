@@ -39,6 +39,9 @@ pub enum Compare {
     PreviousPeriod,
     /// The same local dates (and times) one year earlier, Feb 29 becoming Feb 28.
     YearOverYear,
+    /// Whole local days the owner chose, `first <= last`, of any length: time buckets still
+    /// match by position, so a shorter range leaves the last buckets without a comparison.
+    Custom { first: NaiveDate, last: NaiveDate },
 }
 
 impl Compare {
@@ -46,9 +49,11 @@ impl Compare {
         match self {
             Compare::PreviousPeriod => "previous_period",
             Compare::YearOverYear => "year_over_year",
+            Compare::Custom { .. } => "custom",
         }
     }
 
+    /// The named comparisons (a custom one is a pair of dates, see [`resolve_custom`]).
     pub fn parse(name: &str) -> Option<Compare> {
         match name {
             "previous_period" => Some(Compare::PreviousPeriod),
@@ -57,6 +62,11 @@ impl Compare {
         }
     }
 }
+
+/// `match_day_of_week` and a custom comparison range exclude each other: the owner chose the
+/// custom days already.
+pub const MATCH_DAY_OF_WEEK_NAMED_ONLY: &str =
+    "applies to \"previous_period\" and \"year_over_year\"; a custom comparison range is used as given";
 
 /// Wall time formatting for `meta`: ISO 8601 without offset, fractions only when present.
 fn iso(t: NaiveDateTime) -> String {
@@ -109,11 +119,44 @@ impl Range {
         [iso(self.first), iso(self.last_exclusive)]
     }
 
-    /// The range `compare` compares this one with.
-    pub fn comparison(&self, compare: Compare, tz: Tz) -> Range {
-        match compare {
-            Compare::PreviousPeriod => self.previous_period(tz),
-            Compare::YearOverYear => self.year_over_year(tz),
+    /// The range `compare` compares this one with. With `match_day_of_week`, the named
+    /// comparisons move back by whole weeks instead, so each day meets the same weekday (Mondays
+    /// against Mondays, which matters for sites whose weekends differ from their weekdays):
+    /// the previous period by the fewest weeks that do not overlap the range, a year by 52 weeks
+    /// (364 days).
+    pub fn comparison(&self, compare: Compare, match_day_of_week: bool, tz: Tz) -> Range {
+        match (compare, match_day_of_week) {
+            (Compare::PreviousPeriod, false) => self.previous_period(tz),
+            (Compare::YearOverYear, false) => self.year_over_year(tz),
+            (Compare::PreviousPeriod, true) => self.weeks_earlier(self.weeks_spanned(), tz),
+            (Compare::YearOverYear, true) => self.weeks_earlier(52, tz),
+            (Compare::Custom { first, last }, _) => Range::from_dates(first, last, tz),
+        }
+    }
+
+    /// The whole weeks the range spans, rounded up: local days for whole-day ranges, else
+    /// elapsed time (at least one).
+    fn weeks_spanned(&self) -> i64 {
+        let days = match self.whole_days() {
+            Some((first, last)) => (last - first).num_days() + 1,
+            None => (self.to - self.from + DAY_MS - 1) / DAY_MS,
+        };
+        ((days + 6) / 7).max(1)
+    }
+
+    /// The same local wall times `weeks` weeks earlier (weekdays kept).
+    pub fn weeks_earlier(&self, weeks: i64, tz: Tz) -> Range {
+        let back = Duration::days(7 * weeks);
+        if let Some((first, last)) = self.whole_days() {
+            return Range::from_dates(first - back, last - back, tz);
+        }
+        let (first, last_exclusive) = (self.first - back, self.last_exclusive - back);
+        let (from, to) = (local_to_utc(tz, first), local_to_utc(tz, last_exclusive));
+        Range {
+            from,
+            to: to.max(from),
+            first,
+            last_exclusive,
         }
     }
 
@@ -247,6 +290,22 @@ pub fn resolve(value: &serde_json::Value, now: Millis, tz: Tz) -> Result<Range, 
         }
         _ => Err(format!("expected {FORMS}")),
     }
+}
+
+/// A custom `compare` value: `["YYYY-MM-DD", "YYYY-MM-DD"]`, inclusive local dates under the
+/// limits of a `date_range`.
+pub fn resolve_custom(pair: &[serde_json::Value], tz: Tz) -> Result<Compare, RangeError> {
+    let dates = match pair {
+        [a, b] => a.as_str().and_then(parse_date).zip(b.as_str().and_then(parse_date)),
+        _ => None,
+    };
+    let Some((first, last)) = dates else {
+        return Err(
+            "a custom comparison is two dates, [\"YYYY-MM-DD\", \"YYYY-MM-DD\"] (inclusive local dates)".to_owned(),
+        );
+    };
+    whole_days(first, last, tz)?;
+    Ok(Compare::Custom { first, last })
 }
 
 fn instants(from: Millis, to: Millis, tz: Tz) -> Result<Range, RangeError> {

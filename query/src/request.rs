@@ -36,7 +36,7 @@ pub const MAX_LIMIT: usize = 10_000;
 /// Longest goal (an event name), in characters: the contract's limit on event names.
 pub const MAX_GOAL_CHARS: usize = contract::limits::MAX_EVENT_NAME_CHARS;
 /// The top-level fields of a request.
-pub const REQUEST_FIELDS: [&str; 10] = [
+pub const REQUEST_FIELDS: [&str; 11] = [
     "project_id",
     "metrics",
     "dimensions",
@@ -46,6 +46,7 @@ pub const REQUEST_FIELDS: [&str; 10] = [
     "order_by",
     "limit",
     "compare",
+    "match_day_of_week",
     "goal",
 ];
 
@@ -303,6 +304,9 @@ pub struct Query {
     /// 1..=[`MAX_LIMIT`].
     pub limit: usize,
     pub compare: Option<Compare>,
+    /// Named comparisons move back by whole weeks (see [`Range::comparison`]); only with
+    /// `previous_period` or `year_over_year`.
+    pub match_day_of_week: bool,
     /// Set exactly when `compare` is.
     pub comparison_range: Option<Range>,
     /// What `conversion_rate` counts; set exactly when `conversion_rate` is asked without the
@@ -706,18 +710,36 @@ fn parse_limit(value: Option<&Value>) -> Result<usize, QueryError> {
     }
 }
 
-fn parse_compare(value: Option<&Value>) -> Result<Option<Compare>, QueryError> {
+fn parse_compare(value: Option<&Value>, tz: Tz) -> Result<Option<Compare>, QueryError> {
+    const FORMS: &str = "\"previous_period\", \"year_over_year\" or a custom range [\"YYYY-MM-DD\", \"YYYY-MM-DD\"]";
     let Some(value) = value else { return Ok(None) };
-    let name = str_of(value, "compare", "\"previous_period\" or \"year_over_year\"")?;
+    if let Value::Array(pair) = value {
+        return crate::range::resolve_custom(pair, tz)
+            .map(Some)
+            .map_err(|m| QueryError::new("compare", m));
+    }
+    let name = str_of(value, "compare", FORMS)?;
     match Compare::parse(name) {
         Some(c) => Ok(Some(c)),
         None => err(
             "compare",
             format!(
-                "unknown comparison {name:?}{}; expected \"previous_period\" or \"year_over_year\"",
+                "unknown comparison {name:?}{}; expected {FORMS}",
                 hint(name, ["previous_period", "year_over_year"])
             ),
         ),
+    }
+}
+
+fn parse_match_day_of_week(value: Option<&Value>, compare: Option<Compare>) -> Result<bool, QueryError> {
+    let Some(value) = value else { return Ok(false) };
+    let Some(on) = value.as_bool() else {
+        return err("match_day_of_week", "must be true or false");
+    };
+    match compare {
+        Some(Compare::Custom { .. }) if on => err("match_day_of_week", crate::range::MATCH_DAY_OF_WEEK_NAMED_ONLY),
+        None if on => err("match_day_of_week", "needs compare"),
+        _ => Ok(on),
     }
 }
 
@@ -804,7 +826,8 @@ pub fn parse_query(body: &Value, now: Millis) -> Result<Query, QueryError> {
         None if live.is_some() => Range::live(now, timezone),
         _ => parse_date_range(body, now, timezone)?,
     };
-    let compare = parse_compare(get(body, "compare"))?;
+    let compare = parse_compare(get(body, "compare"), timezone)?;
+    let match_day_of_week = parse_match_day_of_week(get(body, "match_day_of_week"), compare)?;
     let goal = parse_goal(get(body, "goal"))?;
     let order_by = parse_order_by(get(body, "order_by"), &metrics, &dimensions)?;
     let limit = parse_limit(get(body, "limit"))?;
@@ -846,7 +869,7 @@ pub fn parse_query(body: &Value, now: Millis) -> Result<Query, QueryError> {
     } else {
         range
     };
-    let comparison_range = compare.map(|c| range.comparison(c, timezone));
+    let comparison_range = compare.map(|c| range.comparison(c, match_day_of_week, timezone));
     let q = Query {
         project,
         metrics,
@@ -857,6 +880,7 @@ pub fn parse_query(body: &Value, now: Millis) -> Result<Query, QueryError> {
         order_by,
         limit,
         compare,
+        match_day_of_week,
         comparison_range,
         goal,
         goal_filters,

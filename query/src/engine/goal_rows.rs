@@ -193,6 +193,7 @@ async fn all_visitors(
         goal: None,
         goal_filters: Vec::new(),
         compare: None,
+        match_day_of_week: false,
         comparison_range: None,
         ..q.clone()
     };

@@ -189,7 +189,7 @@ fn local_midnight_in_a_gap_is_the_end_of_the_gap() {
 fn previous_period_is_as_many_days_before() {
     let now = ms(NOW);
     let r = resolve(&json!("7d"), now, NY).unwrap();
-    let p = r.comparison(Compare::PreviousPeriod, NY);
+    let p = r.comparison(Compare::PreviousPeriod, false, NY);
     assert_eq!(p.whole_days(), Some((date("2026-02-23"), date("2026-03-01"))));
     assert_eq!((p.from, p.to), (ms("2026-02-23T00:00:00-05:00"), r.from));
     // The 23-hour day compares with the 24-hour day before it.
@@ -240,8 +240,72 @@ fn year_over_year_keeps_the_local_dates() {
     );
     // Exact instants keep their local wall times.
     let r = resolve(&json!(["2024-02-29T10:00:00Z", "2024-02-29T11:00:00Z"]), ms(NOW), UTC).unwrap();
-    let y = r.comparison(Compare::YearOverYear, UTC);
+    let y = r.comparison(Compare::YearOverYear, false, UTC);
     assert_eq!((y.from, y.to), (ms("2023-02-28T10:00:00Z"), ms("2023-02-28T11:00:00Z")));
+}
+
+/// With `match_day_of_week` the named comparisons move back by whole weeks, checked against a
+/// brute force: every day of the comparison has the weekday of its day in the range, the
+/// comparison ends before the range (previous period) and is as long.
+#[test]
+fn matching_the_day_of_week_moves_back_by_whole_weeks() {
+    use chrono::Datelike;
+    let now = ms(NOW);
+    for name in RELATIVE.map(|r| r.0) {
+        let r = resolve(&json!(name), now, NY).unwrap();
+        let (first, last) = r.whole_days().unwrap();
+        let days = (last - first).num_days() + 1;
+        for compare in [Compare::PreviousPeriod, Compare::YearOverYear] {
+            let c = r.comparison(compare, true, NY);
+            let (cf, cl) = c.whole_days().unwrap();
+            assert_eq!((cl - cf).num_days() + 1, days, "{name} {compare:?}");
+            assert_eq!(cf.weekday(), first.weekday(), "{name} {compare:?}");
+            let back = (first - cf).num_days();
+            assert_eq!(back % 7, 0, "{name} {compare:?}");
+            match compare {
+                // The fewest weeks that do not overlap: as far back as the range is long, rounded
+                // up to a week.
+                Compare::PreviousPeriod => {
+                    assert!(cl < first, "{name}");
+                    assert!(
+                        back >= days && back < days + 7,
+                        "{name}: {back} days back for {days} days"
+                    );
+                }
+                _ => assert_eq!(back, 364, "{name}"),
+            }
+        }
+    }
+    // "day" (a Sunday) meets the Sunday before, not Saturday.
+    let r = resolve(&json!("day"), now, NY).unwrap();
+    let c = r.comparison(Compare::PreviousPeriod, true, NY);
+    assert_eq!(c.whole_days(), Some((date("2026-03-01"), date("2026-03-01"))));
+    // Exact instants keep their wall times, whole weeks earlier.
+    let r = resolve(&json!(["2026-01-05T10:00:00Z", "2026-01-05T12:30:00Z"]), now, KOLKATA).unwrap();
+    let c = r.comparison(Compare::PreviousPeriod, true, KOLKATA);
+    assert_eq!((c.from, c.to), (ms("2025-12-29T10:00:00Z"), ms("2025-12-29T12:30:00Z")));
+    let c = r.comparison(Compare::YearOverYear, true, KOLKATA);
+    assert_eq!((c.from, c.to), (ms("2025-01-06T10:00:00Z"), ms("2025-01-06T12:30:00Z")));
+}
+
+#[test]
+fn a_custom_comparison_is_the_days_given() {
+    let r = resolve(&json!("7d"), ms(NOW), NY).unwrap();
+    let custom = crate::range::resolve_custom(&[json!("2025-12-01"), json!("2025-12-31")], NY).unwrap();
+    let c = r.comparison(custom, false, NY);
+    assert_eq!(c.whole_days(), Some((date("2025-12-01"), date("2025-12-31"))));
+    assert_eq!(c.from, ms("2025-12-01T00:00:00-05:00"));
+    for bad in [
+        json!(["2025-12-31", "2025-12-01"]),
+        json!(["2025-12-01"]),
+        json!(["2025-12-01T00:00:00Z", "2025-12-02T00:00:00Z"]),
+        json!(["1999-12-31", "2000-01-01"]),
+        json!(["2020-01-01", "2025-01-01"]),
+        json!([1, 2]),
+    ] {
+        let pair = bad.as_array().unwrap();
+        assert!(crate::range::resolve_custom(pair, NY).is_err(), "{bad} was accepted");
+    }
 }
 
 #[test]

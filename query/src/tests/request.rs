@@ -309,6 +309,50 @@ fn top_level_errors() {
     }
     assert_eq!(field_of(&[("compare", json!("last_year"))]), "compare");
     assert_eq!(field_of(&[("compare", json!(true))]), "compare");
+    assert_eq!(field_of(&[("compare", json!(["2026-01-02", "2026-01-01"]))]), "compare");
+    assert_eq!(field_of(&[("compare", json!(["2026-01-01"]))]), "compare");
+    assert_eq!(field_of(&[("match_day_of_week", json!(true))]), "match_day_of_week");
+    assert_eq!(
+        field_of(&[
+            ("compare", json!("previous_period")),
+            ("match_day_of_week", json!("yes"))
+        ]),
+        "match_day_of_week"
+    );
+    assert_eq!(
+        field_of(&[
+            ("compare", json!(["2026-01-01", "2026-01-31"])),
+            ("match_day_of_week", json!(true))
+        ]),
+        "match_day_of_week"
+    );
+}
+
+#[test]
+fn comparison_options() {
+    // A custom range, in the request's time zone, of any length.
+    let q = ok(&[
+        ("compare", json!(["2025-12-01", "2025-12-10"])),
+        ("date_range", json!(["2026-01-01", "2026-01-31"])),
+        ("timezone", json!("Asia/Kolkata")),
+    ]);
+    assert_eq!(q.compare.map(|c| c.name()), Some("custom"));
+    let c = q.comparison_range.unwrap();
+    assert_eq!(
+        (c.from, c.to),
+        (ms("2025-12-01T00:00:00+05:30"), ms("2025-12-11T00:00:00+05:30"))
+    );
+    // Matching the day of week: 31 days compare with the 31 days five weeks earlier.
+    let q = ok(&[
+        ("compare", json!("previous_period")),
+        ("match_day_of_week", json!(true)),
+        ("date_range", json!(["2026-01-01", "2026-01-31"])),
+    ]);
+    assert!(q.match_day_of_week);
+    assert_eq!(q.comparison_range.unwrap().iso()[0], "2025-11-27T00:00:00");
+    // false is allowed anywhere (a client that always sends the flag).
+    let q = ok(&[("match_day_of_week", json!(false))]);
+    assert!(!q.match_day_of_week && q.comparison_range.is_none());
 }
 
 #[test]
