@@ -214,6 +214,84 @@ test("keyboard shortcuts change the period and the comparison", async () => {
   await page.waitForURL((u) => !u.search.includes("period=7d"));
 });
 
+/** The comparison values the top stats show (`data-previous`) equal the API's for `body`. */
+async function expectComparison(p, body) {
+  const r = await query({ metrics: TOP, ...body });
+  const shown = async (metric) => {
+    const v = await p.getByTestId(`top-stat-${metric}`).getAttribute("data-previous");
+    return v === "" || v === null ? null : Number(v);
+  };
+  for (const [i, metric] of TOP.entries()) {
+    const want = r.totals.comparison.metrics[i];
+    await assert.doesNotReject(
+      waitFor(async () => (await shown(metric)) === want),
+      `top stat ${metric} should compare with ${want} for ${JSON.stringify(body)} (shows ${await shown(metric)})`,
+    );
+  }
+  return r;
+}
+
+const isoDay = (daysAgo) => new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10);
+
+test("the comparison menu: a year back, the same weekdays, or the owner's own days", async () => {
+  const menu = page.getByTestId("compare-menu");
+  await menu.click();
+  await page.getByRole("link", { name: "Year over year" }).click();
+  await page.waitForURL((u) => u.searchParams.get("compare") === "year_over_year");
+  await expectComparison(page, { date_range: "30d", compare: "year_over_year" });
+
+  await menu.click();
+  await page.getByRole("link", { name: "Previous period" }).click();
+  await page.waitForURL((u) => u.searchParams.get("compare") === "previous_period");
+  await menu.click();
+  await page.getByLabel("Match day of week").check();
+  await page.waitForURL((u) => u.searchParams.get("match_day_of_week") === "true");
+  // 30 days meet the 30 days five weeks earlier: the seeded month's first days against nothing.
+  const matched = await expectComparison(page, { date_range: "30d", compare: "previous_period", match_day_of_week: true });
+  assert.equal(matched.meta.comparison_date_range[0].slice(0, 10), isoDay(29 + 35));
+  assert.match(await menu.textContent(), /vs previous period, same weekdays/);
+  await page.keyboard.press("Escape");
+
+  // Last 7 days against ten days of the owner's choice, typed into the menu's form.
+  await page.keyboard.press("w");
+  await page.waitForURL((u) => u.searchParams.get("period") === "7d");
+  await menu.click();
+  const own = page.getByRole("group", { name: "Compare with days of your choice" });
+  const [from, to] = [isoDay(20), isoDay(11)];
+  await own.getByLabel("From").fill(from);
+  await own.getByLabel("To").fill(to);
+  await page.getByRole("button", { name: /^Compare with / }).click();
+  await page.waitForURL((u) => u.searchParams.get("compare") === "custom");
+  const url = new URL(page.url());
+  assert.deepEqual([url.searchParams.get("compare_from"), url.searchParams.get("compare_to")], [from, to]);
+  assert.equal(url.searchParams.get("match_day_of_week"), null, "the weekday flag belongs to named comparisons");
+  await expectComparison(page, { date_range: "7d", compare: [from, to] });
+  assert.match(await menu.textContent(), /^vs /);
+  // The graph's comparison line covers the 7 buckets (10 days are longer than 7).
+  const graph = page.getByTestId("main-graph");
+  await graph.locator(".graph-legend").waitFor();
+  assert.match(await graph.locator(".graph-legend").textContent(), /–/);
+  await shot(page, "compare-custom-desktop-light");
+  // The open menu at 375 px in the dark, and axe with it open.
+  await page.setViewportSize({ width: 375, height: 800 });
+  await page.emulateMedia({ colorScheme: "dark" });
+  await menu.click();
+  await own.waitFor();
+  await axe(page, "comparison menu");
+  await page.screenshot({ path: `${process.env.SCREENSHOT_DIR ?? "/tmp"}/compare-menu-mobile-dark.png` });
+  await page.keyboard.press("Escape");
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.emulateMedia({ colorScheme: "light" });
+  // A reload keeps it all; "c" turns the comparison off and forgets the days.
+  await page.reload();
+  await expectComparison(page, { date_range: "7d", compare: [from, to] });
+  await page.keyboard.press("c");
+  await page.waitForURL((u) => !u.search.includes("compare"));
+  await page.keyboard.press("t");
+  await page.waitForURL((u) => !u.search.includes("period=7d"));
+  await expectTopStats(page, { date_range: "30d", compare: "previous_period" });
+});
+
 test("the CSV download is the API's CSV of the same query", async () => {
   const sent = page.waitForRequest((r) => r.url().endsWith("/query") && (r.headers()["accept"] ?? "").includes("text/csv"));
   const download = page.waitForEvent("download");

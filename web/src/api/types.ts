@@ -83,7 +83,10 @@ export interface QueryRequest {
   timezone?: string;
   order_by?: [string, "asc" | "desc"][];
   limit?: number;
-  compare?: "previous_period" | "year_over_year";
+  /** A named comparison, or a custom range of local days `[first, last]`. */
+  compare?: "previous_period" | "year_over_year" | [string, string];
+  /** Named comparisons only: move back by whole weeks so weekdays meet. */
+  match_day_of_week?: boolean;
   goal?: string;
 }
 

@@ -8,6 +8,7 @@ import { noteMarks, notesWithin } from "../lib/annotations";
 import { allowedIntervals, bucketLabel, compareLabel, periodDates, periodLabel, zoomPeriod, type Interval } from "../lib/dates";
 import { METRIC_LABEL } from "../lib/format";
 import { errorMessage } from "../components/states";
+import { comparisonFields } from "../lib/url-state";
 import { queryBody, setState, useDash, type DashCtx } from "./ctx";
 import { topStatsMetrics } from "./top-stats";
 import { csvName } from "./dimensions";
@@ -27,7 +28,7 @@ export function timelineBody(ctx: DashCtx): QueryRequest {
     metrics: [graphMetric(ctx)],
     dimensions: ["time:" + state.interval],
     limit: 1000,
-    ...(state.compare ? { compare: state.compare } : {}),
+    ...comparisonFields(state),
   });
 }
 

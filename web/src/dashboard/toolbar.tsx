@@ -1,9 +1,9 @@
 // The dashboard's controls: the period picker (with a custom range), the arrows moving the
 // period, the comparison menu, the Filter button, and the chips of the active filters.
-import { useState } from "preact/hooks";
+import { useId, useState } from "preact/hooks";
 import { linkClick } from "../lib/router";
-import { formatRange, isDate, periodLabel, shiftPeriod } from "../lib/dates";
-import { removeFilter, type Period } from "../lib/url-state";
+import { formatRange, isDate, periodDates, periodLabel, shiftPeriod } from "../lib/dates";
+import { removeFilter, type Compare, type Period } from "../lib/url-state";
 import { setState, stateUrl, useDash } from "./ctx";
 import { filterLabel } from "./dimensions";
 import { Menu } from "./menu";
@@ -52,29 +52,13 @@ export function Toolbar({ onFilter, onHelp, explore = false }: { onFilter: () =>
       </div>
       {state.period !== "realtime" && !explore && (
         <Menu
-          label={state.compare === "year_over_year" ? "vs last year" : state.compare ? "vs previous period" : "Compare"}
+          label={compareText(state.compare, state.compareFrom, state.compareTo, state.matchDayOfWeek)}
           // The accessible name holds the visible text (WCAG 2.5.3, "label in name").
-          ariaLabel={state.compare === "year_over_year" ? "Compare vs last year" : state.compare ? "Compare vs previous period" : "Compare: off"}
+          ariaLabel={state.compare ? "Compare " + compareText(state.compare, state.compareFrom, state.compareTo, state.matchDayOfWeek) : "Compare: off"}
           buttonClass={state.compare ? "compare-on" : ""}
           testid="compare-menu"
         >
-          {(close) => (
-            <ul class="menu-list">
-              {(
-                [
-                  [null, "Off"],
-                  ["previous_period", "Previous period"],
-                  ["year_over_year", "Year over year"],
-                ] as const
-              ).map(([c, text]) => (
-                <li key={text}>
-                  <a href={stateUrl(state, { compare: c })} aria-current={state.compare === c ? "true" : undefined} onClick={(e) => { linkClick(e); close(); }}>
-                    {text}
-                  </a>
-                </li>
-              ))}
-            </ul>
-          )}
+          {(close) => <CompareMenu close={close} />}
         </Menu>
       )}
       <button type="button" onClick={onFilter} data-testid="filter-button">
@@ -95,9 +79,6 @@ export function Toolbar({ onFilter, onHelp, explore = false }: { onFilter: () =>
 function PeriodMenu({ close, dashboard }: { close: () => void; dashboard: boolean }) {
   const ctx = useDash();
   const { state, today } = ctx;
-  const [from, setFrom] = useState(state.from ?? today);
-  const [to, setTo] = useState(state.to ?? today);
-  const valid = isDate(from) && isDate(to) && from <= to && to <= today;
   return (
     <>
       <ul class="menu-list">
@@ -117,27 +98,110 @@ function PeriodMenu({ close, dashboard }: { close: () => void; dashboard: boolea
           </li>
         ))}
       </ul>
-      <form
-        class="custom-range"
-        onSubmit={(e) => {
-          e.preventDefault();
-          if (!valid) return;
+      <RangeForm
+        legend="Custom range"
+        initial={[state.from ?? today, state.to ?? today]}
+        today={today}
+        submitText={(from, to) => `Show ${formatRange(from, to)}`}
+        onSubmit={(from, to) => {
           setState(state, { period: "custom", from, to });
           close();
         }}
-      >
-        <fieldset>
-          <legend>Custom range</legend>
-          <label for="range-from">From</label>
-          <input id="range-from" type="date" value={from} max={today} min="2000-01-01" onInput={(e) => setFrom((e.currentTarget as HTMLInputElement).value)} />
-          <label for="range-to">To</label>
-          <input id="range-to" type="date" value={to} max={today} min="2000-01-01" onInput={(e) => setTo((e.currentTarget as HTMLInputElement).value)} />
-        </fieldset>
-        <button type="submit" class="primary" disabled={!valid}>
-          {valid ? `Show ${formatRange(from, to)}` : "Show"}
-        </button>
-      </form>
+      />
     </>
+  );
+}
+
+/** The compare button's text: "Compare" when off, else what the dashboard compares with. */
+function compareText(compare: Compare | null, from: string | null, to: string | null, matchDay: boolean): string {
+  if (compare === "custom" && from && to) return "vs " + formatRange(from, to);
+  if (!compare) return "Compare";
+  return (compare === "year_over_year" ? "vs last year" : "vs previous period") + (matchDay ? ", same weekdays" : "");
+}
+
+function CompareMenu({ close }: { close: () => void }) {
+  const ctx = useDash();
+  const { state, today } = ctx;
+  const named = state.compare === "previous_period" || state.compare === "year_over_year";
+  // A new custom comparison starts from the period before the shown one (an owner usually
+  // moves it from there).
+  const shown = periodDates(state.period, state.from, state.to, today);
+  const before = shown ? shiftPeriod("custom", shown[0], shown[1], -1, today) : null;
+  const initial: [string, string] =
+    state.compareFrom && state.compareTo ? [state.compareFrom, state.compareTo] : before ? [before.from, before.to] : [today, today];
+  return (
+    <>
+      <ul class="menu-list">
+        {(
+          [
+            [null, "Off"],
+            ["previous_period", "Previous period"],
+            ["year_over_year", "Year over year"],
+          ] as const
+        ).map(([c, text]) => (
+          <li key={text}>
+            <a href={stateUrl(state, { compare: c })} aria-current={state.compare === c ? "true" : undefined} onClick={(e) => { linkClick(e); close(); }}>
+              {text}
+            </a>
+          </li>
+        ))}
+      </ul>
+      {named && (
+        <label class="menu-check" title="Move the comparison back by whole weeks, so Mondays meet Mondays">
+          <input
+            type="checkbox"
+            checked={state.matchDayOfWeek}
+            data-testid="match-day-of-week"
+            onChange={(e) => setState(state, { matchDayOfWeek: (e.currentTarget as HTMLInputElement).checked })}
+          />
+          Match day of week
+        </label>
+      )}
+      <RangeForm
+        legend="Compare with days of your choice"
+        initial={initial}
+        today={today}
+        submitText={(from, to) => `Compare with ${formatRange(from, to)}`}
+        onSubmit={(from, to) => {
+          setState(state, { compare: "custom", compareFrom: from, compareTo: to });
+          close();
+        }}
+      />
+    </>
+  );
+}
+
+/** Two date inputs and a submit button; `today` is the latest date allowed. */
+function RangeForm(props: {
+  legend: string;
+  initial: [string, string];
+  today: string;
+  submitText: (from: string, to: string) => string;
+  onSubmit: (from: string, to: string) => void;
+}) {
+  const [from, setFrom] = useState(props.initial[0]);
+  const [to, setTo] = useState(props.initial[1]);
+  const id = useId();
+  const valid = isDate(from) && isDate(to) && from <= to && to <= props.today;
+  return (
+    <form
+      class="custom-range"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (valid) props.onSubmit(from, to);
+      }}
+    >
+      <fieldset>
+        <legend>{props.legend}</legend>
+        <label for={id + "from"}>From</label>
+        <input id={id + "from"} type="date" value={from} max={props.today} min="2000-01-01" onInput={(e) => setFrom((e.currentTarget as HTMLInputElement).value)} />
+        <label for={id + "to"}>To</label>
+        <input id={id + "to"} type="date" value={to} max={props.today} min="2000-01-01" onInput={(e) => setTo((e.currentTarget as HTMLInputElement).value)} />
+      </fieldset>
+      <button type="submit" class="primary" disabled={!valid}>
+        {valid ? props.submitText(from, to) : "Show"}
+      </button>
+    </form>
   );
 }
 

@@ -2,19 +2,19 @@
 // and the visitors here now (refreshed every 30 s). Clicking a stat picks the graph's metric.
 import { useLayoutEffect, useState } from "preact/hooks";
 import { query } from "../api/client";
-import type { MetricName, QueryResult } from "../api/types";
+import type { MetricName, QueryRequest, QueryResult } from "../api/types";
 import { compareLabel } from "../lib/dates";
 import { change, fullNumber, LOWER_IS_BETTER, METRIC_LABEL, metricValue } from "../lib/format";
-import { GRAPH_METRICS } from "../lib/url-state";
+import { comparisonFields, GRAPH_METRICS } from "../lib/url-state";
 import { isAbort } from "../components/states";
 import { queryBody, setState, useDash, type DashCtx } from "./ctx";
 import { allowedMetrics } from "./dimensions";
 import { useQuery } from "./use-query";
 
 /** The comparison the top stats use: the URL's, else the previous period (Plausible always shows a change). */
-export function statsCompare(ctx: DashCtx): "previous_period" | "year_over_year" | undefined {
-  if (ctx.state.compare) return ctx.state.compare;
-  return ctx.state.period === "all" ? undefined : "previous_period";
+export function statsComparison(ctx: DashCtx): Pick<QueryRequest, "compare" | "match_day_of_week"> {
+  if (ctx.state.compare) return comparisonFields(ctx.state);
+  return ctx.state.period === "all" ? {} : { compare: "previous_period" };
 }
 
 export function topStatsMetrics(ctx: DashCtx): MetricName[] {
@@ -24,11 +24,12 @@ export function topStatsMetrics(ctx: DashCtx): MetricName[] {
 export function TopStats() {
   const ctx = useDash();
   const metrics = topStatsMetrics(ctx);
-  const compare = statsCompare(ctx);
-  const q = useQuery(ctx.scope, queryBody(ctx, { metrics, ...(compare ? { compare } : {}) }));
+  const comparison = statsComparison(ctx);
+  const compare = comparison.compare;
+  const q = useQuery(ctx.scope, queryBody(ctx, { metrics, ...comparison }));
   const data = q.shown;
   const selected = metrics.includes(ctx.state.metric) ? ctx.state.metric : "visitors";
-  const vs = compareLabel(compare ?? null, data?.meta.comparison_date_range);
+  const vs = compareLabel(ctx.state.compare, data?.meta.comparison_date_range);
   return (
     <div class={"top-stats" + (q.loading && data ? " reloading" : "")} aria-busy={q.loading}>
       <LiveVisitors />
@@ -44,6 +45,7 @@ export function TopStats() {
             aria-pressed={selected === m}
             data-testid={`top-stat-${m}`}
             data-value={data ? (v ?? "") : undefined}
+            data-previous={data && compare ? (prev ?? "") : undefined}
             title={data && compare ? `${metricValue(m, prev, false)} ${vs}` : undefined}
             onClick={() => setState(ctx.state, { metric: m })}
           >

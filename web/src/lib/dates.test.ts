@@ -69,6 +69,8 @@ test("labels", () => {
   assert.equal(compareLabel("previous_period"), "vs previous period");
   assert.equal(compareLabel(null), "vs previous period");
   assert.equal(compareLabel("year_over_year"), "vs same period last year");
+  assert.equal(compareLabel("custom"), "vs the chosen days");
+  assert.equal(compareLabel("custom", ["2025-12-01T00:00:00", "2025-12-25T00:00:00"]), "vs 1–24 Dec 2025");
   assert.equal(compareLabel("year_over_year", ["2025-10-01T00:00:00", "2025-11-01T00:00:00"]), "vs October 2025");
 });
 

@@ -7,7 +7,7 @@ import { pad2 } from "./format";
 /** Periods are declared in url-state.ts; repeated as a plain string here to keep this module standalone. */
 type Period = string;
 export type Interval = "minute" | "hour" | "day" | "week" | "month";
-export type CompareMode = "previous_period" | "year_over_year";
+export type CompareMode = "previous_period" | "year_over_year" | "custom";
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 const MONTHS_LONG = [
@@ -169,6 +169,7 @@ export function formatMetaRange(range: [string, string] | undefined): string | n
 export function compareLabel(compare: CompareMode | null, comparisonRange?: [string, string]): string {
   const dates = formatMetaRange(comparisonRange);
   if (dates) return "vs " + dates;
+  if (compare === "custom") return "vs the chosen days";
   return compare === "year_over_year" ? "vs same period last year" : "vs previous period";
 }
 

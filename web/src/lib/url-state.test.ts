@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  addFilter, defaultState, parseFilter, parseState, removeFilter, serializeFilter, serializeState, withState,
+  addFilter, comparisonFields, defaultState, parseFilter, parseState, removeFilter, serializeFilter, serializeState, withState,
   type DashState,
 } from "./url-state";
 
@@ -32,6 +32,8 @@ test("round trips", () => {
     "?goal=Sign%20up&details=sources",
     "?period=realtime",
     "?period=all&compare=previous_period&metric=visits",
+    "?compare=year_over_year&match_day_of_week=true",
+    "?period=7d&compare=custom&compare_from=2025-12-01&compare_to=2025-12-24",
   ];
   for (const q of cases) {
     const s = parseState(q);
@@ -88,4 +90,32 @@ test("adding and removing filters", () => {
   assert.deepEqual(removeFilter(f, 0), [["is", "country", ["DE"]], ["contains", "page", ["/blog"]]]);
   const s: DashState = { ...defaultState(), filters: f };
   assert.deepEqual(parseState(serializeState(s)).filters, f);
+});
+
+test("comparisons: named, matching the weekday, or the owner's own days", () => {
+  assert.deepEqual(comparisonFields(parseState("")), {});
+  assert.deepEqual(comparisonFields(parseState("?compare=previous_period")), { compare: "previous_period" });
+  assert.deepEqual(comparisonFields(parseState("?compare=previous_period&match_day_of_week=true")), {
+    compare: "previous_period",
+    match_day_of_week: true,
+  });
+  const custom = parseState("?compare=custom&compare_from=2025-12-24&compare_to=2025-12-01");
+  assert.deepEqual([custom.compareFrom, custom.compareTo], ["2025-12-01", "2025-12-24"], "put in order");
+  assert.deepEqual(comparisonFields(custom), { compare: ["2025-12-01", "2025-12-24"] });
+  // Malformed or partial: the comparison is off, and the weekday flag needs a named comparison.
+  for (const q of ["?compare=custom", "?compare=custom&compare_from=2025-12-01", "?compare=custom&compare_from=x&compare_to=2025-12-01", "?match_day_of_week=true", "?compare=custom&compare_from=2025-12-01&compare_to=2025-12-02&match_day_of_week=true"]) {
+    const s = parseState(q);
+    assert.equal(s.matchDayOfWeek, false, q);
+    if (!q.includes("compare_to=2025-12-02")) assert.deepEqual(s, defaultState(), q);
+  }
+  // Leaving a custom comparison forgets its days; leaving a named one forgets the weekday flag.
+  const named = withState(custom, { compare: "year_over_year" });
+  assert.equal(serializeState(named), "?compare=year_over_year");
+  const matched = parseState("?compare=previous_period&match_day_of_week=true");
+  assert.equal(serializeState(withState(matched, { compare: null })), "");
+  assert.equal(serializeState(withState(matched, { compare: "year_over_year" })), "?compare=year_over_year&match_day_of_week=true");
+  assert.equal(
+    serializeState(withState(matched, { compare: "custom", compareFrom: "2025-01-01", compareTo: "2025-01-02" })),
+    "?compare=custom&compare_from=2025-01-01&compare_to=2025-01-02",
+  );
 });

@@ -2,7 +2,7 @@
 // button all give the same view. `parseState` never throws: an unknown or malformed parameter
 // falls back to its default. `serializeState` omits defaults, so the plain `/sites/{id}` is the
 // default view. Pure, unit-tested (url-state.test.ts).
-import type { Filter, FilterOp, MetricName } from "../api/types";
+import type { Filter, FilterOp, MetricName, QueryRequest } from "../api/types";
 import { allowedIntervals, defaultInterval, isDate, type Interval } from "./dates";
 
 export type Period =
@@ -21,7 +21,8 @@ export const PERIODS: readonly Period[] = [
   "realtime", "day", "yesterday", "7d", "30d", "month", "last_month", "6mo", "12mo", "all", "custom",
 ];
 
-export type Compare = "previous_period" | "year_over_year";
+/** "custom": the owner's own range of days (`compareFrom`..`compareTo`). */
+export type Compare = "previous_period" | "year_over_year" | "custom";
 
 /** The metrics the main graph can show (those of the top stats). */
 export const GRAPH_METRICS: readonly MetricName[] = [
@@ -49,6 +50,11 @@ export interface DashState {
   to: string | null;
   /** null: the comparison is off in the URL (the top stats still compare with the previous period). */
   compare: Compare | null;
+  /** Both set exactly when compare is "custom" (YYYY-MM-DD, from <= to). */
+  compareFrom: string | null;
+  compareTo: string | null;
+  /** Move a named comparison back by whole weeks (Mondays against Mondays); false otherwise. */
+  matchDayOfWeek: boolean;
   /** Always one of allowedIntervals(period): the period's default when absent or not allowed. */
   interval: Interval;
   metric: MetricName;
@@ -72,6 +78,9 @@ export function defaultState(): DashState {
     from: null,
     to: null,
     compare: null,
+    compareFrom: null,
+    compareTo: null,
+    matchDayOfWeek: false,
     interval: defaultInterval("30d", null, null),
     metric: "visitors",
     filters: [],
@@ -140,7 +149,17 @@ export function parseState(search: string): DashState {
     } else s.period = period as Period;
   }
   const compare = get("compare");
-  if (compare === "previous_period" || compare === "year_over_year") s.compare = compare;
+  if (compare === "previous_period" || compare === "year_over_year") {
+    s.compare = compare;
+    s.matchDayOfWeek = get("match_day_of_week") === "true";
+  } else if (compare === "custom") {
+    const from = get("compare_from");
+    const to = get("compare_to");
+    if (from && to && isDate(from) && isDate(to)) {
+      s.compare = "custom";
+      [s.compareFrom, s.compareTo] = from <= to ? [from, to] : [to, from];
+    }
+  }
 
   const allowed = allowedIntervals(s.period, s.from, s.to);
   const interval = get("interval");
@@ -176,7 +195,12 @@ export function serializeState(s: DashState): string {
   const out: string[] = [];
   if (s.period !== d.period) out.push("period=" + s.period);
   if (s.period === "custom" && s.from && s.to) out.push("from=" + s.from, "to=" + s.to);
-  if (s.compare) out.push("compare=" + s.compare);
+  if (s.compare === "custom") {
+    if (s.compareFrom && s.compareTo) out.push("compare=custom", "compare_from=" + s.compareFrom, "compare_to=" + s.compareTo);
+  } else if (s.compare) {
+    out.push("compare=" + s.compare);
+    if (s.matchDayOfWeek) out.push("match_day_of_week=true");
+  }
   if (s.interval !== defaultInterval(s.period, s.from, s.to)) out.push("interval=" + s.interval);
   if (s.metric !== d.metric) out.push("metric=" + s.metric);
   for (const f of s.filters) out.push("f=" + serializeFilter(f));
@@ -197,6 +221,11 @@ export function withState(s: DashState, patch: Partial<DashState>): DashState {
     next.from = null;
     next.to = null;
   }
+  if (patch.compare !== undefined && patch.compare !== "custom") {
+    next.compareFrom = null;
+    next.compareTo = null;
+  }
+  if (next.compare !== "previous_period" && next.compare !== "year_over_year") next.matchDayOfWeek = false;
   if (patch.interval === undefined) {
     // An interval the owner did not choose follows the period; a chosen one stays while allowed.
     const wasDefault = s.interval === defaultInterval(s.period, s.from, s.to);
@@ -204,6 +233,13 @@ export function withState(s: DashState, patch: Partial<DashState>): DashState {
     if (wasDefault || !allowed.includes(next.interval)) next.interval = defaultInterval(next.period, next.from, next.to);
   }
   return next;
+}
+
+/** The request fields of the state's comparison: none when it is off. */
+export function comparisonFields(s: DashState): Pick<QueryRequest, "compare" | "match_day_of_week"> {
+  if (s.compare === "custom") return s.compareFrom && s.compareTo ? { compare: [s.compareFrom, s.compareTo] } : {};
+  if (!s.compare) return {};
+  return s.matchDayOfWeek ? { compare: s.compare, match_day_of_week: true } : { compare: s.compare };
 }
 
 /** Adds a filter; an `is` filter on a dimension already filtered with `is` replaces it. */
@@ -221,7 +257,7 @@ export function removeFilter(filters: Filter[], index: number): Filter[] {
 }
 
 /** The query-string keys the dashboard's state reads; any other key belongs to the page. */
-const DASH_KEYS = new Set(["period", "from", "to", "compare", "interval", "metric", "f", "goal", "prop", "details", ...PANELS]);
+const DASH_KEYS = new Set(["period", "from", "to", "compare", "compare_from", "compare_to", "match_day_of_week", "interval", "metric", "f", "goal", "prop", "details", ...PANELS]);
 
 /**
  * Page parameters that only make sense for the period and filters they were made under (the
