@@ -220,6 +220,15 @@ impl Store for Flaky {
     async fn delete_annotation(&self, project: &ProjectId, id: &store::AnnotationId) -> Result<bool> {
         self.inner.delete_annotation(project, id).await
     }
+    async fn create_segment(&self, segment: &store::Segment) -> Result<()> {
+        self.inner.create_segment(segment).await
+    }
+    async fn segments_of(&self, project: &ProjectId) -> Result<Vec<store::Segment>> {
+        self.inner.segments_of(project).await
+    }
+    async fn delete_segment(&self, project: &ProjectId, id: &store::SegmentId) -> Result<bool> {
+        self.inner.delete_segment(project, id).await
+    }
     async fn funnel(
         &self,
         q: &store::analytics::funnel::FunnelQuery,

@@ -317,6 +317,37 @@ api_type! {
 }
 
 api_type! {
+    /// A saved segment: a named set of the dashboard's filters of one site ("Paid traffic from
+    /// Germany"), which the dashboard applies by copying its filters into its URL.
+    pub struct Segment {
+        pub id: String,
+        pub name: String,
+        /// 1 to 20 filters as the query API takes them: `[operator, dimension, [values]]`
+        /// (`[["is", "country", ["DE"]], ["is", "utm_medium", ["cpc"]]]`).
+        pub filters: Vec<(String, String, Vec<String>)>,
+        pub created_at: String,
+    }
+}
+
+api_type! {
+    /// `GET /api/v1/projects/{id}/segments`.
+    pub struct SegmentList {
+        /// Oldest first.
+        pub segments: Vec<Segment>,
+    }
+}
+
+api_type! {
+    /// `POST /api/v1/projects/{id}/segments`.
+    pub struct NewSegment {
+        /// Trimmed; 1 to 100 characters, unique in the site regardless of case.
+        pub name: String,
+        /// 1 to 20 filters, each valid in a query (`query::check_filters`).
+        pub filters: Vec<(String, String, Vec<String>)>,
+    }
+}
+
+api_type! {
     /// One step of a funnel: exactly one of a page pattern, a custom event name, or a goal id.
     pub struct FunnelStepSpec {
         #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -16,7 +16,7 @@ pub mod response;
 pub mod time;
 
 pub use range::{Compare, Range};
-pub use request::{parse_query, Dimension, Direction, Metric, OrderKey, Query, QueryError, TimeUnit};
+pub use request::{check_filters, parse_query, Dimension, Direction, Metric, OrderKey, Query, QueryError, TimeUnit};
 pub use response::{percent_change, round2, ComparisonValues, Meta, QueryResult, Row, Totals, Value};
 pub use time::{buckets, heatmap_hours, Bucket};
 

@@ -599,6 +599,14 @@ pub(crate) fn parse_filters(value: Option<&Value>) -> Result<Vec<Filter>, QueryE
     }
 }
 
+/// Checks a list of filters by the query API's own rules, as `filters` of a query: for filters
+/// kept to be sent in queries later (the dashboard's saved segments). Goal filters are allowed,
+/// as in a query; errors name the element (`filters[0][1]`). Compiles the `matches` patterns,
+/// so it may take milliseconds.
+pub fn check_filters(value: &Value) -> Result<(), QueryError> {
+    parse_filter_items(Some(value)).map(|_| ())
+}
+
 /// A request's `filters`: the field filters with their indexes in the list, and the goal filters.
 type FilterItems = (Vec<Filter>, Vec<usize>, Vec<GoalFilter>);
 

@@ -22,6 +22,8 @@
 //! | `rollup_dirty`     | `"<projectId hex>:<hour ms>"` | `{hour: 1}`                                                  |
 //! | `rollup_revs`      | `"<projectId hex>:<g>:<bucket ms>"` | `{projectId: 1, g: 1, b: 1}`                           |
 //! | `saved_funnels`    | ObjectId                  | `{projectId: 1, createdAt: 1}`                                   |
+//! | `annotations`      | ObjectId                  | `{projectId: 1, date: 1, createdAt: 1}`                          |
+//! | `segments`         | ObjectId                  | `{projectId: 1, createdAt: 1}`                                   |
 //! | `migrations`       | the migration's name      | –                                                                |
 //!
 //! * `events` holds every [`EnrichedEvent`] field (`props` as a sub-document, `utm`, `client` and
@@ -82,19 +84,21 @@
 //!   `{hour: 1}` serves the oldest-first listing and the retention sweep.
 //! * `saved_funnels` holds `projectId`, `name`, `steps` (an array of `{page}`, `{event}` or
 //!   `{goal}` documents) and `createdAt`; funnels themselves are pipelines too (see [`funnels`]).
+//! * `annotations` holds owners' notes on dates of a site's graph: `projectId`, `date` (ISO text),
+//!   `text` and `createdAt` (see [`annotations`]).
+//! * `segments` holds the dashboard's saved sets of filters: `projectId`, `name`, `filters` (an
+//!   array of `[operator, dimension, [values]]` arrays) and `createdAt` (see [`segments`]).
 //! * The dashboard's raw aggregations are pipelines on `events` (joined to `visitor_sessions` only
 //!   when a session-side field is grouped or filtered) and on `visitor_sessions`: see [`analytics`].
 //! * Deleting a project ([`Store::delete_project`]) deletes, in this order, its keys (so ingestion
 //!   stops accepting its events once the collectors' key caches expire), share links, events,
 //!   visitor documents, dirty marks (by `projectId`, which no index leads with: the collection
 //!   only holds the hours waiting for a rebuild), rollups, then rollup revisions (bucket and project
-//!   documents; after the rows, as the retention sweep does), goals and this process's cached
-//!   rollups, and the project document last: a failure part of the way leaves the project visible to
-//!   documents; after the rows, as the retention sweep does), saved funnels, and this process's
-//!   cached rollups, and the project document last: a failure part of the way leaves the project visible to
-//!   its owner, who can delete it again. There are no transactions, so this is not atomic;
-//!   another process's rollup cache needs no message, since the bucket revisions its entries
-//!   were read under are gone and new ones are random.
+//!   documents; after the rows, as the retention sweep does), saved funnels, goals, annotations,
+//!   segments and this process's cached rollups, and the project document last: a failure part of
+//!   the way leaves the project visible to its owner, who can delete it again. There are no
+//!   transactions, so this is not atomic; another process's rollup cache needs no message, since
+//!   the bucket revisions its entries were read under are gone and new ones are random.
 //! * `first_event_at` reads one key of `{projectId: 1, occurredAt: -1}` and no document (see
 //!   [`analytics::first_event_command`]).
 //! * The retention sweep ([`Store::delete_expired`]) deletes events by `occurredAt`, rollups (then
@@ -168,6 +172,7 @@ mod flows;
 pub mod funnels;
 mod goals;
 mod journeys;
+mod segments;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod trails;
@@ -192,7 +197,7 @@ use store::analytics::{
     SessionGroup, StoredRollup,
 };
 use store::sessions::{self, Session};
-use store::{Annotation, AnnotationId, Goal, GoalId};
+use store::{Annotation, AnnotationId, Goal, GoalId, Segment, SegmentId};
 use store::{
     AuthToken, Email, IngestReport, KeyId, KeyRecord, Millis, Project, Result, ShareId, ShareLink, ShareSlug, Store,
     StoreError, TokenKind, User, UserId,
@@ -577,6 +582,7 @@ impl MongoStore {
         }
         goals::create_indexes(&self.db).await?;
         annotations::create_indexes(&self.db).await?;
+        segments::create_indexes(&self.db).await?;
         self.create_funnel_indexes().await?;
         // The session explorer's look-up by id (see `explorer::sessions_by_id` for its cost).
         self.visitor_sessions
@@ -954,6 +960,7 @@ impl Store for MongoStore {
             .map_err(backend)?;
         self.delete_goals_of(id).await?;
         self.delete_annotations_of(id).await?;
+        self.delete_segments_of(id).await?;
         self.rollup_cache.forget_project(id);
         let result = self
             .projects
@@ -1274,6 +1281,20 @@ impl Store for MongoStore {
 
     async fn delete_annotation(&self, project: &ProjectId, id: &AnnotationId) -> Result<bool> {
         self.delete_annotation_impl(project, id).await
+    }
+
+    // --- segments ----------------------------------------------------------------------------
+
+    async fn create_segment(&self, segment: &Segment) -> Result<()> {
+        self.create_segment_impl(segment).await
+    }
+
+    async fn segments_of(&self, project: &ProjectId) -> Result<Vec<Segment>> {
+        self.segments_of_impl(project).await
+    }
+
+    async fn delete_segment(&self, project: &ProjectId, id: &SegmentId) -> Result<bool> {
+        self.delete_segment_impl(project, id).await
     }
 
     // --- funnels -----------------------------------------------------------------------------

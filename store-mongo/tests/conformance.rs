@@ -143,6 +143,7 @@ async fn indexes_exist_and_creating_them_again_is_harmless() {
             ],
         ),
         ("saved_funnels", &[(doc! { "projectId": 1, "createdAt": 1 }, false)]),
+        ("segments", &[(doc! { "projectId": 1, "createdAt": 1 }, false)]),
         (
             "rollups",
             &[

@@ -38,6 +38,7 @@ mod flows;
 mod funnels;
 mod goals;
 mod schema;
+mod segments;
 pub mod session_cache;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -63,7 +64,7 @@ use store::analytics::{
     SessionGroup, StoredRollup,
 };
 use store::sessions::{self, Session};
-use store::{Annotation, AnnotationId, Goal, GoalId};
+use store::{Annotation, AnnotationId, Goal, GoalId, Segment, SegmentId};
 use store::{
     AuthToken, Email, IngestReport, KeyId, KeyRecord, Millis, Project, Result, ShareId, ShareLink, ShareSlug, Store,
     StoreError, TokenKind, User, UserId,
@@ -1497,6 +1498,23 @@ impl Store for SqliteStore {
         self.write(move |tx| annotations::delete(tx, &project, &id)).await
     }
 
+    // --- segments ----------------------------------------------------------------------------
+
+    async fn create_segment(&self, segment: &Segment) -> Result<()> {
+        let segment = segment.clone();
+        self.write(move |tx| segments::create(tx, &segment)).await
+    }
+
+    async fn segments_of(&self, project: &ProjectId) -> Result<Vec<Segment>> {
+        let project = *project;
+        self.read(move |c| segments::of_project(c, &project)).await
+    }
+
+    async fn delete_segment(&self, project: &ProjectId, id: &SegmentId) -> Result<bool> {
+        let (project, id) = (*project, *id);
+        self.write(move |tx| segments::delete(tx, &project, &id)).await
+    }
+
     // --- funnels -----------------------------------------------------------------------------
 
     async fn funnel(
@@ -1852,6 +1870,8 @@ mod tests {
             goals::DELETE_GOAL.to_string(),
             annotations::SELECT_ANNOTATIONS_OF.to_string(),
             annotations::DELETE_ANNOTATION.to_string(),
+            segments::SELECT_SEGMENTS_OF.to_string(),
+            segments::DELETE_SEGMENT.to_string(),
             funnels::SELECT_SAVED_FUNNELS.to_string(),
             funnels::DELETE_SAVED_FUNNEL.to_string(),
             digest::KEPT_DIGESTS_SQL.to_string(),

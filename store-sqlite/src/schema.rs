@@ -372,8 +372,36 @@ CREATE TABLE annotations (
 CREATE INDEX annotations_project ON annotations (project_id, date, created_at);
 "#;
 
+/// Version 10 (the dashboard's saved segments): an owner's named sets of filters of a site.
+/// `filters` is the JSON list of `[operator, dimension, [values]]`
+/// (`store::SegmentFilters::to_json`): a segment is always read whole, never queried by filter.
+/// The foreign key deletes a project's segments with it; the index lists them oldest first
+/// without a sort (ties by id, the primary key every index of a WITHOUT ROWID table ends with)
+/// and serves the cascade.
+const V_SEGMENTS: &str = r#"
+CREATE TABLE segments (
+    id         BLOB PRIMARY KEY NOT NULL,
+    project_id BLOB NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    name       TEXT NOT NULL,
+    filters    TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX segments_project ON segments (project_id, created_at);
+"#;
+
 /// All migrations, oldest first. The schema version of a database is how many have run.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V_GOALS, V_FUNNELS, V_TRAILS, V_DIGESTS, V_ANNOTATIONS];
+pub(crate) const MIGRATIONS: &[&str] = &[
+    V1,
+    V2,
+    V3,
+    V4,
+    V_GOALS,
+    V_FUNNELS,
+    V_TRAILS,
+    V_DIGESTS,
+    V_ANNOTATIONS,
+    V_SEGMENTS,
+];
 
 /// The schema version `V_TRAILS` brings; [`backfill_trails`] runs when a file crosses it.
 const TRAILS_VERSION: usize = 7;

@@ -54,7 +54,7 @@ async fn data_survives_closing_and_reopening() {
     assert_eq!(sessions_before[0].visitor_id, VisitorId(u64::MAX));
 
     let s = SqliteStore::open_in(&data_dir).unwrap();
-    assert_eq!(s.schema_version().await.unwrap(), 9);
+    assert_eq!(s.schema_version().await.unwrap(), 10);
     assert_eq!(s.user_by_email(&ada.email).await.unwrap(), Some(ada.clone()));
     assert_eq!(s.projects_of(&ada.id).await.unwrap(), vec![blog.clone()]);
     assert_eq!(s.events(&blog.id, T0, T0 + 60 * MIN).await.unwrap(), events);
@@ -129,11 +129,11 @@ async fn migrating_to_version_3_counts_the_visitors_of_existing_rollups() {
         let s = SqliteStore::open(&path).unwrap();
         s.replace_rollups(&project, Granularity::Day, T0, &rows).await.unwrap();
     }
-    // Back to what a version-2 file holds: versions 9 to 4 undone, then version 3.
+    // Back to what a version-2 file holds: versions 10 to 4 undone, then version 3.
     rusqlite::Connection::open(&path)
         .unwrap()
         .execute_batch(
-            "DROP TABLE annotations; DROP TABLE hour_digests; \
+            "DROP TABLE segments; DROP TABLE annotations; DROP TABLE hour_digests; \
              DROP TRIGGER session_spans_insert; DROP TRIGGER session_spans_start; DROP TABLE session_spans; \
              DROP TRIGGER session_trails_delete; DROP TABLE session_trails; \
              DROP TABLE saved_funnels; DROP TABLE goals; \
@@ -145,7 +145,7 @@ async fn migrating_to_version_3_counts_the_visitors_of_existing_rollups() {
         )
         .unwrap();
     let s = SqliteStore::open(&path).unwrap();
-    assert_eq!(s.schema_version().await.unwrap(), 9, "and on to the newest");
+    assert_eq!(s.schema_version().await.unwrap(), 10, "and on to the newest");
     let mut got = s
         .rollup_summaries(&project, Granularity::Day, T0, T0 + 1, &RollupDim::Total)
         .await
@@ -201,13 +201,13 @@ async fn migrating_to_version_7_fills_the_trails_of_existing_sessions() {
     rusqlite::Connection::open(&path)
         .unwrap()
         .execute_batch(
-            "DROP TABLE annotations; DROP TABLE hour_digests; \
+            "DROP TABLE segments; DROP TABLE annotations; DROP TABLE hour_digests; \
              DROP TRIGGER session_spans_insert; DROP TRIGGER session_spans_start; DROP TABLE session_spans; \
              DROP TRIGGER session_trails_delete; DROP TABLE session_trails; PRAGMA user_version = 6;",
         )
         .unwrap();
     let s = SqliteStore::open(&path).unwrap();
-    assert_eq!(s.schema_version().await.unwrap(), 9);
+    assert_eq!(s.schema_version().await.unwrap(), 10);
     let mut after = s.sessions(&a, T0, T0 + 60 * MIN).await.unwrap();
     after.extend(s.sessions(&b, T0, T0 + 60 * MIN).await.unwrap());
     assert_eq!(after, before);

@@ -54,6 +54,8 @@ macro_rules! conformance_tests {
             raw_goal_aggregates_match_brute_force);
         $crate::conformance_tests!(@cases $make; annotations_conformance;
             annotations_are_created_listed_and_deleted, deleting_a_project_deletes_its_annotations);
+        $crate::conformance_tests!(@cases $make; segments_conformance;
+            segments_are_created_listed_and_deleted, deleting_a_project_deletes_its_segments);
         $crate::conformance_tests!(@cases $make; funnel_conformance;
             funnels_match_brute_force, saved_funnels_round_trip_and_go_with_their_project);
         $crate::conformance_tests!(@cases $make; journeys_conformance;

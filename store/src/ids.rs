@@ -81,6 +81,10 @@ hex_id!(
     /// A note on a date of a project's graph ([`crate::Annotation`]).
     AnnotationId
 );
+hex_id!(
+    /// A saved set of dashboard filters of a project ([`crate::Segment`]).
+    SegmentId
+);
 
 #[cfg(test)]
 mod tests {

@@ -12,6 +12,7 @@ pub mod funnels;
 pub mod goals;
 pub mod ids;
 pub mod model;
+pub mod segments;
 pub mod sessions;
 pub mod trail;
 
@@ -27,6 +28,8 @@ pub mod funnel_conformance;
 pub mod goals_conformance;
 #[cfg(feature = "conformance")]
 pub mod journeys_conformance;
+#[cfg(feature = "conformance")]
+pub mod segments_conformance;
 
 use analytics::{
     DirtyHour, EventGroup, Expired, Granularity, RawQuery, Retention, RollupDim, RollupRow, RollupSummary,
@@ -40,9 +43,10 @@ use contract::keys::KeyHash;
 
 pub use annotations::{Annotation, AnnotationText, MAX_ANNOTATIONS_PER_PROJECT};
 pub use goals::{Goal, GoalKind, MAX_GOALS_PER_PROJECT};
-pub use ids::{AnnotationId, GoalId};
+pub use ids::{AnnotationId, GoalId, SegmentId};
 pub use ids::{KeyId, ShareId, UserId};
 pub use model::*;
+pub use segments::{Segment, SegmentFilter, SegmentFilters, MAX_SEGMENTS_PER_PROJECT, MAX_SEGMENT_FILTERS};
 pub use sessions::Session;
 
 /// Milliseconds since the Unix epoch, UTC. The one time representation inside the collector.
@@ -256,6 +260,16 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes the note `id` of `project` (a note of another project stays). Returns whether it
     /// existed.
     async fn delete_annotation(&self, project: &ProjectId, id: &AnnotationId) -> Result<bool>;
+    // --- segments --------------------------------------------------------------------------
+    /// Adds a saved segment to an existing project ([`StoreError::Conflict`] when its id is
+    /// taken). The count per project ([`MAX_SEGMENTS_PER_PROJECT`]) and the unique name are the
+    /// caller's to check.
+    async fn create_segment(&self, segment: &Segment) -> Result<()>;
+    /// The project's segments, oldest first (ties by id).
+    async fn segments_of(&self, project: &ProjectId) -> Result<Vec<Segment>>;
+    /// Deletes the segment `id` of `project` (a segment of another project stays). Returns
+    /// whether it existed.
+    async fn delete_segment(&self, project: &ProjectId, id: &SegmentId) -> Result<bool>;
     // --- funnels ---------------------------------------------------------------------------
     /// The funnel's step counts, computed by the database ([`analytics::funnel`] defines them)
     /// under [`ANALYTICS_TIME_BUDGET`].

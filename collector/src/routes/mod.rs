@@ -14,6 +14,7 @@ mod journeys;
 mod ops;
 mod projects;
 mod query;
+mod segments;
 mod share;
 mod throttled;
 mod web;
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(share::routes())
                 .merge(goals::routes())
                 .merge(annotations::routes())
+                .merge(segments::routes())
                 .merge(funnels::routes())
                 .merge(journeys::routes())
                 .layer(tower_http::compression::CompressionLayer::new()),

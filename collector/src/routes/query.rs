@@ -29,7 +29,9 @@ pub fn routes() -> Router<AppState> {
         .route("/api/stats", get(daily_stats))
 }
 
-fn invalid(field: &str, message: impl Into<String>) -> AppError {
+/// A 400 naming the field (`{"error": "<field>: <message>", "code": "invalid_query", "field"}`),
+/// as [`query::QueryError::to_json`] describes; saved segments answer their filters' errors so too.
+pub(super) fn invalid(field: &str, message: impl Into<String>) -> AppError {
     AppError::BadRequest {
         code: "invalid_query",
         message: format!("{field}: {}", message.into()),

@@ -460,6 +460,39 @@ fn filter_errors() {
     );
 }
 
+/// `check_filters` holds a list of filters alone to the query's rules, with the same errors.
+#[test]
+fn filters_are_checked_alone_as_in_a_query() {
+    for filters in [
+        json!([["is", "country", ["DE"]], ["is", "utm_medium", ["cpc"]]]),
+        json!([["is_not", "goal", ["Signup"]], ["matches", "page", ["^/docs/"]]]),
+        json!([["is", "props.plan", ["", "pro"]]]),
+        json!([]),
+    ] {
+        assert_eq!(check_filters(&filters), Ok(()), "{filters}");
+    }
+    for filters in [
+        json!({"page": "/"}),
+        json!(vec![json!(["is", "page", ["/"]]); 21]),
+        json!([["equals", "page", ["/"]]]),
+        json!([["is", "nope", ["/"]]]),
+        json!([["is", "time", ["2026-01-01"]]]),
+        json!([["matches", "page", ["(unclosed"]]]),
+        json!([["contains", "goal", ["Signup"]]]),
+        json!([["is", "page", []]]),
+    ] {
+        let alone = check_filters(&filters).unwrap_err();
+        let in_a_query = parse(&with(&[("filters", filters.clone())])).unwrap_err();
+        assert_eq!(alone, in_a_query, "{filters}");
+    }
+    assert_eq!(
+        check_filters(&json!([["is", "page", ["/"]], ["equals", "page", ["/"]]]))
+            .unwrap_err()
+            .field,
+        "filters[1][0]"
+    );
+}
+
 #[test]
 fn order_by_errors() {
     let f = |order: Value| field_of(&[("order_by", order), ("dimensions", json!(["page"]))]);

@@ -164,6 +164,29 @@ date: string,
  */
 text: string, };
 
+export type Segment = { id: string, name: string, 
+/**
+ * 1 to 20 filters as the query API takes them: `[operator, dimension, [values]]`
+ * (`[["is", "country", ["DE"]], ["is", "utm_medium", ["cpc"]]]`).
+ */
+filters: Array<[string, string, Array<string>]>, created_at: string, };
+
+export type SegmentList = { 
+/**
+ * Oldest first.
+ */
+segments: Array<Segment>, };
+
+export type NewSegment = { 
+/**
+ * Trimmed; 1 to 100 characters, unique in the site regardless of case.
+ */
+name: string, 
+/**
+ * 1 to 20 filters, each valid in a query (`query::check_filters`).
+ */
+filters: Array<[string, string, Array<string>]>, };
+
 export type FunnelStepSpec = { page?: string, event?: string, goal?: string, };
 
 export type FunnelStep = { 
