@@ -292,6 +292,62 @@ test("the comparison menu: a year back, the same weekdays, or the owner's own da
   await expectTopStats(page, { date_range: "30d", compare: "previous_period" });
 });
 
+test("an owner saves the filters as a segment, applies it from the menu, and deletes it", async () => {
+  const menu = page.getByTestId("segments-menu");
+  await menu.click();
+  await page.getByTestId("segments-empty").waitFor();
+  await page.keyboard.press("Escape");
+  // Two filters by clicking rows, as an owner would.
+  const countryRow = page.getByTestId("panel-locations").getByTestId("row").first();
+  const country = await countryRow.getAttribute("data-value");
+  await countryRow.click();
+  await page.waitForURL((u) => u.search.includes("country"));
+  const sourceRow = page.getByTestId("panel-sources").getByTestId("row").first();
+  const source = await sourceRow.getAttribute("data-value");
+  await sourceRow.click();
+  await page.waitForURL((u) => u.searchParams.getAll("f").length === 2);
+  const filters = [["is", "country", [country]], ["is", "source", [source]]];
+
+  await menu.click();
+  await page.getByLabel("Save these 2 filters as a segment").fill("Top country, top source");
+  await page.getByLabel("Save these 2 filters as a segment").press("Enter");
+  await page.getByTestId("segment-item").waitFor();
+  const { segments } = await api("GET", `/api/v1/projects/${PROJECT}/segments`);
+  assert.deepEqual(segments.map((s) => [s.name, s.filters]), [["Top country, top source", filters]]);
+  assert.equal(await page.getByTestId("segment-item").locator("a").getAttribute("aria-current"), "true");
+  // The same name again is refused before it is sent.
+  await page.getByLabel("Save these 2 filters as a segment").fill("top country, TOP SOURCE");
+  assert.ok(await page.getByRole("button", { name: "Save", exact: true }).isDisabled());
+  await axe(page, "segments menu");
+  await page.setViewportSize({ width: 375, height: 800 });
+  await page.emulateMedia({ colorScheme: "dark" });
+  await page.waitForTimeout(250);
+  await page.screenshot({ path: `${process.env.SCREENSHOT_DIR ?? "/tmp"}/segments-menu-mobile-dark.png` });
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.emulateMedia({ colorScheme: "light" });
+  await page.keyboard.press("Escape");
+
+  // Without the filters, one click on the segment brings them back, everywhere.
+  await page.getByRole("button", { name: "Clear all" }).click();
+  await page.waitForURL((u) => !u.search.includes("f="));
+  await expectTopStats(page, { date_range: "30d", compare: "previous_period" });
+  await menu.click();
+  await page.getByRole("link", { name: /Top country, top source/ }).click();
+  await page.waitForURL((u) => u.searchParams.getAll("f").length === 2);
+  await expectTopStats(page, { date_range: "30d", compare: "previous_period", filters });
+  assert.equal(await page.getByTestId("filter-chip").count(), 2);
+
+  // Deleting asks first, in place.
+  await menu.click();
+  await page.getByRole("button", { name: "Delete the segment Top country, top source" }).click();
+  await page.getByRole("group", { name: "Delete the segment Top country, top source?" }).getByRole("button", { name: "Delete" }).click();
+  await page.getByTestId("segments-empty").waitFor();
+  assert.deepEqual((await api("GET", `/api/v1/projects/${PROJECT}/segments`)).segments, []);
+  await page.keyboard.press("Escape");
+  await page.getByRole("button", { name: "Clear all" }).click();
+  await page.waitForURL((u) => !u.search.includes("f="));
+});
+
 test("the CSV download is the API's CSV of the same query", async () => {
   const sent = page.waitForRequest((r) => r.url().endsWith("/query") && (r.headers()["accept"] ?? "").includes("text/csv"));
   const download = page.waitForEvent("download");

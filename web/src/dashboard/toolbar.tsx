@@ -7,6 +7,7 @@ import { removeFilter, type Compare, type Period } from "../lib/url-state";
 import { setState, stateUrl, useDash } from "./ctx";
 import { filterLabel } from "./dimensions";
 import { Menu } from "./menu";
+import { SegmentsButton } from "./segments";
 
 const PERIOD_ITEMS: [Period, string, string][] = [
   ["day", "Today", "D"],
@@ -67,6 +68,7 @@ export function Toolbar({ onFilter, onHelp, explore = false }: { onFilter: () =>
         </svg>
         Filter
       </button>
+      {!explore && ctx.scope.kind === "owner" && <SegmentsButton />}
       {onHelp && (
         <button type="button" class="help-button" aria-label="Keyboard shortcuts" title="Keyboard shortcuts (?)" onClick={onHelp}>
           ?
