@@ -42,7 +42,8 @@ async fn owners_save_list_and_delete_segments() {
     assert!(paid["created_at"].as_str().unwrap().ends_with('Z'), "{paid}");
     // Later by the clock, so listed after it (ties would go by id).
     tokio::time::sleep(Duration::from_millis(5)).await;
-    let goal_filters = json!([["is", "goal", ["Signup"]], ["matches", "page", ["^/docs/"]]]);
+    // Aliases are saved under the field's own name, the one the dashboard's URL reads.
+    let goal_filters = json!([["is", "goal", ["Signup"]], ["matches", "event:page", ["^/docs/"]]]);
     let converted = add_segment(&app, json!({"name": "Signed up ✨", "filters": goal_filters})).await;
     assert_eq!(
         converted.status,
@@ -51,6 +52,10 @@ async fn owners_save_list_and_delete_segments() {
         String::from_utf8_lossy(&converted.body)
     );
     let converted = converted.json();
+    assert_eq!(
+        converted["filters"],
+        json!([["is", "goal", ["Signup"]], ["matches", "page", ["^/docs/"]]])
+    );
 
     let listed = app
         .call(Method::GET, &segments_path(&app), None, Some(&app.token))

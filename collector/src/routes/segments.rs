@@ -10,7 +10,7 @@ use axum::routing::{delete, get};
 use axum::{Json, Router};
 use contract::api;
 use serde_json::json;
-use store::{Name, Segment, SegmentFilters, SegmentId, MAX_SEGMENTS_PER_PROJECT};
+use store::{Name, Segment, SegmentFilter, SegmentFilters, SegmentId, MAX_SEGMENTS_PER_PROJECT};
 
 use super::query::invalid;
 use super::{rfc3339, JsonBody, PathParams};
@@ -32,6 +32,17 @@ fn view(s: &Segment) -> api::Segment {
         filters: s.filters.as_slice().to_vec(),
         created_at: rfc3339(s.created_at),
     }
+}
+
+/// A checked filter under the dimension's own name (`visit:country` -> `country`), the one the
+/// dashboard's URL state reads: it applies a segment by copying the filters as they are.
+fn canonical((op, dimension, values): SegmentFilter) -> SegmentFilter {
+    let dimension = match query::Dimension::parse(&dimension) {
+        Some(query::Dimension::Field(field)) => field.name(),
+        Some(query::Dimension::Goal) => "goal".to_owned(),
+        _ => dimension,
+    };
+    (op, dimension, values)
 }
 
 /// Two names are the same segment's when they differ only by case (both are trimmed already).
@@ -69,7 +80,8 @@ async fn create(
         .await
         .map_err(|e| AppError::Internal(anyhow::Error::new(e).context("checking a segment's filters")))?
         .map_err(|e| invalid(&e.field, e.message))?;
-    let filters = SegmentFilters::new(body.filters).map_err(|why| invalid("filters", why))?;
+    let filters = SegmentFilters::new(body.filters.into_iter().map(canonical).collect())
+        .map_err(|why| invalid("filters", why))?;
     // Checked before inserting, so two requests at once can pass them together: the limit is
     // approximate by that much, and two segments of one name are a nuisance, not a fault.
     let existing = state.store.segments_of(&project.id).await?;
