@@ -307,6 +307,18 @@ test("an owner saves the filters as a segment, applies it from the menu, and del
   await sourceRow.click();
   await page.waitForURL((u) => u.searchParams.getAll("f").length === 2);
   const filters = [["is", "country", [country]], ["is", "source", [source]]];
+  if (source) {
+    // Filtered to one source, the Sources panel drills down to that source's referrers.
+    const sources = page.getByTestId("panel-sources");
+    await sources.getByText(`Referrers from ${source}`).waitFor();
+    const r = await query({ metrics: ["visitors"], dimensions: ["referrer"], date_range: "30d", filters, limit: 9 });
+    const want = r.results.map((row) => String(row.dimensions[0] ?? ""));
+    assert.ok(want.length > 0, `${source} has referrers`);
+    await assert.doesNotReject(
+      waitFor(async () => JSON.stringify(await panelRows(page, "sources")) === JSON.stringify(want)),
+      `the sources panel should list ${JSON.stringify(want)}`,
+    );
+  }
 
   await menu.click();
   await page.getByLabel("Save these 2 filters as a segment").fill("Top country, top source");

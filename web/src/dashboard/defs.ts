@@ -55,8 +55,15 @@ export function listDef(panel: PanelName, state: DashState): ListDef | null {
     ...(filters ? { filters } : {}),
   });
   switch (panel) {
-    case "sources":
+    case "sources": {
+      // Drill-down: filtered to one source, the Sources tab lists that source's referrers
+      // (the pages that sent them), as a list of one row would say nothing new.
+      const one = drilledSource(f);
+      if (state.tabs.sources === "source" && one !== null) {
+        return { ...def("referrer", ["visitors"], SESSION_DETAILS), column: `Referrers from ${one}` };
+      }
       return def(state.tabs.sources, ["visitors"], SESSION_DETAILS);
+    }
     case "pages": {
       const t = state.tabs.pages;
       if (t === "page") return def("page", ["visitors"], ["visitors", "pageviews", "time_on_page", "scroll_depth"]);
@@ -77,6 +84,13 @@ export function listDef(panel: PanelName, state: DashState): ListDef | null {
       }
       return { ...def("event_name", ["visitors", "events"], ["visitors", "events"]), column: "Event", hide: BUILTIN_EVENTS };
   }
+}
+
+/** The one source the filters keep (an `is` filter of one value, not Direct), or null. */
+export function drilledSource(filters: Filter[]): string | null {
+  const is = filters.filter((x) => x[0] === "is" && x[1] === "source");
+  const only = is.length === 1 && is[0]![2].length === 1 ? is[0]![2][0]! : null;
+  return only ? only : null;
 }
 
 /** The rows a list shows: the answer's, without the values the list hides. */
