@@ -3,10 +3,10 @@
 
 use chrono::NaiveDate;
 use contract::ids::ProjectId;
-use rusqlite::types::Type;
 use rusqlite::{params, Connection, Row, Transaction};
 use store::{Annotation, AnnotationId, AnnotationText, Result};
 
+use crate::codec::{id12, invalid};
 use crate::{backend, conflict_or_backend};
 
 /// A project's notes by date, then oldest first: the `annotations_project` index, no sort.
@@ -14,22 +14,12 @@ pub(crate) const SELECT_ANNOTATIONS_OF: &str = "SELECT id, project_id, date, tex
      WHERE project_id = ?1 ORDER BY date, created_at, id";
 pub(crate) const DELETE_ANNOTATION: &str = "DELETE FROM annotations WHERE id = ?1 AND project_id = ?2";
 
-#[derive(Debug, thiserror::Error)]
-#[error("malformed annotation row: {0}")]
-struct BadAnnotation(&'static str);
-
 fn annotation_from(row: &Row<'_>) -> rusqlite::Result<Annotation> {
-    let invalid = |col: usize, what: &'static str| {
-        rusqlite::Error::FromSqlConversionFailure(col, Type::Blob, Box::new(BadAnnotation(what)))
-    };
-    let id12 = |col: usize, what: &'static str| -> rusqlite::Result<[u8; 12]> {
-        row.get_ref(col)?.as_blob()?.try_into().map_err(|_| invalid(col, what))
-    };
     let date: String = row.get(2)?;
     let text: String = row.get(3)?;
     Ok(Annotation {
-        id: AnnotationId::from_bytes(id12(0, "annotation id")?),
-        project: ProjectId::from_bytes(id12(1, "project id")?),
+        id: AnnotationId::from_bytes(id12(row, 0, "annotation id")?),
+        project: ProjectId::from_bytes(id12(row, 1, "project id")?),
         date: NaiveDate::parse_from_str(&date, "%Y-%m-%d").map_err(|_| invalid(2, "date"))?,
         text: AnnotationText::parse(&text).map_err(|_| invalid(3, "text"))?,
         created_at: row.get(4)?,

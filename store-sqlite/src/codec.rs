@@ -23,11 +23,11 @@ use store::{Millis, StoreError};
 #[error("stored {0} is invalid")]
 pub(crate) struct Invalid(pub(crate) &'static str);
 
-fn invalid(col: usize, what: &'static str) -> rusqlite::Error {
+pub(crate) fn invalid(col: usize, what: &'static str) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(col, Type::Blob, Box::new(Invalid(what)))
 }
 
-fn id12(row: &Row<'_>, col: usize, what: &'static str) -> rusqlite::Result<[u8; 12]> {
+pub(crate) fn id12(row: &Row<'_>, col: usize, what: &'static str) -> rusqlite::Result<[u8; 12]> {
     row.get_ref(col)?.as_blob()?.try_into().map_err(|_| invalid(col, what))
 }
 

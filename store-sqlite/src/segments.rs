@@ -2,10 +2,10 @@
 //! The filters are stored as their JSON (`store::SegmentFilters::to_json`), read whole.
 
 use contract::ids::ProjectId;
-use rusqlite::types::Type;
 use rusqlite::{params, Connection, Row, Transaction};
 use store::{Name, Result, Segment, SegmentFilters, SegmentId};
 
+use crate::codec::{id12, invalid};
 use crate::{backend, conflict_or_backend};
 
 /// A project's segments oldest first: the `segments_project` index, no sort.
@@ -13,22 +13,12 @@ pub(crate) const SELECT_SEGMENTS_OF: &str =
     "SELECT id, project_id, name, filters, created_at FROM segments WHERE project_id = ?1 ORDER BY created_at, id";
 pub(crate) const DELETE_SEGMENT: &str = "DELETE FROM segments WHERE id = ?1 AND project_id = ?2";
 
-#[derive(Debug, thiserror::Error)]
-#[error("malformed segment row: {0}")]
-struct BadSegment(&'static str);
-
 fn segment_from(row: &Row<'_>) -> rusqlite::Result<Segment> {
-    let invalid = |col: usize, what: &'static str| {
-        rusqlite::Error::FromSqlConversionFailure(col, Type::Blob, Box::new(BadSegment(what)))
-    };
-    let id12 = |col: usize, what: &'static str| -> rusqlite::Result<[u8; 12]> {
-        row.get_ref(col)?.as_blob()?.try_into().map_err(|_| invalid(col, what))
-    };
     let name: String = row.get(2)?;
     let filters: String = row.get(3)?;
     Ok(Segment {
-        id: SegmentId::from_bytes(id12(0, "segment id")?),
-        project: ProjectId::from_bytes(id12(1, "project id")?),
+        id: SegmentId::from_bytes(id12(row, 0, "segment id")?),
+        project: ProjectId::from_bytes(id12(row, 1, "project id")?),
         name: Name::parse(&name).map_err(|_| invalid(2, "name"))?,
         filters: SegmentFilters::from_json(&filters).map_err(|_| invalid(3, "filters"))?,
         created_at: row.get(4)?,

@@ -4,31 +4,8 @@
 
 use chrono::NaiveDate;
 
-use crate::conformance::Backend;
+use crate::conformance::{project, user, Backend, MIN, T0};
 use crate::*;
-
-const T0: Millis = 1_763_683_200_000; // 2025-11-21T00:00:00Z
-const MIN: Millis = 60_000;
-
-fn owner() -> User {
-    User {
-        id: UserId::new(T0),
-        email: Email::parse("ada@example.com").unwrap(),
-        password_hash: "$argon2id$test".into(),
-        created_at: T0,
-    }
-}
-
-fn project(owner: &User, name: &str) -> Project {
-    Project {
-        id: ids::new_project_id(T0),
-        owner: owner.id,
-        name: Name::parse(name).unwrap(),
-        domain: None,
-        timezone: TimeZoneName::utc(),
-        created_at: T0,
-    }
-}
 
 fn note(project: &Project, date: &str, text: &str, at: Millis) -> Annotation {
     Annotation {
@@ -44,9 +21,9 @@ fn note(project: &Project, date: &str, text: &str, at: Millis) -> Annotation {
 /// project; two notes may share a date and a text.
 pub async fn annotations_are_created_listed_and_deleted(b: &dyn Backend) {
     let s = b.store();
-    let ada = owner();
+    let ada = user("ada@example.com");
     s.create_user(&ada).await.unwrap();
-    let (blog, shop) = (project(&ada, "Blog"), project(&ada, "Shop"));
+    let (blog, shop) = (project(&ada, "Blog", T0), project(&ada, "Shop", T0));
     s.create_project(&blog).await.unwrap();
     s.create_project(&shop).await.unwrap();
     assert_eq!(s.annotations_of(&blog.id).await.unwrap(), vec![]);
@@ -88,9 +65,9 @@ pub async fn annotations_are_created_listed_and_deleted(b: &dyn Backend) {
 /// Deleting a project deletes its notes, and only its notes.
 pub async fn deleting_a_project_deletes_its_annotations(b: &dyn Backend) {
     let s = b.store();
-    let ada = owner();
+    let ada = user("ada@example.com");
     s.create_user(&ada).await.unwrap();
-    let (doomed, kept) = (project(&ada, "Doomed"), project(&ada, "Kept"));
+    let (doomed, kept) = (project(&ada, "Doomed", T0), project(&ada, "Kept", T0));
     s.create_project(&doomed).await.unwrap();
     s.create_project(&kept).await.unwrap();
     let doomed_note = note(&doomed, "2025-11-20", "Launch", T0);

@@ -73,10 +73,11 @@ macro_rules! conformance_tests {
     };
 }
 
-const T0: Millis = 1_763_683_200_000; // 2025-11-21T00:00:00Z
-const MIN: Millis = 60_000;
+pub(crate) const T0: Millis = 1_763_683_200_000; // 2025-11-21T00:00:00Z
+pub(crate) const MIN: Millis = 60_000;
 
-fn user(email: &str) -> User {
+/// A user of [`T0`] (the other cases' owners too).
+pub(crate) fn user(email: &str) -> User {
     User {
         id: UserId::new(T0),
         email: Email::parse(email).unwrap(),
@@ -85,7 +86,8 @@ fn user(email: &str) -> User {
     }
 }
 
-fn project(owner: &User, name: &str, at: Millis) -> Project {
+/// A UTC project without a domain, made at `at`.
+pub(crate) fn project(owner: &User, name: &str, at: Millis) -> Project {
     Project {
         id: ids::new_project_id(at),
         owner: owner.id,
