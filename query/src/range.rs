@@ -150,14 +150,7 @@ impl Range {
         if let Some((first, last)) = self.whole_days() {
             return Range::from_dates(first - back, last - back, tz);
         }
-        let (first, last_exclusive) = (self.first - back, self.last_exclusive - back);
-        let (from, to) = (local_to_utc(tz, first), local_to_utc(tz, last_exclusive));
-        Range {
-            from,
-            to: to.max(from),
-            first,
-            last_exclusive,
-        }
+        Range::from_walls(self.first - back, self.last_exclusive - back, tz)
     }
 
     /// The same length immediately before `from`; for whole-day ranges, as many local days.
@@ -176,7 +169,12 @@ impl Range {
             return Range::from_dates(year_earlier(first), year_earlier(last), tz);
         }
         let shift = |t: NaiveDateTime| year_earlier(t.date()).and_time(t.time());
-        let (first, last_exclusive) = (shift(self.first), shift(self.last_exclusive));
+        Range::from_walls(shift(self.first), shift(self.last_exclusive), tz)
+    }
+
+    /// The instants of the local wall times `[first, last_exclusive)` (a gap or an overlap at
+    /// either end can make them meet: never reversed).
+    fn from_walls(first: NaiveDateTime, last_exclusive: NaiveDateTime, tz: Tz) -> Range {
         let (from, to) = (local_to_utc(tz, first), local_to_utc(tz, last_exclusive));
         Range {
             from,

@@ -18,6 +18,8 @@ pub const MAX_METRICS: usize = 11;
 pub const MAX_DIMENSIONS: usize = 3;
 /// Most filters in one query (AND-combined).
 pub const MAX_FILTERS: usize = 20;
+// A saved segment's filters are a query's: the store's limit on them must be this one.
+const _: () = assert!(MAX_FILTERS == store::MAX_SEGMENT_FILTERS);
 /// Most values in one filter (OR-combined).
 pub const MAX_FILTER_VALUES: usize = 100;
 /// Most bytes of `matches` patterns in one query, all filters together. Every pattern is tried

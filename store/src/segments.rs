@@ -12,7 +12,8 @@ use crate::{Millis, Name};
 /// than a site's owners can keep apart.
 pub const MAX_SEGMENTS_PER_PROJECT: usize = 100;
 /// Most filters in one segment: the query API's limit on a query's filters
-/// (`query::request::MAX_FILTERS`, which this crate cannot name), so every segment applies.
+/// (`query::request::MAX_FILTERS`, which this crate cannot name; `query` asserts at compile
+/// time that the two are equal), so every segment applies.
 pub const MAX_SEGMENT_FILTERS: usize = 20;
 
 /// A filter as saved: `(operator, dimension, values)`, the `[operator, dimension, [values]]` the
