@@ -3,7 +3,7 @@
 import { useId, useState } from "preact/hooks";
 import { linkClick } from "../lib/router";
 import { formatRange, isDate, periodDates, periodLabel, shiftPeriod } from "../lib/dates";
-import { removeFilter, type Compare, type Period } from "../lib/url-state";
+import { removeFilter, type DashState, type Period } from "../lib/url-state";
 import { setState, stateUrl, useDash } from "./ctx";
 import { filterLabel } from "./dimensions";
 import { Menu } from "./menu";
@@ -53,9 +53,9 @@ export function Toolbar({ onFilter, onHelp, explore = false }: { onFilter: () =>
       </div>
       {state.period !== "realtime" && !explore && (
         <Menu
-          label={compareText(state.compare, state.compareFrom, state.compareTo, state.matchDayOfWeek)}
+          label={compareText(state)}
           // The accessible name holds the visible text (WCAG 2.5.3, "label in name").
-          ariaLabel={state.compare ? "Compare " + compareText(state.compare, state.compareFrom, state.compareTo, state.matchDayOfWeek) : "Compare: off"}
+          ariaLabel={state.compare ? "Compare " + compareText(state) : "Compare: off"}
           buttonClass={state.compare ? "compare-on" : ""}
           testid="compare-menu"
         >
@@ -115,10 +115,10 @@ function PeriodMenu({ close, dashboard }: { close: () => void; dashboard: boolea
 }
 
 /** The compare button's text: "Compare" when off, else what the dashboard compares with. */
-function compareText(compare: Compare | null, from: string | null, to: string | null, matchDay: boolean): string {
-  if (compare === "custom" && from && to) return "vs " + formatRange(from, to);
-  if (!compare) return "Compare";
-  return (compare === "year_over_year" ? "vs last year" : "vs previous period") + (matchDay ? ", same weekdays" : "");
+function compareText(s: DashState): string {
+  if (s.compare === "custom" && s.compareFrom && s.compareTo) return "vs " + formatRange(s.compareFrom, s.compareTo);
+  if (!s.compare) return "Compare";
+  return (s.compare === "year_over_year" ? "vs last year" : "vs previous period") + (s.matchDayOfWeek ? ", same weekdays" : "");
 }
 
 function CompareMenu({ close }: { close: () => void }) {
